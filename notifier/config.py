@@ -1,0 +1,178 @@
+"""Process configuration: one table of settings (name, default, env var, help).
+
+These are the settings fixed at start-up (where to listen, where data lives).
+What the user edits in the app (time zone, offsets, persona) lives in the
+database instead, see `prefs.py`. The README's settings table is checked
+against `SETTINGS` by `tests/test_docs.py`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+import platformdirs
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration knob: its default, environment variable and help."""
+
+    name: str
+    default: str | None
+    env: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "data_dir",
+        None,
+        "NOTIFIER_DATA_DIR",
+        "Folder for the database, keys and logs. Default: the platform's user "
+        "data dir (e.g. ~/.local/share/notifier).",
+    ),
+    Setting(
+        "host",
+        "127.0.0.1",
+        "NOTIFIER_HOST",
+        "Address to listen on. Loopback by default so nothing on the LAN can "
+        "reach the app until you choose to.",
+    ),
+    Setting(
+        "port",
+        "8765",
+        "NOTIFIER_PORT",
+        "TCP port to listen on. Keep it stable: a phone's subscription belongs to "
+        "the origin (scheme, host and port) it was made on.",
+    ),
+    Setting(
+        "public_url",
+        None,
+        "NOTIFIER_PUBLIC_URL",
+        "The https origin phones use (e.g. a Tailscale or Cloudflare tunnel "
+        "address); used in QR codes and notification links.",
+    ),
+    Setting(
+        "push_extra_hosts",
+        "",
+        "NOTIFIER_PUSH_EXTRA_HOSTS",
+        "Comma-separated host:port list of extra push services to allow (a "
+        "self-hosted or test push service); these may use plain http.",
+    ),
+    Setting(
+        "anthropic_api_key",
+        None,
+        "ANTHROPIC_API_KEY",
+        "API key for Claude, which writes the reminder texts. Without it, "
+        "built-in texts are used.",
+    ),
+    Setting(
+        "anthropic_base_url",
+        None,
+        "ANTHROPIC_BASE_URL",
+        "Base URL of the Anthropic API (the SDK's own variable); for proxies "
+        "and tests.",
+    ),
+    Setting(
+        "log_level",
+        "info",
+        "NOTIFIER_LOG_LEVEL",
+        "Logging level: debug, info, warning or error.",
+    ),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def default_data_dir() -> Path:
+    """The platform's per-user data folder for the app."""
+    return Path(platformdirs.user_data_dir("notifier", appauthor=False))
+
+
+def _parse_port(raw: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ConfigError(f"port must be a number, got {raw!r}") from None
+    if not 0 < port < 65536:
+        raise ConfigError(f"port must be between 1 and 65535, got {port}")
+    return port
+
+
+def _parse_hosts(raw: str) -> frozenset[str]:
+    hosts = set()
+    for item in (part.strip().lower() for part in raw.split(",")):
+        if not item:
+            continue
+        host, sep, port = item.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise ConfigError(
+                f"NOTIFIER_PUSH_EXTRA_HOSTS entries must be host:port, got {item!r}"
+            )
+        hosts.add(f"{host}:{_parse_port(port)}")
+    return frozenset(hosts)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved start-up configuration."""
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8765
+    public_url: str | None = None
+    push_extra_hosts: frozenset[str] = field(default_factory=frozenset)
+    anthropic_api_key: str | None = None
+    anthropic_base_url: str | None = None
+    log_level: str = "info"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "notifier.sqlite3"
+
+    @property
+    def local_url(self) -> str:
+        """The URL the desktop browser uses."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+
+_PARSERS: dict[str, Callable[[str], object]] = {
+    "data_dir": lambda v: Path(v).expanduser(),
+    "port": _parse_port,
+    "push_extra_hosts": _parse_hosts,
+    "public_url": lambda v: v.rstrip("/") or None,
+    "log_level": lambda v: v.lower(),
+}
+
+
+def load_config(
+    overrides: Mapping[str, object | None] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Build a Config from defaults, then environment, then explicit overrides."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for setting in SETTINGS:
+        raw = env.get(setting.env) or setting.default
+        if raw is None:
+            continue
+        parse = _PARSERS.get(setting.name, str)
+        values[setting.name] = parse(raw)
+    for name, value in (overrides or {}).items():
+        if name not in _BY_NAME:
+            raise ConfigError(f"unknown setting {name!r}")
+        if value is not None:
+            parse = _PARSERS.get(name)
+            values[name] = parse(value) if parse and isinstance(value, str) else value
+    values.setdefault("data_dir", default_data_dir())
+    if values.get("log_level") not in ("debug", "info", "warning", "error"):
+        raise ConfigError(f"log level must be debug, info, warning or error")
+    return Config(**values)  # type: ignore[arg-type]

@@ -1,0 +1,31 @@
+"""SQL for Idempotency-Key records (the phone's offline queue replays requests)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..clock import iso
+from .core import CoreDB
+
+
+class IdempotencyQueries(CoreDB):
+    """First responses to mutating requests, by (token, key)."""
+
+    async def idempotent_response(self, token_id: int, key: str):
+        return await self.fetchone(
+            "SELECT * FROM idempotency WHERE token_id = ? AND key = ?", (token_id, key)
+        )
+
+    async def save_idempotent_response(
+        self, token_id: int, key: str, method: str, path: str, status: int, body: bytes, now: datetime
+    ) -> None:
+        async with self.transaction() as conn:
+            await conn.execute(
+                "INSERT OR IGNORE INTO idempotency "
+                "(token_id, key, method, path, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (token_id, key, method, path, status, body, iso(now)),
+            )
+
+    async def prune_idempotency(self, cutoff: datetime) -> None:
+        async with self.transaction() as conn:
+            await conn.execute("DELETE FROM idempotency WHERE created_at < ?", (iso(cutoff),))

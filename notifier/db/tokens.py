@@ -1,0 +1,45 @@
+"""SQL for device tokens (stored as SHA-256 hashes, never in clear)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..clock import iso
+from .core import CoreDB
+
+
+class TokenQueries(CoreDB):
+    """Bearer tokens for devices and scripts."""
+
+    async def add_token(self, token_hash: str, label: str, kind: str, now: datetime) -> int:
+        async with self.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO tokens (token_hash, label, kind, created_at) VALUES (?, ?, ?, ?)",
+                (token_hash, label, kind, iso(now)),
+            )
+            return int(cur.lastrowid)
+
+    async def token_by_hash(self, token_hash: str):
+        return await self.fetchone(
+            "SELECT * FROM tokens WHERE token_hash = ? AND revoked_at IS NULL", (token_hash,)
+        )
+
+    async def touch_token(self, token_id: int, now: datetime, older_than: datetime) -> None:
+        """Record use, at most once per interval so reads do not all become writes."""
+        async with self.transaction() as conn:
+            await conn.execute(
+                "UPDATE tokens SET last_used_at = ? WHERE id = ? "
+                "AND (last_used_at IS NULL OR last_used_at < ?)",
+                (iso(now), token_id, iso(older_than)),
+            )
+
+    async def list_tokens(self):
+        return await self.fetchall("SELECT * FROM tokens ORDER BY id")
+
+    async def revoke_token(self, token_id: int, now: datetime) -> bool:
+        async with self.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (iso(now), token_id),
+            )
+            return cur.rowcount > 0

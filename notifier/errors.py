@@ -1,0 +1,88 @@
+"""One catalog of errors; the API turns each into `{"error": code, "detail": text}`."""
+
+from __future__ import annotations
+
+
+class NotifierError(Exception):
+    """Base of every error the app reports on purpose."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+
+
+class ConfigError(NotifierError):
+    """Bad start-up configuration (environment, flags, files)."""
+
+    code = "config_error"
+
+
+class StorageError(NotifierError):
+    """The database cannot be used as it is."""
+
+    code = "storage_error"
+
+
+class DatabaseTooNew(StorageError):
+    """The database was written by a newer version of the app."""
+
+    code = "database_too_new"
+
+
+class AlreadyRunning(NotifierError):
+    """Another instance holds the data dir."""
+
+    code = "already_running"
+
+
+class BadRequest(NotifierError):
+    """The request is malformed or a field is invalid."""
+
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(NotifierError):
+    """Missing, unknown or revoked credentials."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(NotifierError):
+    """Credentials are valid but not for this."""
+
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(NotifierError):
+    """No such resource."""
+
+    status = 404
+    code = "not_found"
+
+
+class Conflict(NotifierError):
+    """The request conflicts with the current state."""
+
+    status = 409
+    code = "conflict"
+
+
+class TooManyRequests(NotifierError):
+    """The client is going too fast."""
+
+    status = 429
+    code = "rate_limited"
+
+
+class InvalidEndpoint(BadRequest):
+    """A push endpoint that is not on the allow-list or is malformed."""
+
+    code = "invalid_endpoint"

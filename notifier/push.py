@@ -1,0 +1,246 @@
+"""Sending one Web Push message: encrypt, sign, POST, classify the answer.
+
+Encryption is pywebpush's (`WebPusher.encode`, RFC 8291 aes128gcm); the HTTP
+request is ours, on one shared aiohttp session, so we control every header,
+the timeout, and that redirects are never followed (a redirect would let a
+push service point us anywhere, SSRF again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Awaitable, Callable, Iterable
+
+import aiohttp
+
+from . import payload as payloads
+from .endpoints import check_endpoint
+from .errors import InvalidEndpoint
+from .vapid import VapidKeys, subject_problem
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 10.0  # seconds for one POST, connect included
+DEFAULT_TTL = 4 * 60 * 60  # a reminder is still worth showing a few hours late
+MAX_ATTEMPTS = 4
+BACKOFF_BASE = 1.0  # seconds; doubled per attempt, with jitter
+MAX_RETRY_AFTER = 15 * 60
+
+
+class Outcome(str, Enum):
+    """What became of one push, as the API reports it."""
+
+    DELIVERED = "delivered"
+    GONE = "gone"  # 404/410: the subscription is dead; we delete it
+    RETRY = "retry"  # 429/5xx/network: try again later
+    ERROR = "error"  # our configuration or request is wrong; keep the subscription
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one push goes: a stored subscription's delivery fields."""
+
+    id: int
+    endpoint: str
+    p256dh: str
+    auth: str
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Target":
+        return cls(row["id"], row["endpoint"], row["p256dh"], row["auth"])
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """The final result of sending to one subscription."""
+
+    subscription_id: int
+    outcome: Outcome
+    status: int | None
+    detail: str
+    attempts: int = 1
+    retry_after: float | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "subscription_id": self.subscription_id,
+            "outcome": self.outcome.value,
+            "status": self.status,
+            "detail": self.detail,
+        }
+
+
+def classify(status: int) -> Outcome | None:
+    """Map a push service status to an outcome; None means 'shrink and resend' (413)."""
+    if 200 <= status < 300:
+        return Outcome.DELIVERED
+    if status in (404, 410):
+        return Outcome.GONE
+    if status == 413:
+        return None
+    if status == 429 or status >= 500:
+        return Outcome.RETRY
+    return Outcome.ERROR
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(min(int(value), MAX_RETRY_AFTER))
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, min(when - now, MAX_RETRY_AFTER))
+
+
+def encrypt(target: Target, data: bytes) -> bytes:
+    """aes128gcm-encrypt `data` for one subscription (RFC 8291)."""
+    from pywebpush import WebPusher  # imported late: pulls in requests and more
+
+    pusher = WebPusher({"endpoint": target.endpoint, "keys": {"p256dh": target.p256dh, "auth": target.auth}})
+    return pusher.encode(data, "aes128gcm")["body"]
+
+
+class PushSender:
+    """Sends pushes over one shared HTTP session, with bounded retries."""
+
+    def __init__(
+        self,
+        vapid: VapidKeys,
+        *,
+        extra_hosts: frozenset[str] = frozenset(),
+        timeout: float = DEFAULT_TIMEOUT,
+        concurrency: int = 64,
+        max_attempts: int = MAX_ATTEMPTS,
+        backoff_base: float = BACKOFF_BASE,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.vapid = vapid
+        self.extra_hosts = extra_hosts
+        self.timeout = timeout
+        self.concurrency = concurrency
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> "PushSender":
+        connector = aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+            # Ignore proxy env vars: pushes go straight to the push service.
+            trust_env=False,
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(
+        self,
+        target: Target,
+        message: dict[str, Any],
+        *,
+        subject: str | None,
+        topic: str | None = None,
+        urgency: str = "high",
+        ttl: int = DEFAULT_TTL,
+        deadline: float | None = None,
+    ) -> PushResult:
+        """Send one message, retrying 429/5xx/network errors until `deadline` (monotonic)."""
+        problem = subject_problem(subject)
+        if problem:
+            return PushResult(target.id, Outcome.ERROR, None, problem, attempts=0)
+        try:
+            check_endpoint(target.endpoint, self.extra_hosts)
+        except InvalidEndpoint as exc:
+            return PushResult(target.id, Outcome.ERROR, None, f"endpoint refused: {exc.detail}", attempts=0)
+
+        attempt = 0
+        while True:
+            attempt += 1
+            status, detail, retry_after = await self._post_once(
+                target, payloads.encode(message), subject or "", topic, urgency, ttl
+            )
+            outcome = classify(status) if status is not None else Outcome.RETRY
+            if outcome is None:  # 413: shrink once per attempt, then give up
+                smaller = payloads.shrink(message)
+                if smaller == message or attempt >= self.max_attempts:
+                    return PushResult(target.id, Outcome.ERROR, status, "payload too large", attempt)
+                message = smaller
+                continue
+            if outcome is not Outcome.RETRY:
+                return PushResult(target.id, outcome, status, detail, attempt)
+            wait = retry_after if retry_after is not None else self._backoff(attempt)
+            remaining = (deadline - self._monotonic()) if deadline is not None else float("inf")
+            if attempt >= self.max_attempts or wait > remaining:
+                return PushResult(target.id, Outcome.RETRY, status, detail, attempt, retry_after)
+            log.info("push to subscription %s: %s; retrying in %.1fs", target.id, detail, wait)
+            await self._sleep(wait)
+
+    def _backoff(self, attempt: int) -> float:
+        base = self.backoff_base * (2 ** (attempt - 1))
+        return base * random.uniform(0.75, 1.25)
+
+    async def _post_once(
+        self, target: Target, data: bytes, subject: str, topic: str | None, urgency: str, ttl: int
+    ) -> tuple[int | None, str, float | None]:
+        """One POST; returns (status or None for a network error, detail, retry-after)."""
+        assert self._session is not None, "use PushSender as an async context manager"
+        headers = {
+            "Authorization": self.vapid.authorization(target.endpoint, subject),
+            "Content-Encoding": "aes128gcm",
+            # web-push-testing and some services insist on it (DESIGN.md).
+            "Content-Type": "application/octet-stream",
+            "TTL": str(ttl),
+            "Urgency": urgency,
+        }
+        if topic:
+            headers["Topic"] = topic
+        body = encrypt(target, data)
+        try:
+            async with self._session.post(
+                target.endpoint, data=body, headers=headers, allow_redirects=False
+            ) as resp:
+                text = (await resp.content.read(2048)).decode("utf-8", "replace").strip()
+                retry_after = parse_retry_after(resp.headers.get("Retry-After"), time.time())
+                detail = _describe(resp.status, resp.reason or "", text)
+                return resp.status, detail, retry_after
+        except asyncio.TimeoutError:
+            return None, f"timed out after {self.timeout:g}s", None
+        except aiohttp.ClientError as exc:
+            return None, f"network error: {exc.__class__.__name__}: {exc}", None
+
+    async def fan_out(self, targets: Iterable[Target], message: dict[str, Any], **kwargs: Any) -> list[PushResult]:
+        """Send the same message to many subscriptions, at most `concurrency` at once."""
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(target: Target) -> PushResult:
+            async with gate:
+                return await self.send(target, message, **kwargs)
+
+        return list(await asyncio.gather(*(one(t) for t in targets)))
+
+
+def _describe(status: int, reason: str, text: str) -> str:
+    if 300 <= status < 400:
+        return f"{status} {reason}: redirect not followed".strip()
+    if 200 <= status < 300:
+        return f"{status} {reason}".strip()
+    return f"{status} {reason}: {text[:300]}".strip().rstrip(":")
