@@ -10,7 +10,7 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric import ec
 from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from .. import payload as payloads
 from .. import prefs as prefs_mod
@@ -81,7 +81,7 @@ class PushController(Controller):
         return {"key": state.vapid.public_key_b64}
 
     @post("/subscriptions", status_code=201)
-    async def subscribe(self, data: SubscriptionIn, state: State, request: Request[Any, Any, Any]) -> dict[str, Any]:
+    async def subscribe(self, data: JSONBody[SubscriptionIn], state: State, request: Request[Any, Any, Any]) -> dict[str, Any]:
         """Store a subscription; the same endpoint again updates it."""
         check_endpoint(data.endpoint, state.config.push_extra_hosts)
         check_keys(data.keys)
@@ -102,19 +102,19 @@ class PushController(Controller):
         return [subscription_json(r) for r in await state.db.subscriptions()]
 
     @delete("/subscriptions/{sub_id:int}", status_code=204)
-    async def delete_subscription(self, sub_id: int, state: State) -> None:
+    async def delete_subscription(self, sub_id: FromPath[int], state: State) -> None:
         if not await state.db.delete_subscription(sub_id):
             raise NotFound(f"no subscription {sub_id}")
 
     @delete("/subscriptions", status_code=204)
     async def delete_by_endpoint(
-        self, state: State, endpoint: Annotated[str, Parameter(query="endpoint", max_length=2048)]
+        self, state: State, endpoint: Annotated[str, QueryParameter(max_length=2048)]
     ) -> None:
         if not await state.db.delete_subscription_by_endpoint(endpoint):
             raise NotFound("no subscription with that endpoint")
 
     @post("/test", status_code=200)
-    async def test_push(self, state: State, data: TestPushIn | None = None) -> dict[str, Any]:
+    async def test_push(self, state: State, data: JSONBody[TestPushIn | None] = None) -> dict[str, Any]:
         """Send a test notification now and report each device's outcome."""
         ids = None
         if data is not None and data.subscription_id is not None:

@@ -1,0 +1,126 @@
+"""Shared fixtures: every test gets its own data dir; apps run in-process."""
+
+from __future__ import annotations
+
+import os
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+
+from notifier import prefs
+from notifier.app import create_app
+from notifier.auth import mint_token
+from notifier.config import Config, load_config
+
+TEST_SUBJECT = "mailto:tests@study-notifier.example"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the app at a temp data dir and away from any real API keys."""
+    monkeypatch.setenv("NOTIFIER_DATA_DIR", str(tmp_path / "data"))
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "NOTIFIER_PUSH_EXTRA_HOSTS", "NOTIFIER_PUBLIC_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@dataclass
+class Api:
+    """An in-process app with an authorised client."""
+
+    app: Any
+    client: httpx.AsyncClient
+    token: str
+
+    @property
+    def db(self) -> Any:
+        return self.app.state.db
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def get(self, path: str, **kw: Any) -> httpx.Response:
+        return await self.client.get(path, headers=self.auth, **kw)
+
+    async def post(self, path: str, **kw: Any) -> httpx.Response:
+        return await self.client.post(path, headers=self.auth, **kw)
+
+    async def put(self, path: str, **kw: Any) -> httpx.Response:
+        return await self.client.put(path, headers=self.auth, **kw)
+
+    async def patch(self, path: str, **kw: Any) -> httpx.Response:
+        return await self.client.patch(path, headers=self.auth, **kw)
+
+    async def delete(self, path: str, **kw: Any) -> httpx.Response:
+        return await self.client.delete(path, headers=self.auth, **kw)
+
+
+@asynccontextmanager
+async def running_api(config: Config, subject: str | None = TEST_SUBJECT, **app_kw: Any) -> AsyncIterator[Api]:
+    """Run the app's lifespan, mint a token and set the VAPID contact."""
+    app = create_app(config, **app_kw)
+    async with AsyncTestClient(app, base_url="http://127.0.0.1:8765") as client:
+        _, token = await mint_token(app.state.db, "tests")
+        if subject:
+            await prefs.update(app.state.db, {"vapid_subject": subject})
+        yield Api(app, client, token)
+
+
+@pytest.fixture
+def make_api(data_dir: Path):
+    """Factory: `async with make_api(extra_hosts=…) as api:`."""
+
+    def factory(*, extra_hosts: str = "", subject: str | None = TEST_SUBJECT, **app_kw: Any):
+        config = load_config({"data_dir": str(data_dir), "push_extra_hosts": extra_hosts})
+        return running_api(config, subject=subject, **app_kw)
+
+    return factory
+
+
+@pytest.fixture
+async def api(make_api) -> AsyncIterator[Api]:
+    async with make_api() as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def wpt():
+    """web-push-testing, the real mock push service, on 127.0.0.1 for the session."""
+    from peers.webpush_testing import WebPushTesting
+
+    with WebPushTesting() as service:
+        yield service
+
+
+@pytest.fixture
+def stub():
+    """A scriptable stub push service on 127.0.0.1."""
+    from peers.stub_push import StubPushService
+
+    with StubPushService() as service:
+        yield service
+
+
+def browser_keys() -> dict[str, str]:
+    """A browser-like subscription key pair (p256dh, auth) for stub endpoints."""
+    import base64
+    import secrets as pysecrets
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()  # noqa: E731
+    return {"p256dh": b64(point), "auth": b64(pysecrets.token_bytes(16))}

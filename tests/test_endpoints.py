@@ -1,0 +1,96 @@
+"""Push endpoint validation: the allow-list and its known bypasses."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, strategies as st
+
+from notifier.endpoints import check_endpoint, origin
+from notifier.errors import InvalidEndpoint
+
+GOOD = [
+    "https://fcm.googleapis.com/fcm/send/abc:APA91b",
+    "https://updates.push.services.mozilla.com/wpush/v2/gAAAA",
+    "https://web.push.apple.com/QGx1a2U",
+    "https://wns2-by3p.notify.windows.com/w/?token=BQYAAA",
+    "https://FCM.googleapis.com/fcm/send/x",
+    "https://fcm.googleapis.com:443/fcm/send/x",
+]
+
+BAD = [
+    "https://192.168.1.1/admin?x=.google.com/",
+    "https://fcm.googleapis.com@192.168.1.1/x",
+    "https://user:pw@fcm.googleapis.com/x",
+    "https://fcm.googleapis.com:8443/x",
+    "http://fcm.googleapis.com/x",
+    "https://fcm.googleapis.com.evil.example/x",
+    "https://evilfcm.googleapis.com/x",
+    "https://notify.windows.com/x",
+    "https://x.notify.windows.com.evil.example/x",
+    "https://127.0.0.1/x",
+    "https://[::1]/x",
+    "https://2130706433/x",
+    "https://0x7f.1/x",
+    "https://fcm.googleapis.com./x",
+    "https://fcm.googleapis.com/x#frag",
+    "https://fcm.googleapis.com\\@evil.example/x",
+    "https://fcm.googleapis.com/x y",
+    "file:///etc/passwd",
+    "gopher://fcm.googleapis.com/x",
+    "https://fcm.googleapis.com:0/x",
+    "https://fcm.googleapis.com:99999/x",
+    "//fcm.googleapis.com/x",
+    "",
+    "https://localhost/x",
+    "https://" + "a" * 3000 + ".com/",
+]
+
+
+@pytest.mark.parametrize("url", GOOD)
+def test_known_push_services_are_accepted(url: str) -> None:
+    assert check_endpoint(url) == url
+
+
+@pytest.mark.parametrize("url", BAD)
+def test_bypass_attempts_are_refused(url: str) -> None:
+    with pytest.raises(InvalidEndpoint):
+        check_endpoint(url)
+
+
+def test_extra_hosts_allow_exactly_that_host_and_port_even_over_http() -> None:
+    extra = frozenset({"127.0.0.1:9123"})
+    assert check_endpoint("http://127.0.0.1:9123/push/1", extra)
+    for url in ("http://127.0.0.1:9124/push/1", "http://127.0.0.2:9123/p", "http://u@127.0.0.1:9123/p"):
+        with pytest.raises(InvalidEndpoint):
+            check_endpoint(url, extra)
+
+
+def test_non_strings_are_refused() -> None:
+    for value in (None, 42, b"https://fcm.googleapis.com/x", ["x"]):
+        with pytest.raises(InvalidEndpoint):
+            check_endpoint(value)
+
+
+@given(st.text(max_size=200))
+def test_any_text_is_either_refused_or_an_allowed_https_host(text: str) -> None:
+    try:
+        url = check_endpoint(text)
+    except InvalidEndpoint:
+        return
+    assert origin(url).lower() in {
+        "https://fcm.googleapis.com", "https://android.googleapis.com",
+        "https://updates.push.services.mozilla.com", "https://push.services.mozilla.com",
+        "https://web.push.apple.com",
+    } or origin(url).lower().endswith(".notify.windows.com")
+
+
+@given(st.sampled_from(GOOD), st.text(alphabet="@:#\\ %/.", min_size=1, max_size=5))
+def test_splicing_tricks_into_the_authority_never_escape_the_allow_list(url: str, junk: str) -> None:
+    scheme, rest = url.split("://", 1)
+    host, _, path = rest.partition("/")
+    candidate = f"{scheme}://{host}{junk}evil.example/{path}"
+    try:
+        check_endpoint(candidate)
+    except InvalidEndpoint:
+        return
+    assert "evil.example" not in origin(candidate)

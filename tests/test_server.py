@@ -1,0 +1,76 @@
+"""The real server process: start, single instance per data dir, clean stop."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+import pytest
+from procs import ServerProcess, free_port
+
+
+@pytest.fixture
+def server(data_dir):
+    proc = ServerProcess(data_dir).start()
+    yield proc
+    proc.kill()
+
+
+def test_serves_health_and_stops_cleanly_on_sigterm(server) -> None:
+    assert httpx.get(f"{server.url}/healthz").json()["status"] == "ok"
+    assert (server.data_dir / "vapid_private.pem").stat().st_mode & 0o777 == 0o600
+    assert server.terminate() == 0
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{server.url}/healthz", timeout=1)
+    assert not (server.data_dir / "instance.json").exists()
+
+
+def test_a_second_instance_on_the_same_data_dir_refuses_to_start(server) -> None:
+    second = subprocess.run(
+        [sys.executable, "-m", "notifier", "serve", "--no-browser", "--data-dir", str(server.data_dir),
+         "--port", str(free_port())],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert second.returncode == 3
+    assert "already running" in second.stderr and server.url in second.stderr
+    assert httpx.get(f"{server.url}/healthz").status_code == 200
+
+
+def test_the_lock_is_released_when_the_process_is_killed(server) -> None:
+    server.kill()
+    again = ServerProcess(server.data_dir).start()
+    try:
+        assert httpx.get(f"{again.url}/healthz").status_code == 200
+    finally:
+        again.terminate()
+
+
+def test_token_command_prints_a_working_token(server) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "notifier", "token", "--data-dir", str(server.data_dir), "--label", "script"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )
+    token = out.stdout.strip()
+    assert token.startswith("snt_")
+    response = httpx.get(f"{server.url}/api/push/subscriptions", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.json() == []
+
+
+def test_the_vapid_key_survives_a_restart(server) -> None:
+    key = httpx.get(f"{server.url}/api/push/vapid-public-key").json()["key"]
+    server.terminate()
+    again = ServerProcess(server.data_dir).start()
+    try:
+        assert httpx.get(f"{again.url}/api/push/vapid-public-key").json()["key"] == key
+    finally:
+        again.terminate()
+
+
+def test_version_and_help() -> None:
+    from notifier import __version__
+
+    out = subprocess.run([sys.executable, "-m", "notifier", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"notifier {__version__}"
+    out = subprocess.run([sys.executable, "-m", "notifier", "--help"], capture_output=True, text=True, check=True)
+    assert "serve" in out.stdout and "token" in out.stdout
