@@ -10,6 +10,7 @@ with `https://192.168.1.1/admin?x=.google.com/`).
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from .errors import InvalidEndpoint
@@ -37,16 +38,38 @@ def _host_allowed(host: str) -> bool:
 
 
 def check_endpoint(endpoint: object, extra_hosts: frozenset[str] = frozenset()) -> str:
-    """Return the endpoint if it is an allowed push service URL, else raise.
+    """Return the endpoint if it is an allowed push service URL, else raise InvalidEndpoint."""
+    if not isinstance(endpoint, str):
+        raise InvalidEndpoint("endpoint must be a non-empty string")
+    # The answer depends only on these two values, and every send re-checks:
+    # memoising makes the re-check free for large fan-outs.
+    problem = _check(endpoint, extra_hosts)
+    if problem:
+        raise InvalidEndpoint(problem)
+    return endpoint
+
+
+@lru_cache(maxsize=4096)
+def _check(endpoint: str, extra_hosts: frozenset[str]) -> str | None:
+    try:
+        _check_uncached(endpoint, extra_hosts)
+    except InvalidEndpoint as exc:
+        return exc.detail
+    return None
+
+
+def _check_uncached(endpoint: str, extra_hosts: frozenset[str]) -> str:
+    """The full check; raises InvalidEndpoint naming the first problem.
 
     `extra_hosts` holds exact `host:port` pairs (NOTIFIER_PUSH_EXTRA_HOSTS) for a
     self-hosted or test push service; only those may use plain http or another port.
     """
-    if not isinstance(endpoint, str) or not endpoint:
+    if not endpoint:
         raise InvalidEndpoint("endpoint must be a non-empty string")
     if len(endpoint) > MAX_ENDPOINT_LENGTH:
         raise InvalidEndpoint("endpoint is too long")
-    if any(ch.isspace() or ord(ch) < 0x21 or ord(ch) > 0x7E for ch in endpoint) or "\\" in endpoint:
+    # Printable ASCII only, no spaces or backslashes (parsers disagree on them).
+    if not (endpoint.isascii() and endpoint.isprintable()) or " " in endpoint or "\\" in endpoint:
         raise InvalidEndpoint("endpoint contains characters a URL may not have")
     try:
         parts = urlsplit(endpoint)

@@ -144,6 +144,10 @@ class PushSender:
             timeout=aiohttp.ClientTimeout(total=self.timeout),
             # Ignore proxy env vars: pushes go straight to the push service.
             trust_env=False,
+            # Push services set no cookies worth keeping; skipping the jar and
+            # decompression saves per-request work on large fan-outs.
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
         )
         return self
 
@@ -173,17 +177,16 @@ class PushSender:
             return PushResult(target.id, Outcome.ERROR, None, f"endpoint refused: {exc.detail}", attempts=0)
 
         attempt = 0
+        data = payloads.encode(message)
         while True:
             attempt += 1
-            status, detail, retry_after = await self._post_once(
-                target, payloads.encode(message), subject or "", topic, urgency, ttl
-            )
+            status, detail, retry_after = await self._post_once(target, data, subject or "", topic, urgency, ttl)
             outcome = classify(status) if status is not None else Outcome.RETRY
             if outcome is None:  # 413: shrink once per attempt, then give up
                 smaller = payloads.shrink(message)
                 if smaller == message or attempt >= self.max_attempts:
                     return PushResult(target.id, Outcome.ERROR, status, "payload too large", attempt)
-                message = smaller
+                message, data = smaller, payloads.encode(smaller)
                 continue
             if outcome is not Outcome.RETRY:
                 return PushResult(target.id, outcome, status, detail, attempt)
