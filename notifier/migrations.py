@@ -64,6 +64,83 @@ async def m001_initial(db: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_initial,)
+async def m002_scheduling(db: aiosqlite.Connection) -> None:
+    """Study blocks, occurrence state, the reminders outbox and its delivery log."""
+    await db.execute(
+        """CREATE TABLE blocks (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            notes TEXT NOT NULL DEFAULT '',
+            start_local TEXT NOT NULL,       -- naive wall time 'YYYY-MM-DDTHH:MM[:SS]'
+            timezone TEXT NOT NULL,          -- IANA name
+            duration_minutes INTEGER NOT NULL,
+            rrule TEXT,                      -- RFC 5545 RRULE without 'RRULE:'
+            reminder_offsets TEXT,           -- JSON list; NULL = the settings' default
+            reminders INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    await db.execute(
+        """CREATE TABLE occurrence_state (
+            block_id INTEGER NOT NULL REFERENCES blocks(id) ON DELETE CASCADE,
+            occurrence_key TEXT NOT NULL,    -- start in UTC, YYYYMMDDTHHMMSSZ
+            status TEXT NOT NULL DEFAULT 'planned',  -- planned | done | skipped
+            snoozed_until TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (block_id, occurrence_key)
+        )"""
+    )
+    await db.execute(
+        """CREATE TABLE reminders (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,        -- identity: one row, one notification tag
+            kind TEXT NOT NULL,              -- reminder | summary | missed
+            block_id INTEGER REFERENCES blocks(id) ON DELETE SET NULL,
+            occurrence_key TEXT,
+            offset_minutes INTEGER,
+            due_at TEXT NOT NULL,
+            next_attempt_at TEXT,            -- a retry after 429/5xx; NULL = due_at
+            status TEXT NOT NULL DEFAULT 'pending',
+            late INTEGER NOT NULL DEFAULT 0,
+            title TEXT,
+            body TEXT,
+            text_source TEXT,                -- llm | fallback
+            text_error TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            sent_at TEXT,
+            error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    await db.execute("CREATE INDEX reminders_by_status_due ON reminders (status, due_at)")
+    await db.execute("CREATE INDEX reminders_by_block ON reminders (block_id, occurrence_key)")
+    await db.execute(
+        """CREATE TABLE deliveries (
+            reminder_id INTEGER NOT NULL REFERENCES reminders(id) ON DELETE CASCADE,
+            subscription_id INTEGER NOT NULL,
+            outcome TEXT NOT NULL,
+            status INTEGER,
+            detail TEXT NOT NULL DEFAULT '',
+            at TEXT NOT NULL,
+            PRIMARY KEY (reminder_id, subscription_id)
+        )"""
+    )
+    await db.execute(
+        """CREATE TABLE scheduler_state (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )"""
+    )
+    await db.execute(
+        """CREATE TABLE llm_usage (
+            day TEXT PRIMARY KEY,            -- local date
+            calls INTEGER NOT NULL
+        )"""
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_scheduling)
 
 SCHEMA_VERSION = len(MIGRATIONS)
