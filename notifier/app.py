@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import AsyncIterator, Awaitable, Callable
 
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
 from . import __version__
 from .api import ROUTES
 from .api.errors import handle_error
+from .actiontokens import ActionTokens
 from .auth import require_token
+from .clock import Clock
 from .config import Config
 from .db import Database
+from .pairing import Pairing
 from .paths import web_root
 from .push import PushSender
+from .scheduler import Scheduler
 from .secretfiles import ensure_private_dir
+from .security import SecurityMiddleware, SecurityPolicy
 from .vapid import VapidKeys
 
 log = logging.getLogger(__name__)
@@ -31,6 +39,8 @@ def create_app(
     *,
     on_ready: ReadyHook | None = None,
     sender_options: dict | None = None,
+    clock: Clock | None = None,
+    run_scheduler: bool = True,
 ) -> Litestar:
     """Build the app; resources are opened by its lifespan, not here."""
 
@@ -44,7 +54,12 @@ def create_app(
             sender = await stack.enter_async_context(
                 PushSender(vapid, extra_hosts=config.push_extra_hosts, **(sender_options or {}))
             )
-            app.state.update(config=config, db=db, vapid=vapid, sender=sender)
+            tokens = ActionTokens.load_or_create(config.data_dir)
+            scheduler = Scheduler(db, sender, tokens, clock=clock)
+            app.state.update(config=config, db=db, vapid=vapid, sender=sender, action_tokens=tokens, scheduler=scheduler)
+            if run_scheduler:
+                task = asyncio.create_task(scheduler.run(), name="scheduler")
+                stack.push_async_callback(_stop, task, scheduler)
             if on_ready is not None:
                 await on_ready(app)
             log.info("Study Notifier %s ready at %s", __version__, config.local_url)
@@ -58,8 +73,10 @@ def create_app(
         opt={"public": True},
         name="web",
     )
-    return Litestar(
+    policy = SecurityPolicy.from_config(config)
+    app = Litestar(
         route_handlers=[*ROUTES, static],
+        state=State({"pairing": Pairing(config), "security": policy}),
         lifespan=[lifespan],
         guards=[require_token],
         exception_handlers={Exception: handle_error},
@@ -67,3 +84,14 @@ def create_app(
         logging_config=None,  # logs.py owns logging
         debug=False,
     )
+    # Around Litestar's whole handler: route middleware would miss its 404s and 405s.
+    app.asgi_handler = SecurityMiddleware(app.asgi_handler, policy)
+    return app
+
+
+async def _stop(task: asyncio.Task[None], scheduler: Scheduler) -> None:
+    """Stop the loop, then give in-flight sends a moment to record their results."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await scheduler.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timezone
 
 
@@ -18,3 +19,20 @@ def iso(dt: datetime) -> str:
 def from_iso(text: str) -> datetime:
     """Parse text written by `iso` (or any ISO 8601 with an offset) to aware UTC."""
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+class Clock:
+    """The real clock. Tests pass a fake with the same two methods."""
+
+    def now(self) -> datetime:
+        return utcnow()
+
+    async def sleep_until(self, when: datetime, wake: "asyncio.Event") -> None:
+        """Sleep until `when` or until `wake` is set, whichever comes first."""
+        delay = (when - self.now()).total_seconds()
+        if delay > 0 and not wake.is_set():
+            try:
+                await asyncio.wait_for(wake.wait(), delay)
+            except asyncio.TimeoutError:
+                pass
+        wake.clear()

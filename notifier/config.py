@@ -12,10 +12,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
+from urllib.parse import urlsplit
 
 import platformdirs
 
 from .errors import ConfigError
+from .forwarded import parse_proxies
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,27 @@ SETTINGS: tuple[Setting, ...] = (
         "NOTIFIER_PUBLIC_URL",
         "The https origin phones use (e.g. a Tailscale or Cloudflare tunnel "
         "address); used in QR codes and notification links.",
+    ),
+    Setting(
+        "https",
+        "off",
+        "NOTIFIER_HTTPS",
+        "on: also serve HTTPS on the LAN with a certificate from a local CA the "
+        "app makes (install it on the phone from /ca/); the desktop keeps http://127.0.0.1.",
+    ),
+    Setting(
+        "https_port",
+        "8766",
+        "NOTIFIER_HTTPS_PORT",
+        "TCP port of the LAN HTTPS server (all interfaces). Keep it stable, like the port.",
+    ),
+    Setting(
+        "trusted_proxies",
+        "",
+        "NOTIFIER_TRUSTED_PROXIES",
+        "Comma-separated IPs or CIDR blocks of reverse proxies or tunnel agents whose "
+        "X-Forwarded-*/Forwarded headers are believed (e.g. 127.0.0.1 for a local "
+        "tunnel agent). Empty: those headers are ignored.",
     ),
     Setting(
         "push_extra_hosts",
@@ -118,6 +141,30 @@ def _parse_hosts(raw: str) -> frozenset[str]:
     return frozenset(hosts)
 
 
+def _parse_switch(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "on", "true", "yes"):
+        return True
+    if value in ("0", "off", "false", "no", ""):
+        return False
+    raise ConfigError(f"expected on or off, got {raw!r}")
+
+
+def _parse_public_url(raw: str) -> str | None:
+    """An origin only: links and QR codes append their own paths."""
+    raw = raw.strip().rstrip("/")
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    try:
+        parts.port
+    except ValueError:
+        raise ConfigError(f"NOTIFIER_PUBLIC_URL has a bad port: {raw!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.path or parts.query:
+        raise ConfigError(f"NOTIFIER_PUBLIC_URL must be an origin like https://host[:port], got {raw!r}")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
 @dataclass(frozen=True)
 class Config:
     """Resolved start-up configuration."""
@@ -126,6 +173,9 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8765
     public_url: str | None = None
+    https: bool = False
+    https_port: int = 8766
+    trusted_proxies: tuple = ()
     push_extra_hosts: frozenset[str] = field(default_factory=frozenset)
     anthropic_api_key: str | None = None
     anthropic_base_url: str | None = None
@@ -148,7 +198,10 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "data_dir": lambda v: Path(v).expanduser(),
     "port": _parse_port,
     "push_extra_hosts": _parse_hosts,
-    "public_url": lambda v: v.rstrip("/") or None,
+    "public_url": _parse_public_url,
+    "https": _parse_switch,
+    "https_port": _parse_port,
+    "trusted_proxies": parse_proxies,
     "log_level": lambda v: v.lower(),
 }
 

@@ -81,8 +81,30 @@ class TooManyRequests(NotifierError):
     status = 429
     code = "rate_limited"
 
+    def __init__(self, detail: str, *, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+
 
 class InvalidEndpoint(BadRequest):
     """A push endpoint that is not on the allow-list or is malformed."""
 
     code = "invalid_endpoint"
+
+
+class InvalidHost(BadRequest):
+    """The Host header names a site we do not serve (DNS rebinding)."""
+
+    code = "invalid_host"
+
+
+class CrossSiteRequest(Forbidden):
+    """A cookie-authenticated change that did not come from our own pages."""
+
+    code = "cross_site"
+
+
+class InvalidCode(Forbidden):
+    """A pairing code or login link that is wrong, used up or expired."""
+
+    code = "invalid_code"

@@ -141,6 +141,21 @@ async def m002_scheduling(db: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_scheduling)
+async def m003_pairing(db: aiosqlite.Connection) -> None:
+    """One-time codes: phone pairing codes and desktop login links, stored hashed."""
+    await db.execute(
+        """CREATE TABLE pairing_codes (
+            id INTEGER PRIMARY KEY,
+            code_hash TEXT NOT NULL UNIQUE,  -- sha256 hex of kind:code
+            kind TEXT NOT NULL,              -- pair | login
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT,
+            token_id INTEGER REFERENCES tokens(id) ON DELETE SET NULL
+        )"""
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_scheduling, m003_pairing)
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -10,7 +11,6 @@ from typing import Any, AsyncIterator
 
 import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 
 from notifier import prefs
 from notifier.app import create_app
@@ -66,10 +66,40 @@ class Api:
 
 
 @asynccontextmanager
+async def app_lifespan(app: Any) -> AsyncIterator[None]:
+    """Run the app's lifespan in one task of its own.
+
+    pytest-asyncio may tear a fixture down in another task than it set it up,
+    and the lifespan's anyio cancel scopes must be exited where they were entered.
+    """
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def host() -> None:
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(host())
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiter.cancel()
+        task.result()  # startup failed: raise its error here
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+@asynccontextmanager
 async def running_api(config: Config, subject: str | None = TEST_SUBJECT, **app_kw: Any) -> AsyncIterator[Api]:
     """Run the app's lifespan, mint a token and set the VAPID contact."""
     app = create_app(config, **app_kw)
-    async with AsyncTestClient(app, base_url="http://127.0.0.1:8765") as client:
+    # The app runs in this test's own event loop (not a portal thread), so tests
+    # may call app.state.db and the scheduler directly without crossing loops.
+    transport = httpx.ASGITransport(app=app)
+    async with app_lifespan(app), httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8765") as client:
         _, token = await mint_token(app.state.db, "tests")
         if subject:
             await prefs.update(app.state.db, {"vapid_subject": subject})

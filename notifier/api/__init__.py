@@ -1,6 +1,19 @@
 """HTTP routes, thin: validation here, logic in the plain modules."""
 
+from .blocks import BlocksController
+from .pairing import ROUTES as PAIRING_ROUTES
 from .push import PushController
+from .reminders import list_reminders, notification_action
+from .settings import get_settings, put_settings
 from .system import healthz
 
-ROUTES = [healthz, PushController]
+ROUTES = [
+    healthz,
+    PushController,
+    BlocksController,
+    get_settings,
+    put_settings,
+    list_reminders,
+    notification_action,
+    *PAIRING_ROUTES,
+]

@@ -33,7 +33,7 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
     """Render any exception raised while handling a request."""
     if isinstance(exc, NotifierError):
         status = exc.status if exc.status < 500 else 500
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else getattr(exc, "headers", None)
         if status == 500:
             log.error("%s: %s", exc.code, exc.detail)
         return error_response(status, exc.code, exc.detail, headers)

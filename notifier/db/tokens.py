@@ -43,3 +43,27 @@ class TokenQueries(CoreDB):
                 (iso(now), token_id),
             )
             return cur.rowcount > 0
+
+    async def active_tokens(self):
+        """Tokens that still work, oldest first (the devices list)."""
+        return await self.fetchall("SELECT * FROM tokens WHERE revoked_at IS NULL ORDER BY id")
+
+    async def revoke_device(self, token_id: int, now: datetime) -> bool:
+        """Revoke a token and drop the push subscriptions made with it: a lost phone gets nothing more."""
+        async with self.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (iso(now), token_id),
+            )
+            if cur.rowcount == 0:
+                return False
+            await conn.execute("DELETE FROM push_subscriptions WHERE token_id = ?", (token_id,))
+            return True
+
+    async def replace_token(self, old_id: int, new_id: int, now: datetime) -> None:
+        """Revoke `old_id` in favour of `new_id`, keeping the push subscriptions made with it."""
+        async with self.transaction() as conn:
+            await conn.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (iso(now), old_id)
+            )
+            await conn.execute("UPDATE push_subscriptions SET token_id = ? WHERE token_id = ?", (new_id, old_id))

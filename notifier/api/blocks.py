@@ -1,0 +1,93 @@
+"""Blocks, the agenda, and occurrence actions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from litestar import Controller, delete, get, patch, post
+from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from .. import occurrences
+from .. import prefs as prefs_mod
+from .. import recurrence
+from ..blocks import block_json, effective_timezone, expand, parse_start, validate_block
+from ..clock import utcnow
+from ..errors import BadRequest, NotFound
+
+MAX_AGENDA_DAYS = 62
+
+
+async def _block(state: State, block_id: int) -> Any:
+    row = await state.db.block(block_id)
+    if row is None:
+        raise NotFound(f"no block {block_id}")
+    return row
+
+
+class BlocksController(Controller):
+    path = "/api"
+    tags = ["blocks"]
+
+    @post("/blocks", status_code=201)
+    async def create(self, state: State, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+        """Plan a block: one-off, or repeating with an RFC 5545 RRULE."""
+        prefs = await prefs_mod.load(state.db)
+        fields = validate_block(data, partial=False, default_tz=effective_timezone(prefs))
+        now = utcnow()
+        block_id = await state.db.add_block(fields, now)
+        await state.scheduler.reschedule(now, block_id)
+        return block_json(await state.db.block(block_id))
+
+    @get("/blocks")
+    async def list(self, state: State) -> list[dict[str, Any]]:
+        return [block_json(r) for r in await state.db.blocks()]
+
+    @get("/blocks/{block_id:int}")
+    async def get_one(self, state: State, block_id: FromPath[int]) -> dict[str, Any]:
+        return block_json(await _block(state, block_id))
+
+    @patch("/blocks/{block_id:int}")
+    async def update(self, state: State, block_id: FromPath[int], data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+        """Change a block; its future reminders are recomputed."""
+        row = await _block(state, block_id)
+        fields = validate_block(data, partial=True, default_tz=row["timezone"])
+        now = utcnow()
+        await state.db.update_block(block_id, fields, now)
+        await state.scheduler.reschedule(now, block_id)
+        return block_json(await state.db.block(block_id))
+
+    @delete("/blocks/{block_id:int}", status_code=204)
+    async def remove(self, state: State, block_id: FromPath[int]) -> None:
+        """Delete a block; its pending reminders are cancelled."""
+        if not await state.db.delete_block(block_id, utcnow()):
+            raise NotFound(f"no block {block_id}")
+        state.scheduler.wake()
+
+    @get("/agenda")
+    async def agenda(
+        self,
+        state: State,
+        start: Annotated[str | None, QueryParameter(query="from")] = None,
+        end: Annotated[str | None, QueryParameter(query="to")] = None,
+    ) -> dict[str, Any]:
+        """Occurrences starting in [from, to) with their status; default: the next 7 days."""
+        prefs = await prefs_mod.load(state.db)
+        tz_name = effective_timezone(prefs)
+        tz = recurrence.tz_from_name(tz_name)
+        lo = recurrence.localize(parse_start(start, tz, "from"), tz) if start else utcnow()
+        hi = recurrence.localize(parse_start(end, tz, "to"), tz) if end else lo + timedelta(days=7)
+        if hi <= lo:
+            raise BadRequest("to: must be after from")
+        if hi - lo > timedelta(days=MAX_AGENDA_DAYS):
+            raise BadRequest(f"to: the range may span at most {MAX_AGENDA_DAYS} days")
+        occurrences_ = expand(await state.db.blocks(), await state.db.occurrence_states(), lo, hi)
+        return {"timezone": tz_name, "occurrences": occurrences_}
+
+    @post("/blocks/{block_id:int}/occurrences/{key:str}", status_code=200)
+    async def act(self, state: State, block_id: FromPath[int], key: FromPath[str], data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+        """Mark an occurrence done/skipped/planned, or snooze it (one extra reminder later)."""
+        status, snooze = occurrences.parse_action(data)
+        row = await _block(state, block_id)
+        return await occurrences.apply(state.db, state.scheduler, row, key, status, snooze, utcnow())

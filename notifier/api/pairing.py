@@ -1,0 +1,134 @@
+"""Pairing a phone, the desktop login link, and the devices that hold tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, delete, get, post
+from litestar.datastructures import Cookie, State
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.response import Redirect
+
+from ..auth import SESSION_COOKIE, hash_token
+from ..clock import iso
+from ..errors import NotFound
+from ..pairing import LOGIN, PAIR, pair_url, qr_svg
+from ..tls import ca_der, fingerprint
+
+COOKIE_LIFETIME = timedelta(days=400)  # the longest browsers keep a cookie (RFC 6265bis §5.5)
+CA_FILENAME = "study-notifier-ca.crt"
+
+
+class ExchangeIn(msgspec.Struct):
+    code: Annotated[str, msgspec.Meta(max_length=32)]
+    label: Annotated[str, msgspec.Meta(max_length=100)] = ""
+
+
+def session_cookie(request: Request[Any, Any, Any], token: str | None) -> Cookie:
+    """The device token as a cookie the page's scripts cannot read; None clears it."""
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=token or "",
+        max_age=int(COOKIE_LIFETIME.total_seconds()) if token else 0,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+
+
+def device_json(row: Any, current_id: int | None) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "label": row["label"],
+        "kind": row["kind"],
+        "created_at": row["created_at"],
+        "last_used_at": row["last_used_at"],
+        "current": row["id"] == current_id,
+    }
+
+
+def _client(request: Request[Any, Any, Any]) -> str | None:
+    # A rate-limit key only, never identity (the security middleware already
+    # replaced it with the forwarded address when the peer is a trusted proxy).
+    return request.client.host if request.client else None
+
+
+@post("/api/pairing", status_code=201, tags=["pairing"])
+async def start_pairing(state: State) -> dict[str, Any]:
+    """A single-use pairing code for a new phone, with the link and QR code to scan."""
+    issued = await state.pairing.issue(state.db, PAIR)
+    url = pair_url(state.pairing.phone_origin(), issued.code)
+    return {"code": issued.code, "url": url, "qr_svg": qr_svg(url), "expires_at": iso(issued.expires_at)}
+
+
+@post("/api/pairing/exchange", status_code=201, opt={"public": True}, tags=["pairing"])
+async def exchange_code(data: JSONBody[ExchangeIn], state: State, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """Trade a pairing code for this device's token: set as a cookie, and returned once."""
+    label = data.label.strip() or "Phone"
+    token_id, token = await state.pairing.redeem(state.db, PAIR, data.code, client=_client(request), label=label)
+    rows = [r for r in await state.db.active_tokens() if r["id"] == token_id]
+    body = {"token": token, "device": device_json(rows[0], token_id)}
+    return Response(body, status_code=201, cookies=[session_cookie(request, token)])
+
+
+@get("/login", opt={"public": True}, tags=["pairing"], include_in_schema=True)
+async def login(
+    state: State, request: Request[Any, Any, Any], t: Annotated[str, QueryParameter(max_length=100)]
+) -> Redirect:
+    """The launcher's one-time link: swap it for a session cookie, then show the dashboard."""
+    previous = request.cookies.get(SESSION_COOKIE)
+    token_id, token = await state.pairing.redeem(state.db, LOGIN, t, client=_client(request), label="Desktop browser")
+    if previous:
+        # This browser's old desktop session is replaced, not left lying around.
+        row = await state.db.token_by_hash(hash_token(previous))
+        if row is not None and row["kind"] == "browser":
+            await state.db.replace_token(row["id"], token_id, state.pairing.now())
+    return Redirect(path="/", status_code=303, cookies=[session_cookie(request, token)])
+
+
+@get("/api/devices", tags=["devices"])
+async def list_devices(state: State, request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+    """Every token that still works: paired phones, desktop browsers, scripts."""
+    current = request.state.get("token_id")
+    return [device_json(row, current) for row in await state.db.active_tokens()]
+
+
+@delete("/api/devices/{device_id:int}", status_code=204, tags=["devices"])
+async def revoke_device(device_id: FromPath[int], state: State, request: Request[Any, Any, Any]) -> Response[None]:
+    """Revoke a device's token and drop its push subscriptions."""
+    if not await state.db.revoke_device(device_id, state.pairing.now()):
+        raise NotFound(f"no device {device_id}")
+    cookies = [session_cookie(request, None)] if device_id == request.state.get("token_id") else []
+    return Response(None, status_code=204, cookies=cookies)
+
+
+@get("/api/tls", tags=["devices"])
+async def tls_info(state: State) -> dict[str, Any]:
+    """Where phones reach us and which CA they must trust (for the dashboard to show)."""
+    der = ca_der(state.config.data_dir)
+    origin = state.pairing.phone_origin()
+    return {
+        "https": state.config.https,
+        "phone_origin": origin,
+        "ca_page": f"{origin}/ca/" if der else None,
+        "ca_fingerprint_sha256": fingerprint(der) if der else None,
+    }
+
+
+@get("/ca/" + CA_FILENAME, opt={"public": True}, tags=["devices"])
+async def download_ca(state: State) -> Response[bytes]:
+    """The local CA certificate (public by nature: it holds no secret)."""
+    der = ca_der(state.config.data_dir)
+    if der is None:
+        raise NotFound("HTTPS on the LAN is off, so there is no certificate to install.")
+    return Response(
+        der,
+        media_type="application/x-x509-ca-cert",
+        headers={"Content-Disposition": f'attachment; filename="{CA_FILENAME}"'},
+    )
+
+
+ROUTES = [start_pairing, exchange_code, login, list_devices, revoke_device, tls_info, download_ca]

@@ -1,0 +1,165 @@
+"""SQL for the reminders outbox, its delivery log and scheduler bookkeeping."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+from ..clock import iso
+from .core import CoreDB
+
+# When a pending reminder is next worth looking at: its retry time, else its due time.
+_WHEN = "COALESCE(next_attempt_at, due_at)"
+
+
+class ReminderQueries(CoreDB):
+    """The outbox: one row per reminder key, moved pending → sending → sent/failed/missed/cancelled."""
+
+    async def insert_reminders(self, rows: Iterable[Mapping[str, Any]], now: datetime) -> int:
+        """Insert reminders whose key is new; an existing key is left as it is."""
+        count = 0
+        async with self.transaction() as conn:
+            for r in rows:
+                cur = await conn.execute(
+                    "INSERT OR IGNORE INTO reminders (key, kind, block_id, occurrence_key, offset_minutes, "
+                    "due_at, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (r["key"], r["kind"], r.get("block_id"), r.get("occurrence_key"), r.get("offset_minutes"),
+                     iso(r["due_at"]), r.get("status", "pending"), iso(now), iso(now)),
+                )
+                count += cur.rowcount
+        return count
+
+    async def reminder(self, reminder_id: int):
+        return await self.fetchone("SELECT * FROM reminders WHERE id = ?", (reminder_id,))
+
+    async def reminder_by_key(self, key: str):
+        return await self.fetchone("SELECT * FROM reminders WHERE key = ?", (key,))
+
+    async def next_pending_time(self) -> str | None:
+        row = await self.fetchone(f"SELECT MIN({_WHEN}) FROM reminders WHERE status = 'pending'")
+        return row[0] if row else None
+
+    async def pending_due(self, now: datetime, limit: int = 500):
+        return await self.fetchall(
+            f"SELECT * FROM reminders WHERE status = 'pending' AND {_WHEN} <= ? ORDER BY {_WHEN}, id LIMIT ?",
+            (iso(now), limit),
+        )
+
+    async def claim_reminder(self, reminder_id: int, now: datetime) -> bool:
+        """pending → sending; False if someone else changed it first."""
+        async with self.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE reminders SET status = 'sending', attempts = attempts + 1, updated_at = ? "
+                "WHERE id = ? AND status = 'pending'",
+                (iso(now), reminder_id),
+            )
+            return cur.rowcount > 0
+
+    async def finish_reminder(self, reminder_id: int, now: datetime, **fields: Any) -> None:
+        """Write the outcome of a send (status, texts, error, retry time …)."""
+        fields = {k: iso(v) if isinstance(v, datetime) else v for k, v in fields.items()}
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        async with self.transaction() as conn:
+            await conn.execute(
+                f"UPDATE reminders SET {cols}, updated_at = ? WHERE id = ?", (*fields.values(), iso(now), reminder_id)
+            )
+
+    async def record_deliveries(self, reminder_id: int, results: Iterable[Any], now: datetime) -> None:
+        async with self.transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO deliveries (reminder_id, subscription_id, outcome, status, detail, at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(reminder_id, subscription_id) DO UPDATE SET "
+                "outcome = excluded.outcome, status = excluded.status, detail = excluded.detail, at = excluded.at",
+                [(reminder_id, r.subscription_id, r.outcome.value, r.status, r.detail[:500], iso(now)) for r in results],
+            )
+
+    async def release_unfinished(self, now: datetime) -> int:
+        """After a crash: sends that were in flight go back to pending (same key, same tag)."""
+        async with self.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE reminders SET status = 'pending', updated_at = ? WHERE status = 'sending'", (iso(now),)
+            )
+            return cur.rowcount
+
+    async def mark_missed(self, reminder_ids: list[int], now: datetime) -> None:
+        async with self.transaction() as conn:
+            await conn.executemany(
+                "UPDATE reminders SET status = 'missed', updated_at = ? WHERE id = ? AND status = 'pending'",
+                [(iso(now), rid) for rid in reminder_ids],
+            )
+
+    async def cancel_pending(self, block_id: int, occurrence_key: str | None, reason: str, now: datetime) -> int:
+        """Cancel what is still pending for a block, or for one of its occurrences."""
+        sql = "UPDATE reminders SET status = 'cancelled', error = ?, updated_at = ? WHERE block_id = ? AND status = 'pending'"
+        params: list[Any] = [reason, iso(now), block_id]
+        if occurrence_key is not None:
+            sql += " AND occurrence_key = ?"
+            params.append(occurrence_key)
+        async with self.transaction() as conn:
+            cur = await conn.execute(sql, params)
+            return cur.rowcount
+
+    async def drop_future_unsent(self, now: datetime, block_id: int | None = None, occurrence_key: str | None = None) -> int:
+        """Forget not-yet-sent block reminders due from `now` on, so they can be recomputed.
+
+        Snoozes are kept: they are the user's explicit wish, not derived from the block.
+        """
+        sql = ("DELETE FROM reminders WHERE kind IN ('reminder', 'summary') AND status IN ('pending', 'cancelled') "
+               "AND due_at >= ? AND key NOT LIKE 'snooze:%'")
+        params: list[Any] = [iso(now)]
+        if block_id is not None:
+            sql += " AND block_id = ?"
+            params.append(block_id)
+        if occurrence_key is not None:
+            sql += " AND occurrence_key = ?"
+            params.append(occurrence_key)
+        async with self.transaction() as conn:
+            cur = await conn.execute(sql, params)
+            return cur.rowcount
+
+    async def reminders_needing_text(self, until: datetime, limit: int = 20):
+        return await self.fetchall(
+            "SELECT * FROM reminders WHERE status = 'pending' AND title IS NULL AND due_at <= ? "
+            "ORDER BY due_at LIMIT ?",
+            (iso(until), limit),
+        )
+
+    async def set_reminder_text(self, reminder_id: int, title: str, body: str, source: str, error: str | None, now: datetime) -> None:
+        async with self.transaction() as conn:
+            await conn.execute(
+                "UPDATE reminders SET title = ?, body = ?, text_source = ?, text_error = ?, updated_at = ? "
+                "WHERE id = ? AND status = 'pending'",
+                (title, body, source, error, iso(now), reminder_id),
+            )
+
+    async def list_reminders(self, limit: int):
+        rows = await self.fetchall("SELECT * FROM reminders ORDER BY due_at DESC, id DESC LIMIT ?", (limit,))
+        ids = [r["id"] for r in rows]
+        marks = ",".join("?" for _ in ids) or "NULL"
+        deliveries = await self.fetchall(
+            f"SELECT * FROM deliveries WHERE reminder_id IN ({marks}) ORDER BY subscription_id", ids
+        )
+        return rows, deliveries
+
+    async def get_state(self, name: str) -> str | None:
+        row = await self.fetchone("SELECT value FROM scheduler_state WHERE name = ?", (name,))
+        return row[0] if row else None
+
+    async def set_state(self, name: str, value: str) -> None:
+        async with self.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO scheduler_state (name, value) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
+
+    async def count_llm_call(self, day: str) -> int:
+        """Record one LLM call on `day` (local date) and return that day's count."""
+        async with self.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO llm_usage (day, calls) VALUES (?, 1) "
+                "ON CONFLICT(day) DO UPDATE SET calls = calls + 1",
+                (day,),
+            )
+            cur = await conn.execute("SELECT calls FROM llm_usage WHERE day = ?", (day,))
+            return int((await cur.fetchone())[0])
