@@ -56,7 +56,10 @@ def create_app(
             )
             tokens = ActionTokens.load_or_create(config.data_dir)
             scheduler = Scheduler(db, sender, tokens, clock=clock)
-            app.state.update(config=config, db=db, vapid=vapid, sender=sender, action_tokens=tokens, scheduler=scheduler)
+            app.state.update(
+                config=config, db=db, vapid=vapid, sender=sender, action_tokens=tokens,
+                scheduler=scheduler, clock=scheduler.clock,
+            )
             if run_scheduler:
                 task = asyncio.create_task(scheduler.run(), name="scheduler")
                 stack.push_async_callback(_stop, task, scheduler)

@@ -165,13 +165,13 @@ class Scheduler:
             task.add_done_callback(self._inflight.discard)
         if missed:
             await self._record_missed(missed, now)
+            await self.start_due(now)  # sends the "you missed N" push right away
 
     async def _record_missed(self, rows: list[Any], now: datetime) -> None:
         """Too late to be useful: list them as missed and queue one "you missed N" push."""
         await self.db.mark_missed([r["id"] for r in rows], now)
         log.warning("%d reminder(s) fell outside the late grace while the server was down", len(rows))
         await self.db.insert_reminders([{"key": missed_key(len(rows), now), "kind": "missed", "due_at": now}], now)
-        self.wake()
 
     async def _send(self, row: Any, claimed_at: datetime) -> None:
         async with self._gate:

@@ -13,7 +13,7 @@ from .. import occurrences
 from .. import prefs as prefs_mod
 from .. import recurrence
 from ..blocks import block_json, effective_timezone, expand, parse_start, validate_block
-from ..clock import utcnow
+
 from ..errors import BadRequest, NotFound
 
 MAX_AGENDA_DAYS = 62
@@ -35,7 +35,7 @@ class BlocksController(Controller):
         """Plan a block: one-off, or repeating with an RFC 5545 RRULE."""
         prefs = await prefs_mod.load(state.db)
         fields = validate_block(data, partial=False, default_tz=effective_timezone(prefs))
-        now = utcnow()
+        now = state.clock.now()
         block_id = await state.db.add_block(fields, now)
         await state.scheduler.reschedule(now, block_id)
         return block_json(await state.db.block(block_id))
@@ -53,7 +53,7 @@ class BlocksController(Controller):
         """Change a block; its future reminders are recomputed."""
         row = await _block(state, block_id)
         fields = validate_block(data, partial=True, default_tz=row["timezone"])
-        now = utcnow()
+        now = state.clock.now()
         await state.db.update_block(block_id, fields, now)
         await state.scheduler.reschedule(now, block_id)
         return block_json(await state.db.block(block_id))
@@ -61,7 +61,7 @@ class BlocksController(Controller):
     @delete("/blocks/{block_id:int}", status_code=204)
     async def remove(self, state: State, block_id: FromPath[int]) -> None:
         """Delete a block; its pending reminders are cancelled."""
-        if not await state.db.delete_block(block_id, utcnow()):
+        if not await state.db.delete_block(block_id, state.clock.now()):
             raise NotFound(f"no block {block_id}")
         state.scheduler.wake()
 
@@ -76,7 +76,7 @@ class BlocksController(Controller):
         prefs = await prefs_mod.load(state.db)
         tz_name = effective_timezone(prefs)
         tz = recurrence.tz_from_name(tz_name)
-        lo = recurrence.localize(parse_start(start, tz, "from"), tz) if start else utcnow()
+        lo = recurrence.localize(parse_start(start, tz, "from"), tz) if start else state.clock.now()
         hi = recurrence.localize(parse_start(end, tz, "to"), tz) if end else lo + timedelta(days=7)
         if hi <= lo:
             raise BadRequest("to: must be after from")
@@ -90,4 +90,4 @@ class BlocksController(Controller):
         """Mark an occurrence done/skipped/planned, or snooze it (one extra reminder later)."""
         status, snooze = occurrences.parse_action(data)
         row = await _block(state, block_id)
-        return await occurrences.apply(state.db, state.scheduler, row, key, status, snooze, utcnow())
+        return await occurrences.apply(state.db, state.scheduler, row, key, status, snooze, state.clock.now())

@@ -11,7 +11,7 @@ from litestar.params import JSONBody, QueryParameter
 
 from .. import occurrences
 from .. import prefs as prefs_mod
-from ..clock import utcnow
+
 from ..errors import BadRequest, NotFound
 
 
@@ -61,7 +61,7 @@ class ActionIn(msgspec.Struct):
 @post("/api/actions", status_code=200, tags=["reminders"], opt={"public": True})
 async def notification_action(state: State, data: JSONBody[ActionIn]) -> dict[str, Any]:
     """A notification button (Done / Snooze). The payload's action token is the credential."""
-    now = utcnow()
+    now = state.clock.now()
     grant = state.action_tokens.check(data.action_token, now)
     if data.action == "done":
         status, snooze = "done", None

@@ -10,7 +10,7 @@ from litestar.params import JSONBody
 
 from .. import prefs as prefs_mod
 from ..blocks import effective_timezone
-from ..clock import utcnow
+
 from ..vapid import subject_problem
 
 # Changing these changes which reminders exist.
@@ -34,5 +34,5 @@ async def put_settings(state: State, data: JSONBody[dict[str, Any]]) -> dict[str
     """Change any subset of the settings; 400 names the first bad field."""
     prefs = await prefs_mod.update(state.db, data)
     if SCHEDULING & set(data):
-        await state.scheduler.reschedule(utcnow())
+        await state.scheduler.reschedule(state.clock.now())
     return settings_json(prefs)
