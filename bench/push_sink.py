@@ -9,21 +9,24 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import time
 
 from aiohttp import web
 
 
 async def main() -> None:
     count = 0
+    arrivals: list[tuple[str, float]] = []  # (Topic, time accepted)
 
     async def push(request: web.Request) -> web.Response:
         nonlocal count
         await request.read()
         count += 1
+        arrivals.append((request.headers.get("Topic", ""), time.time()))
         return web.Response(status=201)
 
     async def stats(request: web.Request) -> web.Response:
-        return web.json_response({"count": count})
+        return web.json_response({"count": count, "arrivals": arrivals})
 
     app = web.Application()
     app.router.add_post("/push/{id}", push)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from . import recurrence
-from .blocks import effective_timezone, expand
+from .blocks import effective_timezone
 from .clock import from_iso
 from .compose import MessageContext, Text
 from .fallback import fallback_text
@@ -25,13 +26,31 @@ def missed_count(key: str) -> int:
     return int(key.split(":")[1])
 
 
-async def today(db: Any, tz_name: str, at: datetime) -> list[dict[str, Any]]:
-    """The occurrences on the local day of `at`."""
+@dataclass(frozen=True)
+class DayItem:
+    """One occurrence on a local day: just what messages need."""
+
+    local: datetime
+    title: str
+    status: str
+
+
+async def today(db: Any, tz_name: str, at: datetime) -> list[DayItem]:
+    """The occurrences on the local day of `at`, in time order."""
     tz = recurrence.tz_from_name(tz_name)
     day = at.astimezone(tz).date()
     start = recurrence.localize(datetime.combine(day, time()), tz)
     end = recurrence.localize(datetime.combine(day + timedelta(days=1), time()), tz)
-    return expand(await db.blocks(), await db.occurrence_states(), start, end)
+    states = {(s["block_id"], s["occurrence_key"]): s["status"] for s in await db.occurrence_states()}
+    items = []
+    for row in await db.blocks():
+        if row["rrule"] is None and abs((date.fromisoformat(row["start_local"][:10]) - day).days) > 1:
+            continue  # a one-off block on another day (±1 covers zone differences)
+        block_tz = recurrence.tz_from_name(row["timezone"])
+        for occ in recurrence.occurrences(datetime.fromisoformat(row["start_local"]), block_tz, row["rrule"], start, end):
+            status = states.get((row["id"], recurrence.occurrence_key(occ.start_utc)), "planned")
+            items.append(DayItem(occ.start_utc.astimezone(tz), row["title"], status))
+    return sorted(items, key=lambda i: i.local)
 
 
 async def context_for(db: Any, row: Any, prefs: Prefs, now: datetime) -> MessageContext:
@@ -41,17 +60,17 @@ async def context_for(db: Any, row: Any, prefs: Prefs, now: datetime) -> Message
     when = max(due, now)
     local = when.astimezone(recurrence.tz_from_name(tz_name))
     day = await today(db, tz_name, when)
-    done = sum(o["status"] == "done" for o in day)
+    done = sum(o.status == "done" for o in day)
     common = dict(
         seed=row["key"],
         local_time=local,
         late=bool(row["late"]) or now - due > LATE_AFTER,
         done_today=done,
-        planned_today=len([o for o in day if o["status"] != "skipped"]),
+        planned_today=sum(o.status != "skipped" for o in day),
         persona=prefs.persona,
     )
     if row["kind"] == "summary":
-        items = tuple((o["start"][11:16], o["title"]) for o in day if o["status"] == "planned")
+        items = tuple((o.local.strftime("%H:%M"), o.title) for o in day if o.status == "planned")
         return MessageContext(kind="summary", summary_items=items, **common)
     if row["kind"] == "missed":
         return MessageContext(kind="missed", missed_count=missed_count(row["key"]), **common)
@@ -79,11 +98,11 @@ async def text_for(db: Any, row: Any, prefs: Prefs, now: datetime) -> Text:
     A text prepared for an on-time reminder would say "in 15 minutes" after a
     downtime, so a late reminder gets a fresh (late-aware) fallback instead.
     """
-    ctx = await context_for(db, row, prefs, now)
     prepared = stored_text(row)
-    if prepared is not None and not ctx.late:
-        return prepared
-    text = fallback_text(ctx)
+    late = bool(row["late"]) or now - from_iso(row["due_at"]) > LATE_AFTER
+    if prepared is not None and not late:
+        return prepared  # the common case: no work on the send path
+    text = fallback_text(await context_for(db, row, prefs, now))
     if prepared is not None and prepared.source == "llm":
         return Text(text.title, text.body, "fallback", "prepared text was for an on-time reminder")
     return text

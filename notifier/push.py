@@ -104,6 +104,10 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     return max(0.0, min(when - now, MAX_RETRY_AFTER))
 
 
+def _import_pywebpush() -> None:
+    import pywebpush  # noqa: F401
+
+
 def encrypt(target: Target, data: bytes) -> bytes:
     """aes128gcm-encrypt `data` for one subscription (RFC 8291)."""
     from pywebpush import WebPusher  # imported late: pulls in requests and more
@@ -138,6 +142,9 @@ class PushSender:
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> "PushSender":
+        # pywebpush (with requests) takes ~0.1 s to import: do it now, in a
+        # thread, so neither start-up nor the first reminder waits for it.
+        self._warm = asyncio.get_running_loop().run_in_executor(None, _import_pywebpush)
         connector = aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300)
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -152,6 +159,7 @@ class PushSender:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        await self._warm
         if self._session is not None:
             await self._session.close()
             self._session = None

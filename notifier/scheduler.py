@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from . import payload as payloads
 from . import prefs as prefs_mod
@@ -56,12 +56,15 @@ class Scheduler:
         self._gate = asyncio.Semaphore(concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
         self.ticks = 0
+        self.on_wake: list[Callable[[], None]] = []  # told of every change too (the composer task)
 
     # -- the loop -------------------------------------------------------------
 
     def wake(self) -> None:
         """Something changed: recompute the next due time now."""
         self._wake.set()
+        for hook in self.on_wake:
+            hook()
 
     async def run(self) -> None:
         """Run until cancelled; errors are logged, never fatal."""
@@ -91,7 +94,9 @@ class Scheduler:
         await self.start_due(now)
         nxt = await self.db.next_pending_time()
         cap = now + timedelta(seconds=MAX_SLEEP)
-        return min(from_iso(nxt), cap) if nxt else cap
+        until = min(from_iso(nxt), cap) if nxt else cap
+        log.debug("scheduler: next wake at %s", iso(until))
+        return until
 
     async def drain(self) -> None:
         """Wait for every send started so far (tests and shutdown)."""
@@ -186,7 +191,7 @@ class Scheduler:
         prefs = await prefs_mod.load(self.db)
         due = from_iso(row["due_at"])
         late = now - due > LATE_AFTER
-        if row["kind"] == "summary" and not any(o["status"] == "planned" for o in await today(self.db, effective_timezone(prefs), due)):
+        if row["kind"] == "summary" and not any(o.status == "planned" for o in await today(self.db, effective_timezone(prefs), due)):
             await self.db.finish_reminder(row["id"], now, status="cancelled", error="no blocks today")
             return
         text = await text_for(self.db, row, prefs, now)
