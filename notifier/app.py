@@ -19,8 +19,10 @@ from .api.errors import handle_error
 from .actiontokens import ActionTokens
 from .auth import require_token
 from .clock import Clock
+from .composing import Composing
 from .config import Config
 from .db import Database
+from .idempotency import idempotency_middleware
 from .pairing import Pairing
 from .paths import web_root
 from .push import PushSender
@@ -41,8 +43,14 @@ def create_app(
     sender_options: dict | None = None,
     clock: Clock | None = None,
     run_scheduler: bool = True,
+    run_composer: bool | None = None,
+    composer_options: dict | None = None,
 ) -> Litestar:
-    """Build the app; resources are opened by its lifespan, not here."""
+    """Build the app; resources are opened by its lifespan, not here.
+
+    `run_composer` (default: as `run_scheduler`) runs the task that prepares
+    Claude's texts ahead; `composer_options` go to each Composer (e.g. `timeout`).
+    """
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -56,10 +64,16 @@ def create_app(
             )
             tokens = ActionTokens.load_or_create(config.data_dir)
             scheduler = Scheduler(db, sender, tokens, clock=clock)
+            composing = Composing(config, db, scheduler.clock, composer_options=composer_options)
+            await composing.start()
+            stack.push_async_callback(composing.close)
+            scheduler.on_wake.append(composing.wake)
             app.state.update(
                 config=config, db=db, vapid=vapid, sender=sender, action_tokens=tokens,
-                scheduler=scheduler, clock=scheduler.clock,
+                scheduler=scheduler, clock=scheduler.clock, composing=composing,
             )
+            if run_scheduler if run_composer is None else run_composer:
+                stack.push_async_callback(_cancel, asyncio.create_task(composing.run(), name="composer"))
             if run_scheduler:
                 task = asyncio.create_task(scheduler.run(), name="scheduler")
                 stack.push_async_callback(_stop, task, scheduler)
@@ -79,6 +93,7 @@ def create_app(
     policy = SecurityPolicy.from_config(config)
     app = Litestar(
         route_handlers=[*ROUTES, static],
+        middleware=[idempotency_middleware],
         state=State({"pairing": Pairing(config), "security": policy}),
         lifespan=[lifespan],
         guards=[require_token],
@@ -94,7 +109,11 @@ def create_app(
 
 async def _stop(task: asyncio.Task[None], scheduler: Scheduler) -> None:
     """Stop the loop, then give in-flight sends a moment to record their results."""
+    await _cancel(task)
+    await scheduler.stop()
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    await scheduler.stop()
