@@ -25,6 +25,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8765)")
     serve.add_argument("--no-browser", action="store_true", help="do not open the browser")
+    serve.add_argument("--https", action="store_true", default=None, help="also serve HTTPS on the LAN (local CA)")
+    serve.add_argument("--https-port", type=int, help="port of the LAN HTTPS server (default 8766)")
+
+    pair = sub.add_parser("pair", help="print a QR code and a code that pair a phone")
+    _add_common(pair)
+
+    login = sub.add_parser("login", help="print (and open) a one-time link that signs this browser in")
+    _add_common(login)
+    login.add_argument("--no-browser", action="store_true", help="only print the link")
 
     token = sub.add_parser("token", help="print a new device token for scripts")
     _add_common(token)
@@ -42,6 +51,8 @@ def _config(args: argparse.Namespace) -> Config:
             "data_dir": getattr(args, "data_dir", None),
             "host": getattr(args, "host", None),
             "port": getattr(args, "port", None),
+            "https": getattr(args, "https", None),
+            "https_port": getattr(args, "https_port", None),
         }
     )
 
@@ -56,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = _config(args)
         if args.command == "token":
             return _token(config, args.label)
+        if args.command in ("pair", "login"):
+            from .pairing_cli import login, pair
+
+            return pair(config) if args.command == "pair" else login(config, open_browser=not args.no_browser)
         from .server import serve
 
         return serve(config, open_browser=not args.no_browser)

@@ -42,11 +42,11 @@ class InstanceLock:
             ) from None
         self._fh = fh
 
-    def publish(self, url: str) -> None:
-        """Tell later launches where this instance listens."""
+    def publish(self, url: str, **extra: str) -> None:
+        """Tell later launches (and `notifier pair`) where this instance listens."""
         path = self.data_dir / INFO_FILE
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"pid": os.getpid(), "url": url}))
+        tmp.write_text(json.dumps({"pid": os.getpid(), "url": url, **extra}))
         os.replace(tmp, path)
 
     def release(self) -> None:

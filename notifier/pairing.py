@@ -158,3 +158,9 @@ class Pairing:
 
 def _ticket(secret: object) -> str | None:
     return secret if isinstance(secret, str) and 0 < len(secret) <= 100 else None
+
+
+async def login_link(pairing: Pairing, db: Any, base_url: str) -> str:
+    """A fresh one-time link that signs a desktop browser in (what the launcher opens)."""
+    issued = await pairing.issue(db, LOGIN)
+    return f"{base_url}/login?t={issued.code}"

@@ -11,7 +11,7 @@ from typing import Any
 
 from .app import create_app
 from .config import Config
-from .errors import AlreadyRunning, NotifierError
+from .errors import AlreadyRunning, ConfigError, NotifierError
 from .instance import InstanceLock
 from .logs import setup_logging
 from .secretfiles import ensure_private_dir
@@ -50,11 +50,38 @@ async def _serve(config: Config, lock: InstanceLock, open_browser: bool) -> None
     from granian.constants import Interfaces
     from granian.server.embed import Server
 
+    from .lanserver import LanHttps
+    from .pairing import login_link
+
+    lan_https: LanHttps | None = None
+    stopping: list[asyncio.Task[None]] = []
+    startup_errors: list[NotifierError] = []
+
     async def on_ready(app: Any) -> None:
-        lock.publish(config.local_url)
+        nonlocal lan_https
+        if config.https:
+            lan_https = LanHttps(app, config)
+            try:
+                await lan_https.start()
+            except OSError as exc:
+                # granian reports a failed lifespan as a bare FatalError; keep the cause.
+                startup_errors.append(ConfigError(f"cannot serve HTTPS on port {config.https_port}: {exc}"))
+                raise
+        phone_url = app.state.pairing.phone_origin()
+        lock.publish(config.local_url, phone_url=phone_url)
         print(f"Study Notifier is running at {config.local_url}  (Ctrl-C to stop)", flush=True)
+        if phone_url != config.local_url:
+            print(f"Phones use {phone_url}", flush=True)
+        if lan_https is not None:
+            from .tls import ca_der, fingerprint
+
+            fp = fingerprint(ca_der(config.data_dir) or b"")
+            print(f"Phones trust it once via {phone_url}/ca/ (CA SHA-256 {fp})", flush=True)
+        # Like a notebook server's token URL: one use, and only this browser gets in.
+        link = await login_link(app.state.pairing, app.state.db, config.local_url)
+        print(f"Sign this computer's browser in with {link}", flush=True)
         if open_browser:
-            await asyncio.get_running_loop().run_in_executor(None, webbrowser.open, config.local_url)
+            await asyncio.get_running_loop().run_in_executor(None, webbrowser.open, link)
 
     app = create_app(config, on_ready=on_ready)
     server = Server(
@@ -65,18 +92,35 @@ async def _serve(config: Config, lock: InstanceLock, open_browser: bool) -> None
         websockets=False,
         log_enabled=False,  # our logging setup owns the output
     )
-    _install_signal_handlers(server)
-    await server.serve()
+
+    def stop() -> None:
+        async def in_order() -> None:
+            if lan_https is not None:  # it shares the state the main server's lifespan closes
+                await lan_https.stop()
+            server.stop()
+
+        stopping.append(asyncio.get_running_loop().create_task(in_order()))  # keep a reference
+
+    _install_signal_handlers(stop)
+    try:
+        await server.serve()
+    except Exception:
+        if startup_errors:
+            raise startup_errors[0] from None
+        raise
+    finally:
+        if lan_https is not None:
+            await lan_https.stop()
 
 
-def _install_signal_handlers(server: Any) -> None:
+def _install_signal_handlers(stop: Any) -> None:
     loop = asyncio.get_running_loop()
     for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"):
         sig = getattr(signal, name, None)
         if sig is None:
             continue
         try:
-            loop.add_signal_handler(sig, server.stop)
+            loop.add_signal_handler(sig, stop)
         except (NotImplementedError, RuntimeError):
             # Windows has no loop signal handlers; a plain handler wakes the loop.
-            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(server.stop))
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop))

@@ -124,11 +124,9 @@ async def download_ca(state: State) -> Response[bytes]:
     der = ca_der(state.config.data_dir)
     if der is None:
         raise NotFound("HTTPS on the LAN is off, so there is no certificate to install.")
-    return Response(
-        der,
-        media_type="application/x-x509-ca-cert",
-        headers={"Content-Disposition": f'attachment; filename="{CA_FILENAME}"'},
-    )
+    # No Content-Disposition: iOS Safari offers to install a profile from this
+    # MIME type, and browsers name the download after the path's last segment.
+    return Response(der, media_type="application/x-x509-ca-cert")
 
 
 ROUTES = [start_pairing, exchange_code, login, list_devices, revoke_device, tls_info, download_ca]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,6 +32,7 @@ class CoreDB:
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True):
         """Open (creating if needed) and migrate the database at `path`."""
+        _make_private(path)
         try:
             conn = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
@@ -110,3 +112,17 @@ class CoreDB:
 
     async def close(self) -> None:
         await self.conn.close()
+
+
+def _make_private(path: Path) -> None:
+    """The database holds token hashes and push keys: owner-only, like every secret file.
+
+    SQLite gives its -wal and -shm files the main file's mode, so this covers them.
+    """
+    if str(path) == ":memory:" or os.name != "posix":
+        return
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
+    except OSError:
+        pass  # unreadable or missing folder: connect() reports it properly
