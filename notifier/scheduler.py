@@ -33,6 +33,7 @@ MAX_SLEEP = 60.0  # seconds; also bounds how late we notice a suspend/resume
 RETRY_AFTER = timedelta(seconds=60)  # a reminder whose devices all said "later"
 SEND_DEADLINE = 20.0  # seconds of in-process retries per send
 WATERMARK = "materialized_until"
+SILENT_EXPIRY = timedelta(days=60)  # DESIGN.md: subscriptions silent for 60 days expire
 
 
 class Scheduler:
@@ -117,7 +118,11 @@ class Scheduler:
             end = now + HORIZON
             added = await self._insert_window(start, end, now)
             await self.db.set_state(WATERMARK, iso(end))
-            return added
+        # Housekeeping rides on the refill, about once a day.
+        expired = await self.db.expire_silent_subscriptions(now - SILENT_EXPIRY)
+        if expired:
+            log.info("removed %d subscription(s) with no delivery in %d days", expired, SILENT_EXPIRY.days)
+        return added
 
     async def reschedule(self, now: datetime, block_id: int | None = None) -> None:
         """Recompute future unsent reminders of one block (or all) after a change."""

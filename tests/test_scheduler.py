@@ -279,3 +279,10 @@ async def test_restart_resumes_from_the_watermark_without_duplicates(make_api, w
         dues = sorted(from_iso(r["due_at"]) for r in rows)
         assert all(b - a >= timedelta(minutes=15) for a, b in zip(dues, dues[1:]))
         assert recurrence.occurrence_key(dues[0]) == "20261123T084500Z"
+
+
+async def test_subscriptions_silent_for_60_days_expire(sched, clock, wpt) -> None:
+    await run_at(sched, clock, T0)  # first refill: the fresh subscription stays
+    assert len((await sched.get("/api/push/subscriptions")).json()) == 1
+    await run_at(sched, clock, T0 + timedelta(days=61))
+    assert (await sched.get("/api/push/subscriptions")).json() == []

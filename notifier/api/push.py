@@ -14,7 +14,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from .. import payload as payloads
 from .. import prefs as prefs_mod
-from ..clock import iso, utcnow
+from ..clock import iso
 from ..delivery import deliver
 from ..endpoints import check_endpoint
 from ..errors import BadRequest, NotFound
@@ -93,7 +93,7 @@ class PushController(Controller):
             label=data.label.strip(),
             expiration_time=expiration,
             token_id=request.state.get("token_id"),
-            now=utcnow(),
+            now=state.clock.now(),
         )
         return subscription_json(await state.db.subscription(sub_id))
 
@@ -122,7 +122,7 @@ class PushController(Controller):
                 raise NotFound(f"no subscription {data.subscription_id}")
             ids = [data.subscription_id]
         prefs = await prefs_mod.load(state.db)
-        now = utcnow()
+        now = state.clock.now()
         tag = f"test:{secrets.token_hex(4)}"
         message = payloads.build(
             kind="test",
