@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
@@ -21,9 +22,9 @@ from .actiontokens import ActionTokens
 from .blocks import block_spec, effective_timezone, occurrence_url
 from .clock import Clock, from_iso, iso
 from .db import Database
-from .delivery import record
+from .delivery import deliver
 from .messages import LATE_AFTER, missed_key, text_for, today
-from .push import Outcome, PushResult, PushSender, Target
+from .push import Outcome, PushResult, PushSender
 
 log = logging.getLogger(__name__)
 
@@ -221,19 +222,16 @@ class Scheduler:
             self.wake()
 
     async def deliver(self, message: dict[str, Any], prefs: Any, row: Any, now: datetime) -> list[PushResult]:
-        """Send to every subscription and record each device's outcome."""
-        subs = await self.db.subscriptions()
-        loop = asyncio.get_running_loop()
-        results = await self.sender.fan_out(
-            [Target.from_row(s) for s in subs], message,
+        """Send to every subscription and record each device's outcome on the reminder too."""
+        results = await deliver(
+            self.db, self.sender, message,
             subject=prefs.vapid_subject or None,
+            now=self.clock.now,
             topic=payloads.topic_for(row["key"]),
             urgency="high" if row["kind"] != "summary" else "normal",
             ttl=_ttl(row, now),
-            deadline=loop.time() + SEND_DEADLINE,
+            deadline=time.monotonic() + SEND_DEADLINE,
         )
-        for result in results:
-            await record(self.db, result, now)
         await self.db.record_deliveries(row["id"], results, now)
         return results
 

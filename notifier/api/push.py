@@ -134,6 +134,6 @@ class PushController(Controller):
         )
         results = await deliver(
             state.db, state.sender, message, subject=prefs.vapid_subject or None,
-            subscription_ids=ids, topic=payloads.topic_for(tag), ttl=300,
+            subscription_ids=ids, now=state.clock.now, topic=payloads.topic_for(tag), ttl=300,
         )
         return {"results": [r.as_json() for r in results], "sent_at": iso(now)}
