@@ -168,7 +168,7 @@ _MARKDOWN = (
     # `_word_` emphasis; snake_case underscores inside words are plain text.
     (re.compile(r"(?<!\w)_+(?=\S).*?(?<=\S)_+(?!\w)"), "underscore emphasis"),
     (re.compile(r"^\s{0,3}#{1,6}(\s|$)", re.M), "a markdown heading"),
-    (re.compile(r"\[[^\]\n]*\]\([^)\n]*\)"), "a markdown link"),
+    (re.compile(r"\]\("), "a markdown link"),  # "](" is a link, or half of one
     (re.compile(r"^\s*(?:[-+•]|\d{1,3}[.)])(?:\s|$)", re.M), "a list"),
     (re.compile(r"^\s*(?:=+|-+|_{3,})\s*$", re.M), "a markdown rule or underline"),
     (re.compile(r"^\s*>", re.M), "a quote block"),
@@ -312,6 +312,11 @@ class Composer:
         client, self._client = self._client, None
         if client is not None:
             await client.close()
+
+    @property
+    def configured(self) -> bool:
+        """Set up to call the API at all: LLM texts on, a key, a cap above 0."""
+        return self.enabled and bool(self.api_key) and self.daily_cap > 0
 
     def _unavailable(self) -> str | None:
         if not self.enabled:

@@ -125,26 +125,28 @@ def assert_sensible_fallback(text, error_pattern: str) -> None:
 
 async def test_a_good_reply_is_used(fake: FakeAnthropic, make_composer) -> None:
     fake.queue(reply_json("Organic chem in 15!", "Flashcards at the ready, matey."))
-    text, elapsed = await timed_compose(make_composer())
+    text, _ = await timed_compose(make_composer())
     assert (text.title, text.body, text.source, text.error) == (
         "Organic chem in 15!", "Flashcards at the ready, matey.", "llm", None)
-    assert len(fake.calls) == 1 and elapsed < TIMEOUT
+    assert len(fake.calls) == 1  # no retry; one slower than TIMEOUT would have been a fallback
     assert_request_carries_the_context(fake)
     assert fake.calls[0].headers["Authorization"] == f"Bearer {fake.api_key}"
 
 
-@pytest.mark.parametrize(
-    "reply, attempts, error",
-    [
-        pytest.param(lambda: rate_limited(retry_after=0), 2, r"rate limited.*429", id="429"),
-        pytest.param(overloaded, 2, r"overloaded \(529\)", id="529"),
-        pytest.param(server_error, 2, r"server error \(500\)", id="500"),
-        pytest.param(lambda: slow(TIMEOUT + 0.5), 2, r"timed out after 0.5 s", id="slow"),
-        pytest.param(empty, 1, r"unusable reply: empty", id="empty"),
-        pytest.param(overlong, 1, r"unusable reply: body .* more than 180", id="overlong"),
-        pytest.param(markdown, 1, r"unusable reply: .*(asterisks|markdown)", id="markdown"),
-    ],
-)
+# (a reply, how many requests it takes with the one retry, the error it leaves);
+# tests/test_composing.py runs the same cases through the app.
+FAILURES = [
+    pytest.param(lambda: rate_limited(retry_after=0), 2, r"rate limited.*429", id="429"),
+    pytest.param(overloaded, 2, r"overloaded \(529\)", id="529"),
+    pytest.param(server_error, 2, r"server error \(500\)", id="500"),
+    pytest.param(lambda: slow(TIMEOUT + 0.5), 2, r"timed out after 0.5 s", id="slow"),
+    pytest.param(empty, 1, r"unusable reply: empty", id="empty"),
+    pytest.param(overlong, 1, r"unusable reply: body .* more than 180", id="overlong"),
+    pytest.param(markdown, 1, r"unusable reply: .*(asterisks|markdown)", id="markdown"),
+]
+
+
+@pytest.mark.parametrize("reply, attempts, error", FAILURES)
 async def test_failures_fall_back_on_time(fake: FakeAnthropic, make_composer, reply, attempts, error) -> None:
     fake.queue(*(reply() for _ in range(attempts)))  # the fake answers well after these
     text, elapsed = await timed_compose(make_composer())

@@ -1,6 +1,7 @@
 """HTTP routes, thin: validation here, logic in the plain modules."""
 
 from .blocks import BlocksController
+from .messages import preview_message
 from .pairing import ROUTES as PAIRING_ROUTES
 from .push import PushController
 from .reminders import list_reminders, notification_action
@@ -15,5 +16,6 @@ ROUTES = [
     put_settings,
     list_reminders,
     notification_action,
+    preview_message,
     *PAIRING_ROUTES,
 ]

@@ -117,12 +117,23 @@ class ReminderQueries(CoreDB):
             cur = await conn.execute(sql, params)
             return cur.rowcount
 
-    async def reminders_needing_text(self, until: datetime, limit: int = 20):
+    async def reminders_needing_text(self, until: datetime, limit: int = 20, after: datetime | None = None):
+        """Pending reminders without a text, due in (after, until], soonest first."""
         return await self.fetchall(
-            "SELECT * FROM reminders WHERE status = 'pending' AND title IS NULL AND due_at <= ? "
+            "SELECT * FROM reminders WHERE status = 'pending' AND title IS NULL AND due_at <= ? AND due_at > ? "
             "ORDER BY due_at LIMIT ?",
-            (iso(until), limit),
+            (iso(until), iso(after) if after is not None else "", limit),
         )
+
+    async def clear_prepared_texts(self, after: datetime) -> int:
+        """Forget texts prepared for pending reminders due after `after` (the LLM settings changed)."""
+        async with self.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE reminders SET title = NULL, body = NULL, text_source = NULL, text_error = NULL, "
+                "updated_at = ? WHERE status = 'pending' AND title IS NOT NULL AND due_at > ?",
+                (iso(after), iso(after)),
+            )
+            return cur.rowcount
 
     async def set_reminder_text(self, reminder_id: int, title: str, body: str, source: str, error: str | None, now: datetime) -> None:
         async with self.transaction() as conn:
