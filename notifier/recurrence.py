@@ -5,34 +5,33 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Container, Iterable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from itertools import islice
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import dateutil.rrule as du  # not "rrule": the API's parameters use that name for the text
-from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY
+from dateutil.rrule import rrulestr
 
 MAX_RRULE_LENGTH = 500
 MAX_OFFSET_MINUTES = 1440
 # localize() moves a wall time by less than a day (UTC offsets stay within +-24 h),
 # so a local search this much wider than the UTC window cannot miss anything.
 _MARGIN = timedelta(days=2)
-# An INTERVAL so large that dateutil's next period lies past year 9999: the rule then
-# expands exactly one period and stops, however empty its later periods would be.
-_ONE_PERIOD = 10**6
-_FREQS = {"DAILY": DAILY, "WEEKLY": WEEKLY, "MONTHLY": MONTHLY, "YEARLY": YEARLY}
+_FREQS = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")  # finer ones would flood the outbox
 _DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+# The parts a rule may have, in the order of the canonical form.
 _PARTS = ("FREQ", "INTERVAL", "COUNT", "UNTIL", "BYMONTH", "BYMONTHDAY", "BYDAY", "BYSETPOS", "WKST")
-# Numeric parts: lowest and highest magnitude, and whether negatives (count from the end) are allowed.
-_NUMBERS = {"INTERVAL": (1, 1000, False), "COUNT": (1, 100_000, False), "BYMONTH": (1, 12, False),
-            "BYMONTHDAY": (1, 31, True), "BYSETPOS": (1, 366, True)}  # fmt: skip
+_DEFAULTS = {"INTERVAL": "1", "WKST": "MO"}  # left out of the canonical form
+# Numeric parts dateutil lets through out of range (an INTERVAL of 0 never advances): lowest
+# and highest value; zero is never valid and negatives count from the end.
+_RANGES = {"INTERVAL": (1, 1000), "COUNT": (1, 10_000), "BYMONTH": (1, 12),
+           "BYMONTHDAY": (-31, 31), "BYSETPOS": (-366, 366)}  # fmt: skip
 _REFUSED = dict.fromkeys(("BYHOUR", "BYMINUTE", "BYSECOND"), "the block's start time sets the time of day")
 _REFUSED |= dict.fromkeys(("BYYEARDAY", "BYWEEKNO", "BYEASTER"), "study blocks have no use for it")
-_UNTIL_RE = re.compile(r"([0-9]{8})(?:T([0-9]{6})(Z?))?")
 _BYDAY_RE = re.compile(r"([+-]?[0-9]{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
+_UNTIL_RE = re.compile(r"([0-9]{8})(?:T([0-9]{6})(Z?))?")
 _KEY_RE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z")
 
 
@@ -93,14 +92,11 @@ def localize(local: datetime, tz: ZoneInfo) -> datetime:
 
 @dataclass(frozen=True)
 class _Rule:
-    text: str
-    freq: int
-    interval: int
-    count: int | None
-    until: datetime | None  # floating or date-only UNTIL: compared with local wall times
-    until_utc: datetime | None  # UNTIL ending in Z: compared with the UTC instant
-    by: tuple[tuple[str, tuple], ...]
-    wkst: int
+    text: str  # the canonical form
+    body: str  # what dateutil expands: every part but UNTIL, defaults included
+    # UNTIL is applied here: dateutil refuses a UTC UNTIL with a floating DTSTART and would
+    # read a bare date as midnight, dropping that day. Naive: a local wall time; aware: UTC.
+    until: datetime | None
 
 
 def parse_rrule(text: str) -> str:
@@ -111,36 +107,27 @@ def parse_rrule(text: str) -> str:
 @lru_cache(maxsize=1024)
 def _parse(text: str) -> _Rule:
     parts = _split(text)
-    if parts.get("FREQ") not in _FREQS:
-        # Finer frequencies make no sense for study blocks and would flood the outbox.
+    freq = parts.get("FREQ")
+    if freq not in _FREQS:
         raise ValueError("FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY")
-    freq = _FREQS[parts["FREQ"]]
     if "COUNT" in parts and "UNTIL" in parts:
         raise ValueError("use COUNT or UNTIL, not both (RFC 5545 §3.3.10)")
-    if "BYMONTHDAY" in parts and freq == WEEKLY:
+    # dateutil accepts both of these and quietly reads them as something else.
+    if "BYMONTHDAY" in parts and freq == "WEEKLY":
         raise ValueError("BYMONTHDAY cannot be used with FREQ=WEEKLY (RFC 5545 §3.3.10)")
-    # Daily and weekly sets hold one time per day, so BYSETPOS has nothing to pick from there.
-    if "BYSETPOS" in parts and (freq in (DAILY, WEEKLY) or not {"BYMONTH", "BYMONTHDAY", "BYDAY"} & set(parts)):
+    if "BYSETPOS" in parts and (freq in ("DAILY", "WEEKLY") or not {"BYMONTH", "BYMONTHDAY", "BYDAY"} & parts.keys()):
         raise ValueError("BYSETPOS needs FREQ=MONTHLY or YEARLY and another BY part")
-    if parts.setdefault("WKST", "MO") not in _DAYS:
-        raise ValueError("WKST must be one of " + ",".join(_DAYS))
-    nums = {name: _numbers(name, parts[name], *limits) for name, limits in _NUMBERS.items() if name in parts}
-    canon = dict(parts, **{name: ",".join(map(str, values)) for name, values in nums.items()})
-    by = {name.lower(): values for name, values in nums.items() if name.startswith("BY")}
+    parts |= {name: _numbers(name, parts[name]) for name in _RANGES if name in parts}
     if "BYDAY" in parts:
-        days = sorted({_byday(item, freq) for item in parts["BYDAY"].split(",")})
-        by["byweekday"] = tuple(du.weekday(d, n or None) for d, n in days)
-        canon["BYDAY"] = ",".join(f"{n or ''}{_DAYS[d]}" for d, n in days)
-    until, until_utc = _until(parts["UNTIL"]) if "UNTIL" in parts else (None, None)
-    interval, wkst = nums.get("INTERVAL", (1,))[0], _DAYS.index(parts["WKST"])
-    try:  # let dateutil have the last word on anything we let through
-        du.rrule(freq, dtstart=datetime(2000, 1, 1), interval=interval, count=1, wkst=wkst, **by)
-    except (ValueError, TypeError) as exc:
+        parts["BYDAY"] = _byday(parts["BYDAY"], freq)
+    parts.setdefault("WKST", "MO")  # dateutil would take calendar.firstweekday(), a process-wide setting
+    canon = [f"{name}={parts[name]}" for name in _PARTS if name in parts and parts[name] != _DEFAULTS.get(name)]
+    body = ";".join(f"{name}={parts[name]}" for name in _PARTS if name in parts and name != "UNTIL")
+    try:  # dateutil has the last word on anything let through (an unknown WKST, say)
+        rrulestr(body, dtstart=datetime(2000, 1, 1))
+    except ValueError as exc:
         raise ValueError(f"invalid repeat rule: {exc}") from None
-    defaults = {"INTERVAL": "1", "WKST": "MO"}
-    text = ";".join(f"{n}={canon[n]}" for n in _PARTS if n in canon and canon[n] != defaults.get(n))
-    count = nums["COUNT"][0] if "COUNT" in nums else None
-    return _Rule(text, freq, interval, count, until, until_utc, tuple(by.items()), wkst)
+    return _Rule(";".join(canon), body, _until(parts["UNTIL"]) if "UNTIL" in parts else None)
 
 
 def _split(text: str) -> dict[str, str]:
@@ -152,7 +139,7 @@ def _split(text: str) -> dict[str, str]:
     if "DTSTART" in body:
         raise ValueError("DTSTART does not belong in the repeat rule: the block's start is used")
     body = body.removeprefix("RRULE:")
-    if not re.fullmatch(r"[A-Z0-9=;,+-]+", body):
+    if not re.fullmatch(r"[A-Z0-9=;,+-]+", body):  # also keeps out digits int() reads, like '٣'
         raise ValueError("the repeat rule may only hold NAME=VALUE parts separated by ';'")
     parts: dict[str, str] = {}
     for item in filter(None, body.split(";")):
@@ -167,107 +154,58 @@ def _split(text: str) -> dict[str, str]:
     return parts
 
 
-def _numbers(name: str, value: str, low: int, high: int, signed: bool) -> tuple[int, ...]:
-    if name in ("INTERVAL", "COUNT") and "," in value:
-        raise ValueError(f"{name} takes one number")
+def _numbers(name: str, value: str) -> str:
+    low, high = _RANGES[name]
     try:
-        nums = tuple(sorted({int(v) for v in value.split(",")}))
+        nums = sorted({int(v) for v in value.split(",")})
     except ValueError:
         raise ValueError(f"{name} must be a comma-separated list of whole numbers") from None
-    if any(not low <= abs(n) <= high or (n < 0 and not signed) for n in nums):
-        also = f" (or -{high} to -{low}, counting from the end)" if signed else ""
-        raise ValueError(f"{name} values must be from {low} to {high}{also}")
-    return nums
+    if any(n == 0 or not low <= n <= high for n in nums):
+        also = f" (or {low} to -1, counting from the end)" if low < 0 else ""
+        raise ValueError(f"{name} values must be from 1 to {high}{also}")
+    return ",".join(map(str, nums))  # INTERVAL=1,2 gets this far; dateutil refuses it
 
 
-def _byday(item: str, freq: int) -> tuple[int, int]:
-    m = _BYDAY_RE.fullmatch(item)
-    if not m:
-        raise ValueError(f"BYDAY entries look like MO, TU or (monthly/yearly) 1MO, -1FR; got {item!r}")
-    n = int(m[1]) if m[1] else 0
-    if m[1] and (freq not in (MONTHLY, YEARLY) or not 1 <= abs(n) <= 53):
-        raise ValueError("numbered BYDAY entries (1MO, -1FR) need FREQ=MONTHLY or YEARLY and 1..53")
-    return _DAYS.index(m[2]), n
+def _byday(value: str, freq: str) -> str:
+    days = set()
+    for item in value.split(","):
+        if not (m := _BYDAY_RE.fullmatch(item)):
+            raise ValueError(f"BYDAY entries look like MO, TU or (monthly/yearly) 1MO, -1FR; got {item!r}")
+        if m[1] and (freq not in ("MONTHLY", "YEARLY") or not 1 <= abs(int(m[1])) <= 53):
+            raise ValueError("numbered BYDAY entries (1MO, -1FR) need FREQ=MONTHLY or YEARLY and 1..53")
+        days.add((_DAYS.index(m[2]), int(m[1] or 0)))
+    return ",".join(f"{n or ''}{_DAYS[d]}" for d, n in sorted(days))
 
 
-def _until(value: str) -> tuple[datetime | None, datetime | None]:
+def _until(value: str) -> datetime:
     m = _UNTIL_RE.fullmatch(value)
-    try:
-        if m and m[2] is None:  # a bare date includes that whole local day
-            return datetime.combine(datetime.strptime(m[1], "%Y%m%d"), time.max), None
-        if m:
-            stamp = datetime.strptime(m[1] + m[2], "%Y%m%d%H%M%S")
-            return (None, stamp.replace(tzinfo=UTC)) if m[3] else (stamp, None)
-    except ValueError:
-        pass
+    with suppress(ValueError):  # strptime refuses dates like 20261301
+        if m:  # a bare date includes that whole local day
+            stamp = datetime.strptime(m[1] + (m[2] or "235959"), "%Y%m%d%H%M%S")
+            return stamp.replace(tzinfo=UTC) if m[3] else stamp
     raise ValueError("UNTIL must look like 20261231, 20261231T235959 or 20261231T235959Z")
 
 
-def _instances(rule: _Rule, start: datetime, lo: datetime, hi: datetime) -> Iterator[datetime]:
-    """Yield the rule's naive local start times in [lo, hi], in order."""
-    if rule.until is not None:
+def _local_starts(rule: _Rule, start: datetime, lo: datetime, hi: datetime) -> Iterator[datetime]:
+    """The rule's naive local start times in [lo, hi], in order, as dateutil expands them."""
+    if rule.until is not None and rule.until.tzinfo is None:
         hi = min(hi, rule.until)
-    if rule.count is None:
-        return _scan(rule, start, max(lo, start), hi)
-    # COUNT counts from the very first start, so these scans begin there.
-    return (t for t in islice(_scan(rule, start, start, hi), rule.count) if t >= lo)
-
-
-def _scan(rule: _Rule, start: datetime, lo: datetime, hi: datetime) -> Iterator[datetime]:
-    """Let dateutil expand the rule one month or period at a time over [lo, hi]."""
-    # Plain rrule.between() walks period by period until it finds a start past the window;
-    # a rule that never matches again (BYMONTH=2;BYMONTHDAY=30, or INTERVAL=7;BYDAY=TU from
-    # a Monday) keeps it walking to year 9999 for seconds. One period per rrule() call keeps
-    # the cost proportional to the window and independent of how far it is from the start.
-    by = dict(rule.by)
-    if "bymonthday" not in by and "byweekday" not in by:
-        # What dateutil would derive from DTSTART, fixed now so any period can be its own start.
-        if rule.freq == YEARLY:
-            by.setdefault("bymonth", (start.month,))
-        if rule.freq in (YEARLY, MONTHLY):
-            by["bymonthday"] = (start.day,)
-        else:
-            by["byweekday"] = (start.weekday(),) if rule.freq == WEEKLY else tuple(range(7))
-    fixed = dict(by, byhour=start.hour, byminute=start.minute, bysecond=start.second)
-    fixed.update(wkst=rule.wkst, until=hi)
-    if rule.freq in (DAILY, WEEKLY):
-        # Their day filters are the same masks month by month; INTERVAL is then the grid of
-        # days (or WKST-aligned weeks) counted from the start, exactly as dateutil steps it.
-        step = 1 if rule.freq == DAILY else 7
-        origin = _period_start(start.date(), step, rule.wkst)
-        for first in _month_starts(lo, hi):
-            for t in du.rrule(MONTHLY, dtstart=first, interval=_ONE_PERIOD, **fixed):
-                periods = (_period_start(t.date(), step, rule.wkst) - origin).days // step
-                if t >= lo and periods % rule.interval == 0:
-                    yield t
+    if hi < start:
         return
-    unit = 12 if rule.freq == YEARLY else 1  # months per period
-
-    def index(d: datetime) -> int:
-        return (d.year * 12 + d.month - 1) // unit
-
-    k = max(0, (index(lo) - index(start)) // rule.interval)
-    while True:
-        month = (index(start) + k * rule.interval) * unit
-        if month // 12 > 9999:
-            return
-        first = datetime(month // 12, month % 12 + 1, 1)
-        if first > hi:
-            return
-        # dateutil also picks BYSETPOS from the whole first period, then drops what is before DTSTART.
-        for t in du.rrule(rule.freq, dtstart=first, interval=_ONE_PERIOD, **fixed):
-            if t >= lo:
-                yield t
-        k += 1
-
-
-def _period_start(d: date, step: int, wkst: int) -> date:
-    return d if step == 1 else d - timedelta(days=(d.weekday() - wkst) % 7)
-
-
-def _month_starts(lo: datetime, hi: datetime) -> Iterator[datetime]:
-    for month in range(lo.year * 12 + lo.month - 1, hi.year * 12 + hi.month):
-        yield datetime(month // 12, month % 12 + 1, 1)
+    # dateutil stops at the first date past the window, but a rule with no dates left
+    # (BYMONTH=2;BYMONTHDAY=30, or INTERVAL=7;BYDAY=TU from a Monday) never finds one and
+    # walks on to year 9999, seconds for a daily rule; an UNTIL does not stop it either, as
+    # dateutil only compares dates that match with it. The Gregorian calendar repeats every
+    # 400 years (146097 days, whole weeks), so the rule moved by whole cycles gives the same
+    # dates moved; moving the window close to 9999 ends that walk within 400 years.
+    years = (MAXYEAR - hi.year) // 400 * 400
+    moved = rrulestr(rule.body, dtstart=start.replace(year=start.year + years))
+    lo, hi = lo.replace(year=lo.year + years), hi.replace(year=hi.year + years)
+    with suppress(ValueError):  # the last week of 9999 runs into year 10000, which datetime refuses
+        for local in moved.xafter(lo, inc=True):
+            if local > hi:
+                return
+            yield local.replace(year=local.year - years)
 
 
 def occurrences(
@@ -283,23 +221,30 @@ def occurrences(
         starts: Iterable[datetime] = [start]
     else:
         rule = _parse(rrule)
-        if rule.until_utc is not None:
-            we = min(we, rule.until_utc + timedelta(microseconds=1))  # UNTIL is inclusive
+        if rule.until is not None and rule.until.tzinfo is not None:
+            we = min(we, rule.until + timedelta(microseconds=1))  # UNTIL is inclusive
         # Expand in local wall time so a 09:00 block stays 09:00 across DST, then filter on UTC.
         lo, hi = _shift(ws.replace(tzinfo=None), -_MARGIN), _shift(we.replace(tzinfo=None), _MARGIN)
-        starts = _instances(rule, start, lo, hi)
+        starts = _local_starts(rule, start, lo, hi)
+    # Every start has the block's time of day, at most one per date, and UTC offsets change by
+    # at most a day at once, so UTC instants come in order too: `limit` can stop the walk.
     found: dict[datetime, Occurrence] = {}
-    cutoff = None
-    for local in starts:
-        if cutoff is not None and local > cutoff:
-            break  # later local times cannot land before what `limit` already keeps
-        utc = localize(local, tz)
+    for utc in map(lambda local: localize(local, tz), starts):
         # Around a gap two local times can be the same instant: keep the first only.
         if ws <= utc < we and utc not in found:
             found[utc] = Occurrence(utc.astimezone(tz).replace(tzinfo=None), utc)
-            if limit is not None and len(found) >= limit and cutoff is None:
-                cutoff = _shift(local, _MARGIN)
-    return sorted(found.values(), key=lambda o: o.start_utc)[:limit]
+            if len(found) == limit:
+                break
+    return list(found.values())[:limit]
+
+
+def first_occurrence_within(
+    start_local: datetime, tz: ZoneInfo, rrule: str | None, years: int = 5
+) -> Occurrence | None:
+    """The block's first occurrence if there is one within `years` of its start, else None."""
+    begin = localize(start_local, tz)
+    found = occurrences(start_local, tz, rrule, begin, _shift(begin, timedelta(days=365.25 * years)), limit=1)
+    return found[0] if found else None
 
 
 def due_reminders(
@@ -332,16 +277,10 @@ def daily_summary_due(
     """(local date, due UTC) of each daily summary due in [window_start, window_end)."""
     if local_time.tzinfo is not None:
         raise ValueError("the summary time must be a naive local time")
-    ws, we = _utc(window_start), _utc(window_end)
-    day = _shift(ws.replace(tzinfo=None), -_MARGIN).date()
-    last = _shift(we.replace(tzinfo=None), _MARGIN).date()
-    out: dict[datetime, date] = {}
-    while day <= last:
-        due = localize(datetime.combine(day, local_time), tz)
-        if ws <= due < we:
-            out.setdefault(due, day)  # same rule as occurrences: one instant, one summary
-        day += timedelta(days=1)
-    return sorted(((d, due) for due, d in out.items()), key=lambda pair: pair[1])
+    # A daily block at that time starting just before the window: same DST rules, one per instant.
+    first = datetime.combine(_shift(_utc(window_start).replace(tzinfo=None), -_MARGIN).date(), local_time)
+    days = occurrences(first, tz, "FREQ=DAILY", window_start, window_end, limit=None)
+    return [(o.local.date(), o.start_utc) for o in days]
 
 
 def occurrence_key(start_utc: datetime) -> str:
@@ -353,11 +292,9 @@ def occurrence_key(start_utc: datetime) -> str:
 def parse_occurrence_key(s: str) -> datetime:
     """Parse YYYYMMDDTHHMMSSZ (strictly) into an aware UTC datetime."""
     m = _KEY_RE.fullmatch(s) if isinstance(s, str) else None
-    try:
+    with suppress(ValueError):  # well-formed but no such time, like 20260230T000000Z
         if m:
             return datetime(*map(int, m.groups()), tzinfo=UTC)
-    except ValueError:
-        pass
     raise ValueError(f"bad occurrence start {s!r}: expected UTC as YYYYMMDDTHHMMSSZ")
 
 
@@ -366,10 +303,8 @@ def tz_from_name(name: str) -> ZoneInfo:
     # "localtime" and friends exist as files but are not zone names: they would follow
     # whatever the machine is set to instead of what the user chose.
     if isinstance(name, str) and name.lower() not in ("localtime", "posixrules", "factory"):
-        try:
+        with suppress(ValueError, OSError, LookupError):  # LookupError covers ZoneInfoNotFoundError
             return ZoneInfo(name)
-        except (ValueError, OSError, LookupError):  # LookupError covers ZoneInfoNotFoundError
-            pass
     raise ValueError(f"unknown time zone {name!r}: use an IANA name such as 'Europe/Berlin'")
 
 
@@ -377,21 +312,15 @@ def system_timezone_name(*, environ: Mapping[str, str] | None = None, etc: Path 
     """Best-effort IANA name of this machine's time zone, "UTC" when unknown."""
     env = os.environ if environ is None else environ
     candidates = [env.get("TZ", "").lstrip(":")]  # POSIX allows TZ=":Europe/Berlin"
-    try:  # systemd and macOS point /etc/localtime into the zone database
+    with suppress(OSError):  # systemd and macOS point /etc/localtime into the zone database
         candidates.append(os.readlink(etc / "localtime"))
-    except OSError:
-        pass
-    try:  # Debian and Ubuntu also write the name here
+    with suppress(OSError, UnicodeDecodeError):  # Debian and Ubuntu also write the name here
         candidates.append((etc / "timezone").read_text(encoding="utf-8").strip())
-    except (OSError, UnicodeDecodeError):
-        pass
     for candidate in candidates:
         # ".../zoneinfo/Europe/Berlin" or ".../zoneinfo/posix/Europe/Berlin" -> "Europe/Berlin"
         name = candidate.rpartition("zoneinfo/")[2].removeprefix("posix/").removeprefix("right/")
-        try:
+        with suppress(ValueError):
             return tz_from_name(name).key
-        except ValueError:
-            continue
     return "UTC"
 
 
@@ -405,4 +334,4 @@ def _shift(dt: datetime, delta: timedelta) -> datetime:
     try:
         return dt + delta
     except OverflowError:  # windows that touch year 1 or 9999
-        return datetime.max if delta > timedelta(0) else datetime.min
+        return (datetime.max if delta > timedelta(0) else datetime.min).replace(tzinfo=dt.tzinfo)
