@@ -17,6 +17,7 @@ MAX_TITLE = 200
 MAX_NOTES = 2000
 _LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 STATUSES = ("planned", "done", "skipped")
+MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
 def effective_timezone(prefs: Prefs) -> str:
@@ -33,9 +34,12 @@ def parse_start(value: Any, tz: ZoneInfo, field: str = "start") -> datetime:
     except ValueError:
         raise BadRequest(f"{field}: must be a date and time like 2026-11-23T18:00") from None
     if parsed.tzinfo is not None:
-        return parsed.astimezone(tz).replace(tzinfo=None)
-    if not _LOCAL.match(value):
+        parsed = parsed.astimezone(tz).replace(tzinfo=None)
+    elif not _LOCAL.match(value):
         raise BadRequest(f"{field}: must be a date and time like 2026-11-23T18:00")
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        # Recurrence is expanded from the start, so absurd years cost real time.
+        raise BadRequest(f"{field}: the year must be between {MIN_YEAR} and {MAX_YEAR}")
     return parsed.replace(microsecond=0)
 
 
@@ -102,6 +106,17 @@ def validate_block(data: Mapping[str, Any], *, partial: bool, default_tz: str) -
             raise BadRequest("reminders: must be true or false")
         out["reminders"] = int(data["reminders"])
     return out
+
+
+def check_repeats(fields: dict[str, Any], current: Any | None = None) -> None:
+    """Refuse a rule that never produces an occurrence from the block's start."""
+    merged = {**(dict(current) if current is not None else {}), **fields}
+    if merged.get("rrule") is None or not {"rrule", "start_local", "timezone"} & set(fields):
+        return
+    tz = recurrence.tz_from_name(merged["timezone"])
+    start = datetime.fromisoformat(merged["start_local"])
+    if recurrence.first_occurrence_within(start, tz, merged["rrule"]) is None:
+        raise BadRequest("rrule: this rule never matches a date within five years of the start")
 
 
 def block_json(row: Any) -> dict[str, Any]:

@@ -286,3 +286,14 @@ async def test_subscriptions_silent_for_60_days_expire(sched, clock, wpt) -> Non
     assert len((await sched.get("/api/push/subscriptions")).json()) == 1
     await run_at(sched, clock, T0 + timedelta(days=61))
     assert (await sched.get("/api/push/subscriptions")).json() == []
+
+
+async def test_rules_that_never_match_and_absurd_years_are_refused(sched) -> None:
+    response = await sched.post("/api/blocks", json={"title": "Feb 30", "start": "2026-11-23T10:00", "duration_minutes": 30,
+                                                     "rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"})
+    assert response.status_code == 400 and response.json()["detail"].startswith("rrule: this rule never matches")
+    response = await sched.post("/api/blocks", json={"title": "Old", "start": "0001-01-01T10:00", "duration_minutes": 30})
+    assert response.json()["detail"] == "start: the year must be between 2000 and 2100"
+    block = await add_block(sched, rrule="FREQ=WEEKLY;BYDAY=MO")
+    response = await sched.patch(f"/api/blocks/{block['id']}", json={"rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=31"})
+    assert response.status_code == 400

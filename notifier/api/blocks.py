@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from .. import occurrences
 from .. import prefs as prefs_mod
 from .. import recurrence
-from ..blocks import block_json, effective_timezone, expand, parse_start, validate_block
+from ..blocks import block_json, check_repeats, effective_timezone, expand, parse_start, validate_block
 
 from ..errors import BadRequest, NotFound
 
@@ -35,6 +35,7 @@ class BlocksController(Controller):
         """Plan a block: one-off, or repeating with an RFC 5545 RRULE."""
         prefs = await prefs_mod.load(state.db)
         fields = validate_block(data, partial=False, default_tz=effective_timezone(prefs))
+        check_repeats(fields)
         now = state.clock.now()
         block_id = await state.db.add_block(fields, now)
         await state.scheduler.reschedule(now, block_id)
@@ -53,6 +54,7 @@ class BlocksController(Controller):
         """Change a block; its future reminders are recomputed."""
         row = await _block(state, block_id)
         fields = validate_block(data, partial=True, default_tz=row["timezone"])
+        check_repeats(fields, row)
         now = state.clock.now()
         await state.db.update_block(block_id, fields, now)
         await state.scheduler.reschedule(now, block_id)
