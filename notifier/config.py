@@ -73,6 +73,13 @@ SETTINGS: tuple[Setting, ...] = (
         "TCP port of the LAN HTTPS server (all interfaces). Keep it stable, like the port.",
     ),
     Setting(
+        "https_host",
+        "0.0.0.0",
+        "NOTIFIER_HTTPS_HOST",
+        "Address the LAN HTTPS server listens on: every IPv4 interface by default, "
+        "as the LAN address may change.",
+    ),
+    Setting(
         "trusted_proxies",
         "",
         "NOTIFIER_TRUSTED_PROXIES",
@@ -175,6 +182,7 @@ class Config:
     public_url: str | None = None
     https: bool = False
     https_port: int = 8766
+    https_host: str = "0.0.0.0"
     trusted_proxies: tuple = ()
     push_extra_hosts: frozenset[str] = field(default_factory=frozenset)
     anthropic_api_key: str | None = None

@@ -25,7 +25,6 @@ from .tls import TlsFiles, ensure_certificates
 
 log = logging.getLogger(__name__)
 
-BIND = "0.0.0.0"  # every IPv4 interface: the LAN address may change under DHCP
 START_GRACE = 0.5  # seconds to notice a bind failure
 
 
@@ -63,7 +62,7 @@ class LanHttps:
 
         self._server = Server(
             self.app,
-            address=BIND,
+            address=self.config.https_host,
             port=self.config.https_port,
             interface=Interfaces.ASGINL,
             websockets=False,

@@ -93,8 +93,10 @@ def phone_origin(config: Config, lan: Lan | None) -> str:
     """The origin a phone should use: the public URL, else the LAN HTTPS address, else ours."""
     if config.public_url:
         return config.public_url
-    if config.https and lan is not None and lan.primary:
-        host = f"[{lan.primary}]" if ":" in lan.primary else lan.primary
+    bound = config.https_host not in ("0.0.0.0", "::", "")
+    address = config.https_host if bound else (lan.primary if lan is not None else None)
+    if config.https and address:
+        host = f"[{address}]" if ":" in address else address
         return f"https://{host}:{config.https_port}"
     return config.local_url
 

@@ -83,3 +83,51 @@ async def test_tokens_are_stored_hashed_and_touched_on_use(api) -> None:
     await api.get("/api/push/subscriptions")
     row = await api.db.token_by_hash(hash_token(api.token))
     assert row["last_used_at"] is not None
+
+
+# The pairing flow adds three public routes: the exchange (DESIGN.md lists it),
+# the launcher's login link, and the local CA certificate (public by nature, and
+# needed before a phone can be paired).
+PAIRING_PUBLIC = {("POST", "/api/pairing/exchange"), ("GET", "/login"), ("GET", "/ca/study-notifier-ca.crt")}
+REVOKED = {"error": "unauthorized", "detail": "Unknown or revoked token."}
+# Routes that carry their own credential instead of a device token (DESIGN.md's
+# push payload: the action token authorises just that notification's buttons).
+OWN_CREDENTIAL = {("POST", "/api/actions")}
+
+
+def openapi_operations(doc: dict) -> list[tuple[str, str]]:
+    found = []
+    for path, item in doc["paths"].items():
+        for method in item:
+            if method.upper() in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                found.append((method.upper(), path))
+    return found
+
+
+async def test_openapi_scan_without_credentials_and_with_a_revoked_token(api) -> None:
+    from notifier.auth import mint_token
+
+    doc = (await api.get("/schema/openapi.json")).json()
+    operations = openapi_operations(doc)
+    assert len(operations) >= 15 and PAIRING_PUBLIC <= set(operations)
+    revoked_id, revoked = await mint_token(api.db, "lost phone")
+    await api.db.revoke_device(revoked_id, utcnow())
+
+    for method, path in operations:
+        concrete = re.sub(r"\{[^}]+\}", "1", path)
+        public = (method, path) in PUBLIC | PAIRING_PUBLIC
+        for headers, expected in (({}, UNAUTHORIZED), ({"Authorization": f"Bearer {revoked}"}, REVOKED)):
+            api.client.cookies.clear()
+            response = await api.client.request(method, concrete, json={}, headers=headers)
+            if public:
+                assert response.status_code != 401, (method, path, response.text)
+            elif (method, path) in OWN_CREDENTIAL:
+                assert 400 <= response.status_code < 500, (method, path, response.text)
+            else:
+                assert response.status_code == 401, (method, path, response.status_code)
+                assert response.json() == expected, (method, path)
+
+    # A revoked token in the cookie is refused just the same.
+    api.client.cookies.clear()
+    response = await api.client.get("/api/devices", cookies={"notifier_session": revoked})
+    assert response.status_code == 401 and response.json() == REVOKED

@@ -94,3 +94,31 @@ def test_splicing_tricks_into_the_authority_never_escape_the_allow_list(url: str
     except InvalidEndpoint:
         return
     assert "evil.example" not in origin(candidate)
+
+
+# -- the same refusals through the API: at subscribe, and again at send ----------------
+
+
+async def test_bypass_attempts_are_refused_at_subscribe_and_nothing_is_stored(api) -> None:
+    from conftest import browser_keys
+
+    for url in BAD + ["https://fcm.googleapis.com:443@127.0.0.1/x", "https://fcm.googleapis.com%2f@127.0.0.1/"]:
+        response = await api.post("/api/push/subscriptions", json={"endpoint": url, "keys": browser_keys()})
+        assert response.status_code == 400, url
+        assert response.json()["error"] in ("invalid_endpoint", "bad_request"), url
+    assert await api.db.subscriptions() == []
+
+
+async def test_an_endpoint_that_slipped_into_the_database_is_refused_at_send(api, stub) -> None:
+    # E.g. stored while NOTIFIER_PUSH_EXTRA_HOSTS allowed it, then the setting was removed.
+    from conftest import browser_keys
+
+    from notifier.clock import utcnow
+
+    sub_id = await api.db.upsert_subscription(
+        endpoint=stub.endpoint("/lan-admin"), **browser_keys(), label="", expiration_time=None, token_id=None, now=utcnow()
+    )
+    [result] = (await api.post("/api/push/test")).json()["results"]
+    assert result["subscription_id"] == sub_id and result["outcome"] == "error"
+    assert result["detail"].startswith("endpoint refused")
+    assert stub.requests == []

@@ -1,0 +1,148 @@
+"""The local CA, the LAN certificate, and a real HTTPS server beside the loopback one."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import socket
+import ssl
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
+from procs import ServerProcess, free_port
+
+from notifier.errors import ConfigError
+from notifier.lan import Lan
+from notifier.tls import SERVER_VALIDITY, ca_der, ensure_certificates, fingerprint, tls_dir
+
+NOW = datetime(2026, 11, 23, 18, 0, tzinfo=timezone.utc)
+HOME = Lan(("studybox", "studybox.local"), (ipaddress.ip_address("192.168.1.23"),))
+MOVED = Lan(("studybox", "studybox.local"), (ipaddress.ip_address("192.168.1.42"),))
+
+
+def sans(path) -> tuple[set[str], set[str]]:
+    cert = x509.load_pem_x509_certificate(path.read_bytes())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return set(san.get_values_for_type(x509.DNSName)), {str(a) for a in san.get_values_for_type(x509.IPAddress)}
+
+
+def test_the_ca_and_certificate_are_made_once_with_private_files(data_dir) -> None:
+    files = ensure_certificates(data_dir, HOME, NOW)
+    assert files.renewed
+    folder = tls_dir(data_dir)
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert {p.name: p.stat().st_mode & 0o777 for p in folder.iterdir()} == {
+        "ca.key": 0o600, "ca.pem": 0o600, "server.key": 0o600, "server.pem": 0o600
+    }
+    assert sans(files.cert) == ({"localhost", "studybox", "studybox.local"}, {"127.0.0.1", "::1", "192.168.1.23"})
+    assert not ensure_certificates(data_dir, HOME, NOW + timedelta(days=1)).renewed
+
+    ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
+    server = x509.load_pem_x509_certificate(files.cert.read_bytes())
+    server.verify_directly_issued_by(ca)
+    basic = ca.extensions.get_extension_for_class(x509.BasicConstraints)
+    assert basic.critical and basic.value.ca and basic.value.path_length == 0
+    eku = server.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(eku) == [ExtendedKeyUsageOID.SERVER_AUTH]
+    assert server.not_valid_after_utc - server.not_valid_before_utc <= SERVER_VALIDITY + timedelta(hours=1)
+    assert server.not_valid_after_utc - server.not_valid_before_utc <= timedelta(days=398)  # Apple's limit
+
+
+def test_the_certificate_is_renewed_when_addresses_change_or_expiry_nears_but_the_ca_never(data_dir) -> None:
+    ensure_certificates(data_dir, HOME, NOW)
+    ca_key, ca_cert = (tls_dir(data_dir) / "ca.key").read_bytes(), (tls_dir(data_dir) / "ca.pem").read_bytes()
+
+    moved = ensure_certificates(data_dir, MOVED, NOW)
+    assert moved.renewed and "192.168.1.42" in sans(moved.cert)[1] and "192.168.1.23" not in sans(moved.cert)[1]
+
+    assert not ensure_certificates(data_dir, MOVED, NOW + SERVER_VALIDITY - timedelta(days=31)).renewed
+    assert ensure_certificates(data_dir, MOVED, NOW + SERVER_VALIDITY - timedelta(days=29)).renewed
+
+    assert (tls_dir(data_dir) / "ca.key").read_bytes() == ca_key
+    assert (tls_dir(data_dir) / "ca.pem").read_bytes() == ca_cert
+    assert (tls_dir(data_dir) / "server.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_key_readable_by_others_is_refused(data_dir) -> None:
+    ensure_certificates(data_dir, HOME, NOW)
+    (tls_dir(data_dir) / "ca.key").chmod(0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        ensure_certificates(data_dir, HOME, NOW)
+
+
+# -- a real server ------------------------------------------------------------------
+
+
+@pytest.fixture
+def https_server(data_dir):
+    port = free_port()
+    proc = ServerProcess(
+        data_dir, env={"NOTIFIER_HTTPS_HOST": "127.0.0.1"}, args=("--https", "--https-port", str(port))
+    ).start()
+    proc.https_port = port
+    yield proc
+    proc.kill()
+
+
+def client_context(data_dir, **versions) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(cafile=str(tls_dir(data_dir) / "ca.pem"))
+    for name, value in versions.items():
+        setattr(ctx, name, value)
+    return ctx
+
+
+def handshake(port: int, ctx: ssl.SSLContext, name: str = "127.0.0.1") -> tuple[str, tuple]:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with ctx.wrap_socket(raw, server_hostname=name) as tls:
+            return tls.version(), tls.cipher()
+
+
+def test_tls_handshakes_verify_against_the_generated_ca_including_a_tls12_only_client(https_server, data_dir) -> None:
+    port = https_server.https_port
+    version, _ = handshake(port, client_context(data_dir))
+    assert version in ("TLSv1.2", "TLSv1.3")
+    old_phone = client_context(data_dir, maximum_version=ssl.TLSVersion.TLSv1_2)
+    assert handshake(port, old_phone)[0] == "TLSv1.2"
+    assert handshake(port, old_phone, "localhost")[0] == "TLSv1.2"
+
+    # Nothing older than TLS 1.2 is spoken.
+    too_old = client_context(data_dir)
+    too_old.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    too_old.maximum_version = ssl.TLSVersion.TLSv1_1
+    too_old.set_ciphers("ALL:@SECLEVEL=0")
+    with pytest.raises(ssl.SSLError):
+        handshake(port, too_old)
+
+    # A client that does not trust our CA refuses the server.
+    with pytest.raises(ssl.SSLCertVerificationError):
+        handshake(port, ssl.create_default_context())
+
+
+def test_https_serves_the_app_the_ca_and_secure_cookies_while_loopback_stays_http(https_server, data_dir) -> None:
+    base = f"https://127.0.0.1:{https_server.https_port}"
+    with httpx.Client(verify=client_context(data_dir), base_url=base) as client:
+        assert client.get("/healthz").json()["status"] == "ok"
+        der = client.get("/ca/study-notifier-ca.crt")
+        assert der.status_code == 200 and der.headers["content-type"] == "application/x-x509-ca-cert"
+        assert der.content == ca_der(data_dir)
+        assert fingerprint(der.content).replace(":", "") == hashlib.sha256(der.content).hexdigest().upper()
+        assert fingerprint(der.content) in https_server.output()  # printed at start for comparing on the phone
+        assert "Certificate Trust Settings" in client.get("/ca/").text
+
+        token = subprocess.run(
+            [sys.executable, "-m", "notifier", "token", "--data-dir", str(data_dir)],
+            capture_output=True, text=True, timeout=30, check=True,
+        ).stdout.strip()
+        code = client.post("/api/pairing", headers={"Authorization": f"Bearer {token}"}).json()["code"]
+        paired = client.post("/api/pairing/exchange", json={"code": code}, headers={"Sec-Fetch-Site": "same-origin"})
+        assert paired.status_code == 201
+        assert "; secure" in paired.headers["set-cookie"].lower()
+
+    assert httpx.get(f"{https_server.url}/healthz").status_code == 200  # the desktop keeps plain http
+    assert https_server.terminate() == 0
