@@ -1,0 +1,161 @@
+"""The PWA shell in Debian's Chromium: it loads, installs, works offline, asks to pair."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import httpx
+import pytest
+from browser import *  # noqa: F403 - the browser fixtures
+
+pytestmark = pytest.mark.slow
+
+SCREENS = [("#/today", "today"), ("#/week", "week"), ("#/block/new", "new"), ("#/devices", "devices"), ("#/settings", "settings")]
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_the_app_shell_loads_and_every_tab_draws_without_errors(phone) -> None:
+    phone.open()
+    page = phone.page
+    assert page.title() == "Study Notifier"
+    assert page.locator("h1").first.inner_text() == "Today"
+    # the token was taken from the URL and scrubbed from it
+    assert "token" not in page.url
+    assert page.evaluate("localStorage.getItem('sn.token')") == phone.server.token
+    for route, view in SCREENS:
+        phone.go(route, view)
+        assert page.locator("h1").first.is_visible()
+        assert page.locator(f"#tabs a[data-tab='{view}']").get_attribute("aria-current") == "page"
+        phone.shot(f"shell-{view}")
+        phone.shot(f"shell-{view}-full", full_page=True)
+    assert phone.errors == []
+
+
+def test_no_inline_script_or_style_trips_the_content_security_policy(make_phone) -> None:
+    phone = make_phone(init_script="""
+        window.__csp = [];
+        document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+    """)
+    phone.open()
+    for route, view in SCREENS:
+        phone.go(route, view)
+    assert phone.page.evaluate("window.__csp") == []
+    # and nothing is fetched from another origin (no CDNs or web fonts)
+    origins = phone.page.evaluate("performance.getEntriesByType('resource').map(e => new URL(e.name).origin)")
+    assert set(origins) <= {phone.server.url}
+
+
+def test_the_manifest_is_complete_and_chromium_reports_no_installability_errors(make_phone) -> None:
+    # a persistent profile: Chromium never offers to install from an incognito context
+    phone = make_phone(persistent=True)
+    server = phone.server
+    manifest = httpx.get(f"{server.url}/manifest.webmanifest", trust_env=False).json()
+    assert manifest["name"] == "Study Notifier" and manifest["short_name"]
+    assert manifest["start_url"] == "/" and manifest["scope"] == "/"
+    assert manifest["display"] == "standalone"
+    assert manifest["theme_color"].startswith("#") and manifest["background_color"].startswith("#")
+    icons = {(i["sizes"], i.get("purpose", "any")): i for i in manifest["icons"]}
+    assert ("192x192", "any") in icons and ("512x512", "any") in icons
+    assert any(purpose == "maskable" for _, purpose in icons)
+    for icon in manifest["icons"]:
+        data = httpx.get(server.url + icon["src"], trust_env=False).content
+        w, h = png_size(data)
+        assert f"{w}x{h}" == icon["sizes"] and icon["type"] == "image/png"
+
+    phone.open()
+    page = phone.page
+    apple = page.locator("link[rel='apple-touch-icon']").get_attribute("href")
+    assert png_size(httpx.get(server.url + apple, trust_env=False).content) == (180, 180)
+    assert page.locator("meta[name='apple-mobile-web-app-capable']").get_attribute("content") == "yes"
+    assert page.locator("meta[name='apple-mobile-web-app-title']").count() == 1
+
+    phone.wait_for_service_worker()
+    cdp = phone.cdp()
+    app_manifest = cdp.send("Page.getAppManifest")
+    assert app_manifest["errors"] == [], app_manifest["errors"]
+    assert json.loads(app_manifest["data"])["name"] == "Study Notifier"
+    errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    assert errors == [], errors
+
+
+def test_the_service_worker_caches_the_shell_so_the_app_opens_offline(phone) -> None:
+    phone.open()
+    phone.wait_for_service_worker()
+    page = phone.page
+    caches = page.evaluate("caches.keys()")
+    assert any(name.startswith("sn-shell-") for name in caches)
+    # API reads while online (now through the service worker) fill the cache offline screens fall back to
+    phone.go("#/devices", "devices")
+    phone.go("#/today", "today")
+
+    phone.context.set_offline(True)
+    phone.reload("today")
+    assert page.locator("h1").first.inner_text() == "Today"
+    assert page.locator("#net-status").inner_text() == "Offline"
+    assert page.evaluate("!!navigator.serviceWorker.controller")
+    assert page.get_by_text("Nothing planned").is_visible()  # the cached agenda, not an error
+    phone.shot("offline-today")
+    phone.go("#/devices", "devices")
+    assert page.locator("#device-list").is_visible()
+    phone.shot("offline-devices")
+    assert not [e for e in phone.errors if e.startswith("pageerror")]
+
+    phone.context.set_offline(False)
+    phone.reload("devices")
+    assert page.locator("#net-status").inner_text() == ""
+
+
+def test_an_unpaired_device_gets_the_pairing_screen_and_can_paste_a_token(phone) -> None:
+    phone.open("#/today", with_token=False)
+    page = phone.page
+    phone.wait_ready("pair")
+    assert page.locator("h1").inner_text() == "Pair this device"
+    assert page.locator("#tabs").is_hidden()
+    phone.shot("pair")
+    page.fill("#pair-token", "snt_not-a-real-token")
+    page.click("button[type=submit]")
+    page.get_by_text("Unknown or revoked token").wait_for()
+    assert page.locator("h1").inner_text() == "Pair this device"
+    page.fill("#pair-token", phone.server.token)
+    page.click("button[type=submit]")
+    phone.wait_ready("today")
+    assert page.locator("#tabs").is_visible()
+
+
+def test_dark_mode_and_desktop_layouts(make_phone) -> None:
+    dark = make_phone(color_scheme="dark")
+    dark.open()
+    bg = dark.page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert bg == "rgb(15, 17, 24)"
+    for route, view in SCREENS:
+        dark.go(route, view)
+        dark.shot(f"dark-{view}")
+
+    desktop = make_phone(viewport={"width": 1280, "height": 800})
+    desktop.open()
+    # the tabs become a sidebar next to the content
+    box = desktop.page.locator("#tabs").bounding_box()
+    assert box["x"] < 300 and box["height"] > box["width"]
+    for route, view in SCREENS[:3]:
+        desktop.go(route, view)
+        desktop.shot(f"desktop-{view}")
+
+
+def test_every_file_the_app_needs_is_in_the_service_worker_shell() -> None:
+    """A module missing from SHELL would break the app offline only: catch it here."""
+    import re
+    from pathlib import Path
+
+    web = Path(__file__).resolve().parent.parent / "web"
+    shell = set(re.findall(r'^\s*"(/[^"]*)",$', (web / "sw.js").read_text(), re.M))
+    needed = {"/", "/manifest.webmanifest"} | {
+        "/" + p.relative_to(web).as_posix()
+        for p in web.rglob("*")
+        if p.suffix in {".js", ".css", ".png"} and p.parent.name != "pair" and p.name not in {"pair-redirect.js", "sw.js"}
+    }
+    assert needed == shell

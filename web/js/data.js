@@ -1,0 +1,179 @@
+// Loading and changing the app's data: settings, agenda, blocks, occurrences.
+// Reads go straight to the API (the service worker falls back to its cache);
+// changes go through the offline queue.
+
+import { ApiError, get } from "./api.js";
+import { addDays, dateToKey, deviceTimeZone, keyToDate, localToUtc, weekdayIndex, weeklyDays, DAY_CODES } from "./time.js";
+import { drain, isTempId, items, overlay, submit, tempId } from "./queue.js";
+import { queueDelete, queuePut } from "./idb.js";
+
+const SETTINGS_CACHE = "sn.settings";
+
+export const DEFAULT_SETTINGS = {
+  timezone: "", default_offsets: [0, 15], reminders_enabled: true, summary_enabled: false,
+  summary_time: "07:30", late_grace_minutes: 10, snooze_minutes: 10, persona: "",
+  llm_enabled: true, llm_model: "", llm_daily_cap: 200, vapid_subject: "",
+};
+
+/** The zone the schedule lives in: the settings' zone, else the computer's, else this device's. */
+export function zoneOf(settings) {
+  return (settings && (settings.timezone || settings.timezone_effective)) || deviceTimeZone();
+}
+
+/** Settings from the server, or the last copy we saw, or defaults (flagged `missing`). */
+export async function loadSettings() {
+  try {
+    const settings = await get("/api/settings");
+    try { localStorage.setItem(SETTINGS_CACHE, JSON.stringify(settings)); } catch { /* ignore */ }
+    return settings;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) throw err;
+    try {
+      const cached = JSON.parse(localStorage.getItem(SETTINGS_CACHE) || "null");
+      if (cached) return { ...cached, stale: true };
+    } catch { /* ignore */ }
+    return { ...DEFAULT_SETTINGS, missing: true, error: err };
+  }
+}
+
+/** Occurrences from `fromDay` (inclusive) to `toDay` (exclusive), with pending changes applied. */
+export async function loadAgenda(fromDay, toDay) {
+  const q = new URLSearchParams({ from: `${fromDay}T00:00`, to: `${toDay}T00:00` });
+  const data = await get(`/api/agenda?${q}`);
+  const list = (data && data.occurrences) || [];
+  remember(list);
+  return overlay(list, fromDay, toDay);
+}
+
+// Occurrences seen lately, so a deep link or a tap on a row still opens offline.
+const SEEN = "sn.seen-occurrences";
+const SEEN_MAX = 400;
+
+function remember(list) {
+  try {
+    const seen = JSON.parse(localStorage.getItem(SEEN) || "{}");
+    for (const o of list) seen[`${o.block_id}/${o.key}`] = o;
+    const keep = Object.entries(seen).sort((a, b) => String(b[1].start_utc).localeCompare(String(a[1].start_utc))).slice(0, SEEN_MAX);
+    localStorage.setItem(SEEN, JSON.stringify(Object.fromEntries(keep)));
+  } catch {
+    /* storage full or disabled: offline deep links just show an error */
+  }
+}
+
+function recalled(blockId, key) {
+  try {
+    return JSON.parse(localStorage.getItem(SEEN) || "{}")[`${blockId}/${key}`] || null;
+  } catch {
+    return null;
+  }
+}
+
+const isoOffset = (d) => `${d.toISOString().slice(0, 19)}+00:00`;
+
+/** One occurrence by block id and key, or null if it is not on the schedule. */
+export async function loadOccurrence(blockId, key) {
+  if (isTempId(blockId)) {
+    return overlay([], null, null).find((o) => String(o.block_id) === String(blockId) && o.key === key) || null;
+  }
+  const at = keyToDate(key);
+  if (!at) return null;
+  const q = new URLSearchParams({ from: isoOffset(new Date(at.getTime() - 60000)), to: isoOffset(new Date(at.getTime() + 60000)) });
+  let list;
+  try {
+    const data = await get(`/api/agenda?${q}`);
+    list = (data && data.occurrences) || [];
+    remember(list);
+  } catch (err) {
+    const known = err.name === "OfflineError" ? recalled(blockId, key) : null;
+    if (!known) throw err;
+    list = [known];
+  }
+  return overlay(list, null, null).find((o) => String(o.block_id) === String(blockId) && o.key === key) || null;
+}
+
+/** A block from the server, or from the queue if it was made offline and is not sent yet. */
+export async function loadBlock(id) {
+  if (isTempId(id)) {
+    const item = items().find((i) => i.kind === "create" && i.meta.tmp_id === id);
+    return item ? { ...item.body, id, pending: true } : null;
+  }
+  return get(`/api/blocks/${encodeURIComponent(id)}`);
+}
+
+export const loadBlocks = () => get("/api/blocks");
+
+// ---- changes -------------------------------------------------------------
+
+/** The first occurrence of a block, worked out here so a block made offline shows up at once. */
+export function firstOccurrence(block, tz, id) {
+  let start = block.start.slice(0, 16);
+  const days = weeklyDays(block.rrule);
+  if (days) {
+    const day0 = start.slice(0, 10);
+    for (let i = 0; i < 7; i += 1) {
+      const d = addDays(day0, i);
+      if (days.includes(DAY_CODES[weekdayIndex(d)])) {
+        start = `${d}T${start.slice(11)}`;
+        break;
+      }
+    }
+  }
+  const utc = localToUtc(start, tz);
+  const key = dateToKey(utc);
+  return {
+    block_id: id, title: block.title, notes: block.notes || "", key, start,
+    start_utc: utc.toISOString(), end_utc: new Date(utc.getTime() + block.duration_minutes * 60000).toISOString(),
+    duration_minutes: block.duration_minutes, status: "planned", snoozed_until: null,
+    url: `/#/occurrence/${id}/${key}`, local_only: true,
+  };
+}
+
+export async function createBlock(body, tz) {
+  const tmp = tempId();
+  return submit({
+    method: "POST", path: "/api/blocks", body, kind: "create",
+    label: `Add "${body.title}"`, meta: { tmp_id: tmp, first: firstOccurrence(body, tz, tmp) },
+  });
+}
+
+export async function updateBlock(id, body, tz) {
+  if (isTempId(id)) {
+    // still only on this phone: change the queued "add" instead of queueing an edit
+    const item = items().find((i) => i.kind === "create" && i.meta.tmp_id === id && i.state !== "failed");
+    if (item) {
+      item.body = body;
+      item.label = `Add "${body.title}"`;
+      item.meta.first = firstOccurrence(body, tz, id);
+      await queuePut(item);
+      return { state: "queued", item };
+    }
+  }
+  return submit({
+    method: "PATCH", path: `/api/blocks/${id}`, body, kind: "edit",
+    label: `Edit "${body.title}"`, meta: { block_id: id, patch: body },
+  });
+}
+
+export async function deleteBlock(id, title) {
+  if (isTempId(id)) {
+    for (const item of items()) {
+      if (JSON.stringify([item.path, item.meta]).includes(id)) await queueDelete(item.seq);
+    }
+    await drain();
+    return { state: "sent", result: null };
+  }
+  return submit({
+    method: "DELETE", path: `/api/blocks/${id}`, kind: "delete",
+    label: `Delete "${title}"`, meta: { block_id: id },
+  });
+}
+
+/** Done / skip / back to planned (`{status}`), or snooze (`{snooze_minutes}`). */
+export async function changeOccurrence(occ, change) {
+  const what = change.snooze_minutes ? `Snooze "${occ.title}"` : change.status === "done" ? `Done: "${occ.title}"`
+    : change.status === "skipped" ? `Skip "${occ.title}"` : `Reopen "${occ.title}"`;
+  return submit({
+    method: "POST", path: `/api/blocks/${occ.block_id}/occurrences/${occ.key}`, body: change, kind: "occurrence",
+    label: what, meta: { block_id: occ.block_id, key: occ.key, ...change },
+  });
+}

@@ -1,0 +1,87 @@
+// Pieces several screens share: occurrence rows, status pills, outcome toasts.
+
+import { dismiss } from "../queue.js";
+import { fmtDuration, fmtInstant, fmtTime, parseUtc } from "../time.js";
+import { errorText, h, toast } from "../ui.js";
+
+/** Which state to show for an occurrence right now. */
+export function occState(occ, now = Date.now()) {
+  if (occ.deleting) return { cls: "pending", text: "Deleting…" };
+  if (occ.status === "done") return { cls: "done", text: "Done" };
+  if (occ.status === "skipped") return { cls: "skipped", text: "Skipped" };
+  const start = parseUtc(occ.start_utc);
+  const end = parseUtc(occ.end_utc);
+  const snoozed = parseUtc(occ.snoozed_until);
+  if (snoozed && snoozed.getTime() > now) return { cls: "snoozed", text: "Snoozed" };
+  if (start && end && start.getTime() <= now && now < end.getTime()) return { cls: "now", text: "Now" };
+  if (end && end.getTime() <= now) return { cls: "", text: "Not marked" };
+  return { cls: "", text: "Planned" };
+}
+
+export function statusPills(occ, tz, { withPending = true } = {}) {
+  const st = occState(occ);
+  const pills = [h("span", { class: `pill ${st.cls}` }, st.text)];
+  if (st.cls === "snoozed") {
+    pills[0].textContent = `Snoozed to ${fmtInstant(parseUtc(occ.snoozed_until), tz)}`;
+  }
+  if (occ.pending && withPending) pills.push(pendingPill());
+  return pills;
+}
+
+export function pendingPill() {
+  return h("span", { class: "pill pending", title: "Saved on this device, waiting to sync" }, "Pending sync");
+}
+
+export function occHref(occ) {
+  return `#/occurrence/${encodeURIComponent(occ.block_id)}/${occ.key}`;
+}
+
+/** One occurrence as a tappable row. */
+export function occRow(occ, tz, { showDay = false } = {}) {
+  const st = occState(occ);
+  const cls = ["occ", `is-${occ.status}`, st.cls === "now" ? "is-now" : "", occ.deleting ? "is-deleting" : ""].join(" ");
+  return h(
+    "li", {},
+    h(
+      "a", { class: cls, href: occHref(occ), dataset: { key: occ.key, block: String(occ.block_id) } },
+      h("span", { class: "time" }, fmtTime(occ.start), h("small", {}, showDay ? occ.start.slice(5, 10) : fmtDuration(occ.duration_minutes))),
+      h("span", { class: "what" }, h("b", {}, occ.title),
+        occ.pending ? h("span", { class: "pending-note" }, "Waiting to sync") : occ.notes ? h("span", {}, firstLine(occ.notes)) : null),
+      h("span", { class: "row" }, statusPills(occ, tz, { withPending: false })),
+    ),
+  );
+}
+
+function firstLine(text) {
+  const line = String(text).split("\n")[0];
+  return line.length > 60 ? `${line.slice(0, 59)}…` : line;
+}
+
+/**
+ * Tell the person what happened to a change: sent, saved for later, or refused.
+ * A refusal shown here (they are looking at it) is dropped from the queue so it
+ * does not also linger in the banner. Returns true when it went through or is queued.
+ */
+export async function reportChange(outcome, sentText) {
+  if (outcome.state === "sent") {
+    toast(sentText);
+    return true;
+  }
+  if (outcome.state === "queued") {
+    toast("Saved on this phone. It will sync when your computer is reachable.");
+    return true;
+  }
+  toast(`Not saved: ${outcome.error}`, { error: true, ms: 6000 });
+  if (outcome.item) await dismiss(outcome.item.seq);
+  return false;
+}
+
+/** A friendly error card with a retry button. */
+export function errorCard(err, retry) {
+  return h(
+    "div", { class: "notice error", role: "alert" },
+    h("strong", {}, err && err.status === 404 ? "Not available on this server yet" : "Couldn't load this"),
+    h("p", {}, errorText(err)),
+    retry ? h("div", { class: "btn-row" }, h("button", { type: "button", class: "btn btn-small", onclick: retry }, "Try again")) : null,
+  );
+}

@@ -1,0 +1,89 @@
+// One occurrence of a block: the deep-link target of a reminder. Done, Skip, Snooze.
+
+import { changeOccurrence, loadBlock, loadOccurrence } from "../data.js";
+import { bus } from "../events.js";
+import { isTempId, realId } from "../queue.js";
+import { describeOffsets, describeRule, fmtDay, fmtDuration, fmtTime, keyToDate, toLocal } from "../time.js";
+import { busy, h, pageHead } from "../ui.js";
+import { errorCard, occState, reportChange, statusPills } from "./common.js";
+
+export async function render(root, params, ctx) {
+  let blockId = decodeURIComponent(params[0]);
+  const key = params[1];
+  if (isTempId(blockId)) {
+    const real = await realId(blockId);
+    if (real !== blockId) return ctx.navigate(`#/occurrence/${real}/${key}`, { replace: true });
+  }
+  // a block made offline got its real id while we were looking at it
+  ctx.onCleanup(bus.on("idmap", ({ tmp, id }) => {
+    if (tmp === blockId) ctx.navigate(`#/occurrence/${id}/${key}`, { replace: true });
+  }));
+
+  let occ;
+  let block = null;
+  try {
+    [occ, block] = await Promise.all([
+      loadOccurrence(blockId, key),
+      loadBlock(blockId).catch(() => null), // details only; the occurrence is what matters
+    ]);
+  } catch (err) {
+    root.append(pageHead("Study block"), errorCard(err, () => ctx.rerender()));
+    return;
+  }
+  if (!occ) {
+    const at = keyToDate(key);
+    root.append(pageHead("Not on the schedule"),
+      h("div", { class: "card stack-sm" },
+        h("p", {}, at ? `There is no study block at ${fmtDay(toLocal(at, ctx.tz))}, ${fmtTime(toLocal(at, ctx.tz))} any more. It may have been moved or deleted.`
+          : "This link does not point to a study block."),
+        h("div", { class: "btn-row" }, h("a", { class: "btn btn-primary", href: "#/today" }, "Go to today"))));
+    return;
+  }
+
+  const tz = ctx.tz;
+  const endLocal = toLocal(new Date(keyToDate(occ.key).getTime() + occ.duration_minutes * 60000), tz);
+  root.append(pageHead(occ.title, fmtDay(occ.start)));
+
+  const act = (change, text) => async () => {
+    await reportChange(await changeOccurrence(occ, change), text);
+    ctx.rerender();
+  };
+  const snooze = ctx.settings.snooze_minutes || 10;
+  const st = occState(occ);
+  const finished = occ.status === "done" || occ.status === "skipped";
+  const buttons = [];
+  if (!finished && !occ.deleting) {
+    const done = h("button", { type: "button", class: "btn btn-done", id: "occ-done" }, "Done");
+    const skip = h("button", { type: "button", class: "btn", id: "occ-skip" }, "Skip");
+    const later = h("button", { type: "button", class: "btn", id: "occ-snooze" }, `Snooze ${snooze} min`);
+    done.addEventListener("click", busy(done, act({ status: "done" }, "Nice work! Marked done.")));
+    skip.addEventListener("click", busy(skip, act({ status: "skipped" }, "Skipped. No more reminders for this one.")));
+    later.addEventListener("click", busy(later, act({ snooze_minutes: snooze }, `Snoozed for ${snooze} minutes.`)));
+    buttons.push(done, skip, later);
+  } else if (finished) {
+    const undo = h("button", { type: "button", class: "btn", id: "occ-reopen" }, occ.status === "done" ? "Not done after all" : "Un-skip");
+    undo.addEventListener("click", busy(undo, act({ status: "planned" }, "Back on the plan.")));
+    buttons.push(undo);
+  }
+
+  const rule = block ? describeRule(block.rrule) : null;
+  const reminderText = block
+    ? block.reminders === false ? "Off for this block" : describeOffsets(block.reminder_offsets ?? ctx.settings.default_offsets)
+    : null;
+
+  root.append(h("div", { class: "stack" },
+    h("section", { class: "card stack" },
+      h("div", { class: "row" }, statusPills(occ, tz)),
+      h("dl", { class: "facts" },
+        h("dt", {}, "When"), h("dd", { class: "tnum" }, `${fmtTime(occ.start)} – ${fmtTime(endLocal)}`),
+        h("dt", {}, "Length"), h("dd", {}, fmtDuration(occ.duration_minutes)),
+        rule ? [h("dt", {}, "Repeats"), h("dd", {}, rule)] : null,
+        reminderText ? [h("dt", {}, "Reminders"), h("dd", {}, reminderText)] : null),
+      occ.notes ? h("p", { class: "notes" }, occ.notes) : null,
+      buttons.length ? h("div", { class: "btn-row" }, buttons) : null,
+      st.cls === "now" ? h("p", { class: "hint" }, "This block is on right now. Good luck!") : null),
+    h("div", { class: "row" },
+      h("a", { class: "btn btn-small", href: `#/block/${encodeURIComponent(blockId)}/edit` }, "Edit block"),
+      h("a", { class: "btn btn-small btn-ghost", href: "#/today" }, "Back to today")),
+  ));
+}

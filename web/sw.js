@@ -1,0 +1,385 @@
+/* Study Notifier service worker.
+ *
+ * - App shell: precached in a versioned cache, so the app opens offline. Served
+ *   network-first (with a short timeout) so a new server version shows at once.
+ * - /api/ GETs: network-first; when the network fails the last good answer is
+ *   served, marked `X-SN-Cache: hit` (or a 503 marked `offline` if there is none).
+ * - push: ALWAYS shows a notification (iOS revokes subscriptions that stay
+ *   silent). Expects the payload of notifier/payload.py, version PAYLOAD_VERSION:
+ *   {"v":1,"kind","title","body","url","tag","due","actions":[…],"action_token"}.
+ * - notificationclick: focus an open window and send it to payload.url, or open
+ *   one; the Done/Snooze buttons POST /api/actions without opening anything.
+ * - pushsubscriptionchange: subscribe again and tell the server.
+ *
+ * Bump VERSION whenever a file in SHELL changes; the old cache is dropped on activate.
+ * A classic script on purpose (no `import`): module service workers are newer than
+ * the browsers we want to reach.
+ */
+
+const VERSION = "2026-11-21.1";
+const PAYLOAD_VERSION = 1;
+const SHELL_CACHE = `sn-shell-${VERSION}`;
+const API_CACHE = "sn-api-v1";
+const NETWORK_TIMEOUT_MS = 4000;
+
+const SHELL = [
+  "/",
+  "/manifest.webmanifest",
+  "/css/app.css",
+  "/js/app.js",
+  "/js/api.js",
+  "/js/auth.js",
+  "/js/data.js",
+  "/js/events.js",
+  "/js/idb.js",
+  "/js/install.js",
+  "/js/push.js",
+  "/js/queue.js",
+  "/js/time.js",
+  "/js/ui.js",
+  "/js/views/block-form.js",
+  "/js/views/common.js",
+  "/js/views/devices.js",
+  "/js/views/occurrence.js",
+  "/js/views/pair.js",
+  "/js/views/settings.js",
+  "/js/views/today.js",
+  "/js/views/week.js",
+  "/js/views/widgets.js",
+  "/icons/icon-32.png",
+  "/icons/icon-192.png",
+  "/icons/icon-512.png",
+  "/icons/maskable-192.png",
+  "/icons/maskable-512.png",
+  "/icons/apple-touch-icon.png",
+  "/icons/badge-96.png",
+];
+const SHELL_PATHS = new Set(SHELL);
+
+// ---- lifecycle ---------------------------------------------------------------
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    caches.open(SHELL_CACHE)
+      .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload" }))))
+      .then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith("sn-shell-") && name !== SHELL_CACHE) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener("message", (event) => {
+  const msg = event.data || {};
+  if (msg.type === "clear-api-cache") event.waitUntil(caches.delete(API_CACHE));
+  if (msg.type === "version" && event.ports[0]) event.ports[0].postMessage({ version: VERSION, payload: PAYLOAD_VERSION });
+});
+
+// ---- fetch -------------------------------------------------------------------
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return; // changes go straight to the network (the app queues them)
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith("/api/")) {
+    event.respondWith(apiNetworkFirst(request));
+  } else if (request.mode === "navigate") {
+    // every navigation inside the app is the shell; other pages (docs, pairing) fall back to it offline
+    event.respondWith(networkFirst(request, url.pathname === "/" || url.pathname === "/index.html" ? "/" : null, "/"));
+  } else if (SHELL_PATHS.has(url.pathname)) {
+    event.respondWith(networkFirst(request, url.pathname, url.pathname));
+  }
+});
+
+/**
+ * Network first. `storeKey`: where a good answer is cached (null: not cached);
+ * `fallbackKey`: what to serve from the shell cache if the network fails or
+ * is slower than NETWORK_TIMEOUT_MS (a phone far from home should not stare at a blank screen).
+ */
+async function networkFirst(request, storeKey, fallbackKey) {
+  const cache = await caches.open(SHELL_CACHE);
+  const fromNetwork = fetch(request).then((res) => {
+    if (res.ok && storeKey) cache.put(storeKey, res.clone()).catch(() => {});
+    return res;
+  });
+  return raceCache(fromNetwork, () => cache.match(fallbackKey, { ignoreSearch: true, ignoreVary: true }));
+}
+
+function raceCache(fromNetwork, fromCache) {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (fn, value) => { if (!settled) { settled = true; fn(value); } };
+    const timer = setTimeout(async () => {
+      const hit = await fromCache();
+      if (hit) settle(resolve, hit);
+    }, NETWORK_TIMEOUT_MS);
+    fromNetwork.then(
+      (res) => { clearTimeout(timer); settle(resolve, res); },
+      async (err) => {
+        clearTimeout(timer);
+        const hit = await fromCache();
+        if (hit) settle(resolve, hit);
+        else settle(reject, err);
+      },
+    );
+  });
+}
+
+async function apiNetworkFirst(request) {
+  const cache = await caches.open(API_CACHE);
+  const fromNetwork = fetch(request).then((res) => {
+    if (res.status === 200) cache.put(request, res.clone()).catch(() => {});
+    return res;
+  });
+  const fromCache = async () => {
+    const hit = await cache.match(request, { ignoreVary: true });
+    return hit ? marked(hit, "hit") : null;
+  };
+  try {
+    return await raceCache(fromNetwork, fromCache);
+  } catch {
+    return new Response(JSON.stringify({ error: "offline", detail: "Can't reach your computer, and nothing is saved on this device for this page yet." }), {
+      status: 503, headers: { "Content-Type": "application/json", "X-SN-Cache": "offline" },
+    });
+  }
+}
+
+/** A copy of a cached response with a header saying where it came from. */
+async function marked(res, how) {
+  const headers = new Headers(res.headers);
+  headers.set("X-SN-Cache", how);
+  return new Response(await res.blob(), { status: res.status, statusText: res.statusText, headers });
+}
+
+// ---- push --------------------------------------------------------------------
+
+self.addEventListener("push", (event) => {
+  event.waitUntil(onPush(event));
+});
+
+async function onPush(event) {
+  let payload = null;
+  try {
+    payload = event.data ? event.data.json() : null;
+  } catch {
+    payload = null; // not JSON: still show something below
+  }
+  const { title, options } = toNotification(payload);
+  try {
+    await self.registration.showNotification(title, options);
+  } catch (err) {
+    // e.g. a bad action list on some platform: never stay silent
+    await self.registration.showNotification(title, { body: options.body, tag: options.tag, data: options.data, icon: options.icon });
+  }
+  await tellClients({ type: "refresh", kind: options.data.kind });
+}
+
+/** Payload → showNotification() arguments; a generic notification if the payload is unusable. */
+function toNotification(p) {
+  const generic = {
+    title: "Study Notifier",
+    options: {
+      body: "You have a new study reminder. Tap to open the app.",
+      tag: "study-notifier",
+      data: { v: PAYLOAD_VERSION, kind: "unknown", url: "/" },
+      icon: "/icons/icon-192.png",
+      badge: "/icons/badge-96.png",
+    },
+  };
+  if (!p || typeof p !== "object" || typeof p.title !== "string" || !p.title.trim()) return generic;
+  if (p.v !== PAYLOAD_VERSION) console.warn(`push payload v${p.v}; this service worker expects v${PAYLOAD_VERSION}`);
+  const url = samePath(p.url);
+  const token = typeof p.action_token === "string" && p.action_token ? p.action_token : null;
+  const max = (self.Notification && self.Notification.maxActions) || 2;
+  // buttons only when there is a token to act with; otherwise they would do nothing
+  const actions = token && Array.isArray(p.actions)
+    ? p.actions.filter((a) => a && typeof a.action === "string" && typeof a.title === "string").slice(0, max)
+      .map((a) => ({ action: a.action, title: a.title }))
+    : [];
+  const due = p.due ? Date.parse(p.due) : NaN;
+  const options = {
+    body: typeof p.body === "string" ? p.body : "",
+    data: { v: p.v, kind: p.kind || "reminder", url, tag: p.tag || null, due: p.due || null, action_token: token },
+    icon: "/icons/icon-192.png",
+    badge: "/icons/badge-96.png",
+    actions,
+  };
+  if (typeof p.tag === "string" && p.tag) options.tag = p.tag; // a resend replaces, never stacks
+  if (Number.isFinite(due)) options.timestamp = due;
+  return { title: p.title, options };
+}
+
+/** Only same-origin paths are followed from a payload. */
+function samePath(url) {
+  try {
+    const u = new URL(url || "/", self.location.origin);
+    return u.origin === self.location.origin ? u.pathname + u.search + u.hash : "/";
+  } catch {
+    return "/";
+  }
+}
+
+self.addEventListener("notificationclick", (event) => {
+  const notification = event.notification;
+  const data = notification.data || {};
+  notification.close();
+  const work = (event.action === "done" || event.action === "snooze") && data.action_token
+    ? runAction(event.action, data)
+    : openApp(data.url || "/");
+  keepAlive(event, work);
+});
+
+/** waitUntil throws for untrusted (synthetic) events; the work still runs. */
+function keepAlive(event, promise) {
+  try {
+    event.waitUntil(promise);
+  } catch {
+    promise.catch((err) => console.warn(err));
+  }
+}
+
+async function openApp(path) {
+  const target = new URL(samePath(path), self.location.origin);
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const ours = windows.filter((c) => new URL(c.url).pathname === "/");
+  const win = ours.find((c) => c.focused) || ours.find((c) => c.visibilityState === "visible") || ours[0];
+  if (win) {
+    win.postMessage({ type: "navigate", url: target.pathname + target.search + target.hash });
+    try {
+      await win.focus();
+    } catch {
+      /* focus needs a real click; the window still navigates */
+    }
+    return win;
+  }
+  return self.clients.openWindow(target.href);
+}
+
+/** Done / Snooze from the notification itself, with the payload's action token. */
+async function runAction(action, data) {
+  const key = uuid();
+  const body = { action_token: data.action_token, action };
+  let res;
+  try {
+    res = await fetch("/api/actions", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "Idempotency-Key": key },
+      body: JSON.stringify(body),
+    });
+  } catch {
+    res = null;
+  }
+  if (res && res.ok) {
+    await tellClients({ type: "refresh" });
+    return;
+  }
+  if (res && res.status < 500 && res.status !== 408 && res.status !== 429) {
+    // the token expired or the block is gone: say so, and let a tap open the app
+    await self.registration.showNotification("Couldn't update that block", {
+      body: "This reminder has expired. Tap to open Study Notifier.",
+      tag: data.tag || "study-notifier", data: { kind: "action-failed", url: data.url || "/" },
+      icon: "/icons/icon-192.png", badge: "/icons/badge-96.png",
+    });
+    return;
+  }
+  // no network or a server hiccup: hand it to the app's offline queue (same key, so no duplicates)
+  const target = /^\/#\/occurrence\/([^/]+)\/(\d{8}T\d{6}Z)$/.exec(data.url || "");
+  await queueAdd({
+    id: key, method: "POST", path: "/api/actions", body, kind: "occurrence",
+    label: action === "done" ? "Done (from a notification)" : "Snooze (from a notification)",
+    meta: target ? { block_id: target[1], key: target[2], ...(action === "done" ? { status: "done" } : { snooze_minutes: 10 }) } : {},
+    state: "pending", created_at: new Date().toISOString(), attempts: 0,
+  });
+  await tellClients({ type: "queue-changed" });
+  await self.registration.showNotification(action === "done" ? "Marked done on this phone" : "Snoozed on this phone", {
+    body: "Your computer isn't reachable right now. It will be told as soon as the app can reach it.",
+    tag: data.tag || "study-notifier", data: { kind: "queued", url: data.url || "/" }, silent: true,
+    icon: "/icons/icon-192.png", badge: "/icons/badge-96.png",
+  });
+}
+
+self.addEventListener("pushsubscriptionchange", (event) => {
+  keepAlive(event, resubscribe(event));
+});
+
+/** The push service replaced or expired our subscription: make a new one and tell the server. */
+async function resubscribe(event) {
+  const old = event.oldSubscription || null;
+  let sub = event.newSubscription || null;
+  if (!sub) {
+    const res = await fetch("/api/push/vapid-public-key", { credentials: "same-origin" });
+    const { key } = await res.json();
+    sub = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64urlToBytes(key) });
+  }
+  const token = await kvGet("token");
+  const label = (await kvGet("label")) || "";
+  const headers = { "Content-Type": "application/json", Accept: "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const json = sub.toJSON();
+  const res = await fetch("/api/push/subscriptions", {
+    method: "POST", credentials: "same-origin", headers,
+    body: JSON.stringify({ endpoint: json.endpoint, expirationTime: json.expirationTime ?? null, keys: json.keys, label }),
+  });
+  if (!res.ok) throw new Error(`server refused the new subscription: HTTP ${res.status}`);
+  if (old && old.endpoint && old.endpoint !== json.endpoint) {
+    await fetch(`/api/push/subscriptions?endpoint=${encodeURIComponent(old.endpoint)}`, { method: "DELETE", credentials: "same-origin", headers }).catch(() => {});
+  }
+  await tellClients({ type: "refresh" });
+}
+
+// ---- helpers -----------------------------------------------------------------
+
+async function tellClients(message) {
+  for (const client of await self.clients.matchAll({ type: "window", includeUncontrolled: true })) client.postMessage(message);
+}
+
+function uuid() {
+  if (self.crypto.randomUUID) return self.crypto.randomUUID();
+  const b = self.crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function b64urlToBytes(b64) {
+  const bin = atob((b64 + "=".repeat((4 - (b64.length % 4)) % 4)).replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+// The same IndexedDB database as web/js/idb.js (keep name, version and stores in step).
+function openDb() {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open("study-notifier", 1);
+    req.onupgradeneeded = () => {
+      const db = req.result;
+      if (!db.objectStoreNames.contains("kv")) db.createObjectStore("kv");
+      if (!db.objectStoreNames.contains("queue")) db.createObjectStore("queue", { keyPath: "seq", autoIncrement: true });
+    };
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+async function withStore(name, mode, fn) {
+  const db = await openDb();
+  try {
+    return await new Promise((resolve, reject) => {
+      const req = fn(db.transaction(name, mode).objectStore(name));
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+const kvGet = (key) => withStore("kv", "readonly", (s) => s.get(key));
+const queueAdd = (item) => withStore("queue", "readwrite", (s) => s.add(item));
