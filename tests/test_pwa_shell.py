@@ -159,3 +159,32 @@ def test_every_file_the_app_needs_is_in_the_service_worker_shell() -> None:
         if p.suffix in {".js", ".css", ".png"} and p.parent.name != "pair" and p.name not in {"pair-redirect.js", "sw.js"}
     }
     assert needed == shell
+
+
+def test_the_pairing_link_from_the_qr_code_pairs_this_device(phone) -> None:
+    server = phone.server
+    issued = server.api("POST", "/api/pairing")
+    if issued.status_code == 404:
+        pytest.skip("needs /api/pairing")
+    assert issued.status_code == 201, issued.text
+    code = issued.json()["code"]
+    page = phone.page
+    page.goto(f"{server.url}/pair#code={code}")
+    phone.wait_ready("today")
+    assert "code" not in page.url and page.url.endswith("#/today")
+    token = page.evaluate("localStorage.getItem('sn.token')")
+    assert token and token != server.token  # this phone got its own credential
+    cookies = {c["name"] for c in phone.context.cookies()}
+    assert "notifier_session" in cookies
+    devices = server.api("GET", "/api/devices").json()
+    assert any(d["label"] == "Chrome on Linux" for d in devices)
+
+    # a used code does not work twice: the next phone sees why, on the pairing screen
+    other = phone.context.browser.new_context(viewport=PHONE)
+    try:
+        again = other.new_page()
+        again.goto(f"{server.url}/pair#code={code}")
+        again.wait_for_function("() => document.documentElement.dataset.view === 'pair'")
+        assert again.locator(".notice.warn").is_visible()
+    finally:
+        other.close()
