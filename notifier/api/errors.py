@@ -39,6 +39,10 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
         return error_response(status, exc.code, exc.detail, headers)
     if isinstance(exc, ValidationException):
         return error_response(400, "bad_request", _validation_detail(exc))
+    if isinstance(exc, OverflowError):
+        # Path and body ints are unbounded in Python; SQLite stops at 2**63-1
+        # (found by the fuzz test). No id or count that large can be valid.
+        return error_response(400, "bad_request", "A number in the request is out of range.")
     if isinstance(exc, HTTPException):
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         status = exc.status_code
