@@ -49,7 +49,7 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"server exited: {proc.stdout.read()}")
+            raise SystemExit(f"server exited with {proc.returncode}; see its log in the data dir")
         try:
             if httpx.get(f"{url}/healthz", timeout=0.5).status_code == 200:
                 return
@@ -95,8 +95,11 @@ def main() -> None:
 
         fake = FakeAnthropic(default=slow(args.llm_delay)).start()
         env.update(ANTHROPIC_API_KEY=fake.api_key, ANTHROPIC_BASE_URL=fake.base_url)
-    server = start([sys.executable, "-m", "notifier", "serve", "--no-browser", "--data-dir", str(data), "--port", str(port)],
-                   env=env, cwd=ROOT, stderr=subprocess.STDOUT)
+    # Its output goes to the log file in the data dir; an unread pipe would fill and block it.
+    server = subprocess.Popen(
+        [sys.executable, "-m", "notifier", "serve", "--no-browser", "--data-dir", str(data), "--port", str(port)],
+        env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
     try:
         wait_healthy(url, server)
         token = subprocess.run([sys.executable, "-m", "notifier", "token", "--data-dir", str(data)],

@@ -31,5 +31,5 @@ def setup_logging(config: Config) -> None:
     file_handler.setFormatter(formatter)
     root.addHandler(file_handler)
     # Access logs and per-request chatter stay out of the user's console.
-    for noisy in ("httpx", "aiosqlite", "granian.access"):
+    for noisy in ("httpx", "httpcore", "anthropic", "aiosqlite", "granian.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
