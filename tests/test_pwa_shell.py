@@ -188,3 +188,23 @@ def test_the_pairing_link_from_the_qr_code_pairs_this_device(phone) -> None:
         assert again.locator(".notice.warn").is_visible()
     finally:
         other.close()
+
+
+def test_devices_shows_a_pairing_qr_code_whose_code_pairs_another_phone(make_phone) -> None:
+    desktop = make_phone(viewport={"width": 1280, "height": 800})
+    desktop.open("#/devices")
+    page = desktop.page
+    page.click("#pair-start")
+    page.locator("#pair-out svg.qr").wait_for()
+    code = page.locator("#pair-code").inner_text()
+    page.locator("#pair-out").evaluate("e => e.scrollIntoView({block: 'center'})")
+    desktop.shot("desktop-devices-pairing")
+
+    # the code typed on the phone's pairing screen works like scanning the QR code
+    phone = make_phone()
+    phone.open("#/today", with_token=False)
+    phone.wait_ready("pair")
+    phone.page.fill("#pair-token", code)
+    phone.page.click("button[type=submit]")
+    phone.wait_ready("today")
+    assert phone.page.evaluate("localStorage.getItem('sn.token')")

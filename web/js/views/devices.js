@@ -15,7 +15,7 @@ export async function render(root, _params, ctx) {
   const listCard = h("section", { class: "card", id: "device-list", "aria-labelledby": "list-h" });
   let st = await push.state();
   // on an iPhone tab, "This device" already explains Add to Home Screen
-  root.append(h("div", { class: "stack" }, thisCard, st.state === "ios-install" ? null : installCard(ctx), listCard, await logCard(), signOut(ctx)));
+  root.append(h("div", { class: "stack" }, thisCard, pairCard(), st.state === "ios-install" ? null : installCard(ctx), listCard, await logCard(), signOut(ctx)));
 
   const redraw = async (next) => {
     st = next || (await push.state());
@@ -180,6 +180,65 @@ async function drawList(card, st, redraw) {
     h("div", { class: "card-title" }, h("h2", { id: "list-h" }, "Subscribed devices"), h("span", { class: "pill" }, String(subs.length))),
     rows.length ? rows : h("p", { class: "muted" }, "No device gets reminders yet. Turn on notifications above, on each phone or computer you use."),
   );
+}
+
+/** "Pair a phone": a single-use code, shown as a QR code to scan and as text to type. */
+function pairCard() {
+  const out = h("div", { class: "stack-sm", id: "pair-out", "aria-live": "polite" });
+  const btn = h("button", { type: "button", class: "btn", id: "pair-start" }, "Show a pairing code");
+  let timer = null;
+  btn.addEventListener("click", busy(btn, async () => {
+    clearInterval(timer);
+    try {
+      const issued = await api("POST", "/api/pairing", {});
+      const expires = parseUtc(issued.expires_at);
+      const left = h("span", {});
+      const tick = () => {
+        const ms = expires ? expires.getTime() - Date.now() : 0;
+        if (ms <= 0) {
+          clearInterval(timer);
+          fill(out, h("p", { class: "muted" }, "That code expired. Show a new one when the phone is ready."));
+          return;
+        }
+        left.textContent = `${Math.ceil(ms / 60000)} min`;
+      };
+      fill(out,
+        qrNode(issued.qr_svg),
+        h("p", {}, "Scan with the phone's camera, or open Study Notifier on it and type ", h("b", { class: "tnum", id: "pair-code" }, issued.code), "."),
+        h("p", { class: "hint" }, "Works once, for the next ", left, ". Link: ", h("code", {}, issued.url)));
+      tick();
+      timer = setInterval(() => (out.isConnected ? tick() : clearInterval(timer)), 5000);
+    } catch (err) {
+      fill(out, h("p", { class: "error" }, errorText(err)));
+    }
+  }));
+  return h("section", { class: "card stack-sm", "aria-labelledby": "pair-h" },
+    h("h2", { id: "pair-h" }, "Pair a phone"),
+    h("p", { class: "muted" }, "Connect another phone or tablet to your reminders."),
+    h("div", { class: "row" }, btn), out);
+}
+
+/** The server's QR code SVG as a node: parsed as XML, scripts and handlers dropped (no innerHTML). */
+function qrNode(svgText) {
+  const doc = new DOMParser().parseFromString(svgText || "", "image/svg+xml");
+  const svg = doc.documentElement;
+  if (!svg || svg.nodeName !== "svg") return null;
+  for (const bad of svg.querySelectorAll("script, foreignObject")) bad.remove();
+  for (const el of [svg, ...svg.querySelectorAll("*")]) {
+    for (const attr of [...el.attributes]) if (/^on/i.test(attr.name)) el.removeAttribute(attr.name);
+  }
+  // segno gives width/height but no viewBox: add one so CSS can scale the code crisply
+  const w = parseFloat(svg.getAttribute("width"));
+  const hgt = parseFloat(svg.getAttribute("height"));
+  if (!svg.getAttribute("viewBox") && w && hgt) svg.setAttribute("viewBox", `0 0 ${w} ${hgt}`);
+  svg.removeAttribute("width");
+  svg.removeAttribute("height");
+  svg.setAttribute("shape-rendering", "crispEdges");
+  const node = document.importNode(svg, true);
+  node.setAttribute("role", "img");
+  node.setAttribute("aria-label", "Pairing QR code");
+  node.classList.add("qr");
+  return h("div", { class: "qr-box" }, node);
 }
 
 function installCard(ctx) {
