@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import AsyncIterator, Awaitable, Callable
 
 from litestar import Litestar
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
@@ -89,6 +89,9 @@ def create_app(
         html_mode=True,
         opt={"public": True},
         name="web",
+        # What still comes through here is index.html, sw.js and the manifest:
+        # always revalidate, so an update reaches the phone on its next open.
+        cache_control=CacheControlHeader(no_cache=True),
     )
     policy = SecurityPolicy.from_config(config)
     app = Litestar(

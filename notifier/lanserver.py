@@ -19,6 +19,7 @@ import contextlib
 import logging
 from typing import Any
 
+from .paths import granian_static_options
 from .config import Config
 from .lan import Lan, discover
 from .tls import TlsFiles, ensure_certificates
@@ -67,6 +68,7 @@ class LanHttps:
             interface=Interfaces.ASGINL,
             websockets=False,
             log_enabled=False,
+            **granian_static_options(),
             ssl_cert=files.cert,
             ssl_key=files.key,
             # TLS 1.2 so phones a few years old still connect (granian defaults to 1.3).

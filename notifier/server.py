@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
+import threading
+import time
 import webbrowser
 from typing import Any
 
 from .app import create_app
+from .paths import granian_static_options
 from .config import Config
+from .console import interactive, on_console_close, say
 from .errors import AlreadyRunning, ConfigError, NotifierError
 from .instance import InstanceLock
 from .logs import setup_logging
@@ -26,15 +29,19 @@ EXIT_ALREADY_RUNNING = 3
 def serve(config: Config, *, open_browser: bool = True) -> int:
     """Serve until Ctrl-C or SIGTERM; returns the process exit code."""
     ensure_private_dir(config.data_dir)
-    setup_logging(config)
     lock = InstanceLock(config.data_dir)
     try:
         lock.acquire()
     except AlreadyRunning as exc:
-        print(exc.detail, file=sys.stderr)
+        # A second double-click: bring up the running one instead of failing.
+        if open_browser and _open_running(config):
+            return EXIT_OK
+        say(exc.detail, err=True)
         return EXIT_ALREADY_RUNNING
+    setup_logging(config)  # only the instance that holds the lock writes the log
+    stopped = threading.Event()
     try:
-        asyncio.run(_serve(config, lock, open_browser))
+        asyncio.run(_serve(config, lock, open_browser, stopped))
     except NotifierError as exc:
         log.error("%s", exc.detail)
         return EXIT_ERROR
@@ -43,10 +50,25 @@ def serve(config: Config, *, open_browser: bool = True) -> int:
         return EXIT_ERROR
     finally:
         lock.release()
+        stopped.set()
     return EXIT_OK
 
 
-async def _serve(config: Config, lock: InstanceLock, open_browser: bool) -> None:
+def _open_running(config: Config, wait: float = 15.0) -> bool:
+    """Open the browser on the instance that holds the lock, signed in with a fresh one-time link."""
+    from .instance import running_instance
+    from .pairing_cli import login
+
+    deadline = time.monotonic() + wait
+    while not (info := running_instance(config.data_dir)):  # it may still be starting
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    say(f"Study Notifier is already running at {info.get('url')}; opening it in your browser.")
+    return login(config, open_browser=True) == 0
+
+
+async def _serve(config: Config, lock: InstanceLock, open_browser: bool, stopped: threading.Event) -> None:
     from granian.constants import Interfaces
     from granian.server.embed import Server
 
@@ -69,17 +91,26 @@ async def _serve(config: Config, lock: InstanceLock, open_browser: bool) -> None
                 raise
         phone_url = app.state.pairing.phone_origin()
         lock.publish(config.local_url, phone_url=phone_url)
-        print(f"Study Notifier is running at {config.local_url}  (Ctrl-C to stop)", flush=True)
+        say(f"Study Notifier is running at {config.local_url}  (Ctrl-C to stop)")
         if phone_url != config.local_url:
-            print(f"Phones use {phone_url}", flush=True)
+            say(f"Phones use {phone_url}")
         if lan_https is not None:
             from .tls import ca_der, fingerprint
 
             fp = fingerprint(ca_der(config.data_dir) or b"")
-            print(f"Phones trust it once via {phone_url}/ca/ (CA SHA-256 {fp})", flush=True)
+            say(f"Phones trust it once via {phone_url}/ca/ (CA SHA-256 {fp})")
+        if interactive():  # a live pairing code only on a screen, never into a log or journal
+            from .pairing import PAIR
+            from .pairing_cli import show_code
+
+            say("", "Pair a phone:")
+            show_code(phone_url, await app.state.pairing.issue(app.state.db, PAIR))
+        else:
+            say("Pair a phone from the dashboard, or with `notifier pair`.")
+        say(f"Data and logs: {config.data_dir}")
         # Like a notebook server's token URL: one use, and only this browser gets in.
         link = await login_link(app.state.pairing, app.state.db, config.local_url)
-        print(f"Sign this computer's browser in with {link}", flush=True)
+        say(f"Sign this computer's browser in with {link}")
         if open_browser:
             await asyncio.get_running_loop().run_in_executor(None, webbrowser.open, link)
 
@@ -91,9 +122,13 @@ async def _serve(config: Config, lock: InstanceLock, open_browser: bool) -> None
         interface=Interfaces.ASGI,
         websockets=False,
         log_enabled=False,  # our logging setup owns the output
+        **granian_static_options(),
     )
 
     def stop() -> None:
+        if stopping:  # a terminal's Ctrl-C or hang-up reaches both onefile processes: the child hears it twice
+            return
+
         async def in_order() -> None:
             if lan_https is not None:  # it shares the state the main server's lifespan closes
                 await lan_https.stop()
@@ -102,6 +137,8 @@ async def _serve(config: Config, lock: InstanceLock, open_browser: bool) -> None
         stopping.append(asyncio.get_running_loop().create_task(in_order()))  # keep a reference
 
     _install_signal_handlers(stop)
+    loop = asyncio.get_running_loop()
+    on_console_close(lambda: loop.call_soon_threadsafe(stop), stopped)
     try:
         await server.serve()
     except Exception:

@@ -74,3 +74,24 @@ def test_version_and_help() -> None:
     assert out.stdout.strip() == f"notifier {__version__}"
     out = subprocess.run([sys.executable, "-m", "notifier", "--help"], capture_output=True, text=True, check=True)
     assert "serve" in out.stdout and "token" in out.stdout
+
+
+def test_assets_come_from_granian_and_pages_revalidate(server) -> None:
+    asset = httpx.get(f"{server.url}/js/app.js")
+    assert asset.status_code == 200 and "javascript" in asset.headers["content-type"]
+    assert asset.headers["cache-control"] == "max-age=3600"
+    for page in ("/", "/sw.js", "/manifest.webmanifest"):
+        response = httpx.get(f"{server.url}{page}")
+        assert response.status_code == 200 and response.headers["cache-control"] == "no-cache", page
+    assert httpx.get(f"{server.url}/js/../../pyproject.toml").status_code == 404
+
+
+def test_bootstrap_hands_the_app_its_key_and_version(server) -> None:
+    from notifier import __version__
+
+    token = subprocess.run([sys.executable, "-m", "notifier", "token", "--data-dir", str(server.data_dir)],
+                           capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+    assert httpx.get(f"{server.url}/api/bootstrap").status_code == 401
+    data = httpx.get(f"{server.url}/api/bootstrap", headers={"Authorization": f"Bearer {token}"}).json()
+    key = httpx.get(f"{server.url}/api/push/vapid-public-key").json()["key"]
+    assert data["version"] == __version__ and data["vapid_public_key"] == key

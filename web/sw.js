@@ -16,7 +16,7 @@
  * the browsers we want to reach.
  */
 
-const VERSION = "2026-11-21.2";
+const VERSION = "2026-11-21.3";
 const PAYLOAD_VERSION = 1;
 const SHELL_CACHE = `sn-shell-${VERSION}`;
 const API_CACHE = "sn-api-v1";

@@ -6,10 +6,11 @@ from .pairing import ROUTES as PAIRING_ROUTES
 from .push import PushController
 from .reminders import list_reminders, notification_action
 from .settings import get_settings, put_settings
-from .system import healthz
+from .system import bootstrap, healthz
 
 ROUTES = [
     healthz,
+    bootstrap,
     PushController,
     BlocksController,
     get_settings,

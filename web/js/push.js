@@ -86,8 +86,9 @@ function sameBytes(a, b) {
 /** The server's VAPID public key (cached so the Devices screen can show state offline). */
 export async function serverKey() {
   try {
-    const { key } = await get("/api/push/vapid-public-key");
+    const { vapid_public_key: key, version } = await get("/api/bootstrap");
     localStorage.setItem(KEY_CACHE, key);
+    localStorage.setItem("sn.serverVersion", version);
     return key;
   } catch (err) {
     const cached = localStorage.getItem(KEY_CACHE);

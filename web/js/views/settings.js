@@ -169,7 +169,7 @@ function showPreview(box, data) {
 async function aboutCard() {
   let version = "unknown";
   try {
-    version = (await get("/healthz")).version;
-  } catch { /* offline */ }
+    version = (await get("/api/bootstrap")).version;
+  } catch { version = localStorage.getItem("sn.serverVersion") || version; /* offline */ }
   return h("p", { class: "hint" }, `Study Notifier ${version} · app ${document.documentElement.dataset.appVersion || ""}`);
 }
