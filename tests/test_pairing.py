@@ -271,3 +271,13 @@ def test_notifier_pair_prints_a_qr_code_and_a_code_that_the_server_accepts(data_
             return (await exchange(api, shown[0])).status_code
 
     assert asyncio.run(redeem()) == 201
+
+
+def test_notifier_login_prints_a_one_time_link(data_dir) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "notifier", "login", "--no-browser", "--data-dir", str(data_dir)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    [link] = [line for line in out.stdout.split() if "/login?t=" in line]
+    assert link.startswith("http://127.0.0.1:8765/login?t=") and len(link.split("t=")[1]) >= 40
+    assert "not running" in out.stderr

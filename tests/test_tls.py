@@ -146,3 +146,47 @@ def test_https_serves_the_app_the_ca_and_secure_cookies_while_loopback_stays_htt
 
     assert httpx.get(f"{https_server.url}/healthz").status_code == 200  # the desktop keeps plain http
     assert https_server.terminate() == 0
+
+
+async def test_the_lan_server_restarts_with_a_new_certificate_when_the_address_changes(data_dir, monkeypatch) -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    from notifier.config import load_config
+    from notifier.lanserver import LanHttps
+    from notifier.pairing import Pairing
+
+    async def app(scope, receive, send):  # the real app is covered above; this is about the restart
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    config = load_config({"data_dir": str(data_dir), "https": True, "https_port": free_port(), "https_host": "127.0.0.1"})
+    app.state = SimpleNamespace(pairing=Pairing(config))
+    seen = [HOME]
+    monkeypatch.setattr("notifier.lanserver.discover", lambda: seen[-1])
+
+    def served_ips() -> set[str]:
+        ctx = client_context(data_dir)
+        with socket.create_connection(("127.0.0.1", config.https_port), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                der = tls.getpeercert(binary_form=True)
+        san = x509.load_der_x509_certificate(der).extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        return {str(ip) for ip in san.value.get_values_for_type(x509.IPAddress)}
+
+    server = LanHttps(app, config, check_every=0.2)
+    await server.start()
+    try:
+        assert "192.168.1.23" in await asyncio.to_thread(served_ips)
+        assert app.state.pairing.phone_origin() == f"https://127.0.0.1:{config.https_port}"
+        seen.append(MOVED)
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            try:
+                if "192.168.1.42" in await asyncio.to_thread(served_ips):
+                    break
+            except OSError:
+                pass  # caught it between stop and start
+        else:
+            pytest.fail("the new certificate was never served")
+    finally:
+        await server.stop()
