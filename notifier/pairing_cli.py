@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import webbrowser
 from typing import Any, Awaitable, Callable
 
 from .config import Config
 from .instance import running_instance
-from .pairing import PAIR, Issued, Pairing, display_code, login_link, pair_url, phone_origin, qr_terminal
+from .pairing import PAIR, Issued, Pairing, display_code, login_link, pair_url, phone_origin
 
 
 def _with_db(config: Config, work: Callable[[Any], Awaitable[Any]]) -> Any:
@@ -47,21 +46,29 @@ def pair(config: Config) -> int:
     info = running_instance(config.data_dir) or {}
     origin = _phone_origin(config, info)
     issued: Issued = _with_db(config, lambda db: Pairing(config).issue(db, PAIR))
-    url = pair_url(origin, issued.code)
-    until = issued.expires_at.astimezone().strftime("%H:%M")
-    print(qr_terminal(url))
-    print(f"Scan this with the phone's camera, or open {origin} on the phone and type the code")
-    print(f"\n    {display_code(issued.code)}\n")
-    print(f"It works once, until {until}.")
+    show_code(origin, issued)
     if not info:
         print("Note: Study Notifier is not running; start it before the code expires.", file=sys.stderr)
+    return 0
+
+
+def show_code(origin: str, issued: Issued) -> None:
+    """The QR code, the code to type and how long it works (also what the launcher shows)."""
+    from .console import say, show_pairing_qr
+
+    url = pair_url(origin, issued.code)
+    until = issued.expires_at.astimezone().strftime("%H:%M")
+    if show_pairing_qr(url):
+        say(f"Scan this with the phone's camera, or open {origin} on the phone and type the code")
+    else:
+        say(f"Open {url} on the phone, or open {origin} there and type the code")
+    say(f"\n    {display_code(issued.code)}\n", f"It works once, until {until}.")
     if not origin.startswith("https://"):
-        print(
+        say(
             "Note: phones only allow notifications from an https address. Run `notifier serve --https` "
             "or set NOTIFIER_PUBLIC_URL to a tunnel address (see the README).",
-            file=sys.stderr,
+            err=True,
         )
-    return 0
 
 
 def login(config: Config, *, open_browser: bool = True) -> int:
@@ -73,5 +80,7 @@ def login(config: Config, *, open_browser: bool = True) -> int:
     if not info:
         print("Note: Study Notifier is not running; start it first.", file=sys.stderr)
     elif open_browser:
-        webbrowser.open(link)
+        from .console import open_in_browser
+
+        open_in_browser(link)
     return 0

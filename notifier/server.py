@@ -7,13 +7,12 @@ import logging
 import signal
 import threading
 import time
-import webbrowser
 from typing import Any
 
 from .app import create_app
 from .paths import granian_static_options
 from .config import Config
-from .console import interactive, on_console_close, say
+from .console import interactive, on_console_close, open_in_browser, say
 from .errors import AlreadyRunning, ConfigError, NotifierError
 from .instance import InstanceLock
 from .logs import setup_logging
@@ -112,7 +111,7 @@ async def _serve(config: Config, lock: InstanceLock, open_browser: bool, stopped
         link = await login_link(app.state.pairing, app.state.db, config.local_url)
         say(f"Sign this computer's browser in with {link}")
         if open_browser:
-            await asyncio.get_running_loop().run_in_executor(None, webbrowser.open, link)
+            await asyncio.get_running_loop().run_in_executor(None, open_in_browser, link)
 
     app = create_app(config, on_ready=on_ready)
     server = Server(
