@@ -174,8 +174,12 @@ class PushSender:
         urgency: str = "high",
         ttl: int = DEFAULT_TTL,
         deadline: float | None = None,
+        data: bytes | None = None,
     ) -> PushResult:
-        """Send one message, retrying 429/5xx/network errors until `deadline` (monotonic)."""
+        """Send one message, retrying 429/5xx/network errors until `deadline` (monotonic).
+
+        `data` is `message` already encoded, when the caller sends it to many.
+        """
         problem = subject_problem(subject)
         if problem:
             return PushResult(target.id, Outcome.ERROR, None, problem, attempts=0)
@@ -185,7 +189,8 @@ class PushSender:
             return PushResult(target.id, Outcome.ERROR, None, f"endpoint refused: {exc.detail}", attempts=0)
 
         attempt = 0
-        data = payloads.encode(message)
+        if data is None:
+            data = payloads.encode(message)
         while True:
             attempt += 1
             status, detail, retry_after = await self._post_once(target, data, subject or "", topic, urgency, ttl)
@@ -229,6 +234,8 @@ class PushSender:
             async with self._session.post(
                 target.endpoint, data=body, headers=headers, allow_redirects=False
             ) as resp:
+                if 200 <= resp.status < 300:  # the common case: nothing more to read or explain
+                    return resp.status, f"{resp.status} {resp.reason or ''}".strip(), None
                 text = (await resp.content.read(2048)).decode("utf-8", "replace").strip()
                 retry_after = parse_retry_after(resp.headers.get("Retry-After"), time.time())
                 detail = _describe(resp.status, resp.reason or "", text)
@@ -241,10 +248,11 @@ class PushSender:
     async def fan_out(self, targets: Iterable[Target], message: dict[str, Any], **kwargs: Any) -> list[PushResult]:
         """Send the same message to many subscriptions, at most `concurrency` at once."""
         gate = asyncio.Semaphore(self.concurrency)
+        data = payloads.encode(message)  # once, not once per device
 
         async def one(target: Target) -> PushResult:
             async with gate:
-                return await self.send(target, message, **kwargs)
+                return await self.send(target, message, data=data, **kwargs)
 
         return list(await asyncio.gather(*(one(t) for t in targets)))
 
@@ -252,6 +260,4 @@ class PushSender:
 def _describe(status: int, reason: str, text: str) -> str:
     if 300 <= status < 400:
         return f"{status} {reason}: redirect not followed".strip()
-    if 200 <= status < 300:
-        return f"{status} {reason}".strip()
     return f"{status} {reason}: {text[:300]}".strip().rstrip(":")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from functools import lru_cache
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,7 @@ class VapidKeys:
         return self.signer.sign(claims)["Authorization"]
 
 
+@lru_cache(maxsize=64)  # pure, and asked once per push
 def subject_problem(subject: str | None) -> str | None:
     """Why a VAPID subject would be rejected by push services, or None if fine."""
     if not subject:
