@@ -297,3 +297,12 @@ async def test_rules_that_never_match_and_absurd_years_are_refused(sched) -> Non
     block = await add_block(sched, rrule="FREQ=WEEKLY;BYDAY=MO")
     response = await sched.patch(f"/api/blocks/{block['id']}", json={"rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=31"})
     assert response.status_code == 400
+
+
+async def test_a_deleted_blocks_cancellations_survive_a_settings_change(sched, clock) -> None:
+    block = await add_block(sched, reminder_offsets=[0])
+    await run_at(sched, clock, T0)
+    await sched.delete(f"/api/blocks/{block['id']}")
+    await sched.put("/api/settings", json={"default_offsets": [5]})
+    log = await reminders(sched)
+    assert log[f"b{block['id']}:20261123T090000Z:0"]["status"] == "cancelled"

@@ -105,7 +105,9 @@ class ReminderQueries(CoreDB):
         Snoozes are kept: they are the user's explicit wish, not derived from the block.
         """
         sql = ("DELETE FROM reminders WHERE kind IN ('reminder', 'summary') AND status IN ('pending', 'cancelled') "
-               "AND due_at >= ? AND key NOT LIKE 'snooze:%'")
+               "AND due_at >= ? AND key NOT LIKE 'snooze:%' "
+               # a deleted block's cancelled reminders stay in the log (their block_id is NULL)
+               "AND (block_id IS NOT NULL OR kind = 'summary')")
         params: list[Any] = [iso(now)]
         if block_id is not None:
             sql += " AND block_id = ?"
