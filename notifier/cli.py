@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from typing import Sequence
 
@@ -80,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _token(config: Config, label: str) -> int:
+    import asyncio  # here, not at the top: --version and --help need none of it
+
     from .auth import mint_token
     from .db import Database
     from .secretfiles import ensure_private_dir

@@ -7,7 +7,7 @@ import logging
 import signal
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .app import create_app
 from .paths import granian_static_options
@@ -17,6 +17,9 @@ from .errors import AlreadyRunning, ConfigError, NotifierError
 from .instance import InstanceLock
 from .logs import setup_logging
 from .secretfiles import ensure_private_dir
+
+if TYPE_CHECKING:
+    from .lanserver import LanHttps
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +74,6 @@ async def _serve(config: Config, lock: InstanceLock, open_browser: bool, stopped
     from granian.constants import Interfaces
     from granian.server.embed import Server
 
-    from .lanserver import LanHttps
     from .pairing import login_link
 
     lan_https: LanHttps | None = None
@@ -81,6 +83,8 @@ async def _serve(config: Config, lock: InstanceLock, open_browser: bool, stopped
     async def on_ready(app: Any) -> None:
         nonlocal lan_https
         if config.https:
+            from .lanserver import LanHttps  # certificates and x509 only when they are used
+
             lan_https = LanHttps(app, config)
             try:
                 await lan_https.start()

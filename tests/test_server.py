@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
-from procs import ServerProcess, free_port
+from procs import ServerProcess, free_port, recording_browser
 
 
 @pytest.fixture
@@ -95,3 +96,30 @@ def test_bootstrap_hands_the_app_its_key_and_version(server) -> None:
     data = httpx.get(f"{server.url}/api/bootstrap", headers={"Authorization": f"Bearer {token}"}).json()
     key = httpx.get(f"{server.url}/api/push/vapid-public-key").json()["key"]
     assert data["version"] == __version__ and data["vapid_public_key"] == key
+
+
+def test_a_double_click_opens_the_browser_and_a_second_one_reuses_the_running_instance(data_dir, tmp_path) -> None:
+    browser, opened = recording_browser(tmp_path)
+    first = ServerProcess(data_dir, env={"BROWSER": browser}, double_click=True).start()
+    try:
+        deadline = time.monotonic() + 10
+        while not opened.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [link] = opened.read_text().split()
+        assert link.startswith(f"{first.url}/login?t=")
+        assert "Data and logs:" in first.output() and (data_dir / "logs" / "notifier.log").exists()
+
+        second = subprocess.run(
+            [sys.executable, "-m", "notifier"], capture_output=True, text=True, timeout=60,
+            env={**first.env, "BROWSER": browser},
+        )
+        assert second.returncode == 0, second.stderr
+        assert "already running" in second.stdout
+        first_link, second_link = opened.read_text().split()
+        assert second_link != first_link and second_link.startswith(f"{first.url}/login?t=")
+        for one_time in (first_link, second_link):
+            signed_in = httpx.get(one_time, follow_redirects=False)
+            assert signed_in.status_code == 303 and "notifier_session=" in signed_in.headers["set-cookie"]
+        assert first.terminate() == 0
+    finally:
+        first.kill()

@@ -15,7 +15,6 @@ from ..auth import SESSION_COOKIE, hash_token
 from ..clock import iso
 from ..errors import NotFound
 from ..pairing import LOGIN, PAIR, pair_url, qr_svg
-from ..tls import ca_der, fingerprint
 
 COOKIE_LIFETIME = timedelta(days=400)  # the longest browsers keep a cookie (RFC 6265bis §5.5)
 CA_FILENAME = "study-notifier-ca.crt"
@@ -108,6 +107,8 @@ async def revoke_device(device_id: FromPath[int], state: State, request: Request
 @get("/api/tls", tags=["devices"])
 async def tls_info(state: State) -> dict[str, Any]:
     """Where phones reach us and which CA they must trust (for the dashboard to show)."""
+    from ..tls import ca_der, fingerprint  # cryptography.x509 loads on use, not at every start
+
     der = ca_der(state.config.data_dir)
     origin = state.pairing.phone_origin()
     return {
@@ -121,6 +122,8 @@ async def tls_info(state: State) -> dict[str, Any]:
 @get("/ca/" + CA_FILENAME, opt={"public": True}, tags=["devices"])
 async def download_ca(state: State) -> Response[bytes]:
     """The local CA certificate (public by nature: it holds no secret)."""
+    from ..tls import ca_der
+
     der = ca_der(state.config.data_dir)
     if der is None:
         raise NotFound("HTTPS on the LAN is off, so there is no certificate to install.")
