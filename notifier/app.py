@@ -54,6 +54,8 @@ def create_app(
     `run_composer` (default: as `run_scheduler`) runs the task that prepares
     Claude's texts ahead; `composer_options` go to each Composer (e.g. `timeout`).
     """
+    if run_composer is None:
+        run_composer = run_scheduler
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -75,7 +77,7 @@ def create_app(
                 config=config, db=db, vapid=vapid, sender=sender, action_tokens=tokens,
                 scheduler=scheduler, clock=scheduler.clock, composing=composing,
             )
-            if run_scheduler if run_composer is None else run_composer:
+            if run_composer:
                 stack.push_async_callback(_cancel, asyncio.create_task(composing.run(), name="composer"))
             if run_scheduler:
                 task = asyncio.create_task(scheduler.run(), name="scheduler")
