@@ -1,9 +1,9 @@
 """Sending one Web Push message: encrypt, sign, POST, classify the answer.
 
 Encryption is pywebpush's (`WebPusher.encode`, RFC 8291 aes128gcm); the HTTP
-request is ours, on one shared aiohttp session, so we control every header,
-the timeout, and that redirects are never followed (a redirect would let a
-push service point us anywhere, SSRF again).
+request is ours (`pushhttp`, keep-alive connections shared by every send), so
+we control every header, the timeout, and that redirects are never followed (a
+redirect would let a push service point us anywhere, SSRF again).
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Awaitable, Callable, Iterable
 
-import aiohttp
-
 from . import payload as payloads
 from .endpoints import check_endpoint
 from .errors import InvalidEndpoint
+from .pushhttp import HttpError, PushHttpClient
 from .vapid import VapidKeys, subject_problem
 
 log = logging.getLogger(__name__)
@@ -139,30 +138,21 @@ class PushSender:
         self.backoff_base = backoff_base
         self._sleep = sleep
         self._monotonic = monotonic
-        self._session: aiohttp.ClientSession | None = None
+        self._http: PushHttpClient | None = None
 
     async def __aenter__(self) -> "PushSender":
         # pywebpush (with requests) takes ~0.1 s to import: do it now, in a
         # thread, so neither start-up nor the first reminder waits for it.
         self._warm = asyncio.get_running_loop().run_in_executor(None, _import_pywebpush)
-        connector = aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300)
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(total=self.timeout),
-            # Ignore proxy env vars: pushes go straight to the push service.
-            trust_env=False,
-            # Push services set no cookies worth keeping; skipping the jar and
-            # decompression saves per-request work on large fan-outs.
-            cookie_jar=aiohttp.DummyCookieJar(),
-            auto_decompress=False,
-        )
+        # No proxy settings are read: pushes go straight to the push service.
+        self._http = PushHttpClient(limit_per_origin=self.concurrency, timeout=self.timeout)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self._warm
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
 
     async def send(
         self,
@@ -218,7 +208,7 @@ class PushSender:
         self, target: Target, data: bytes, subject: str, topic: str | None, urgency: str, ttl: int
     ) -> tuple[int | None, str, float | None]:
         """One POST; returns (status or None for a network error, detail, retry-after)."""
-        assert self._session is not None, "use PushSender as an async context manager"
+        assert self._http is not None, "use PushSender as an async context manager"
         headers = {
             "Authorization": self.vapid.authorization(target.endpoint, subject),
             "Content-Encoding": "aes128gcm",
@@ -231,30 +221,31 @@ class PushSender:
             headers["Topic"] = topic
         body = encrypt(target, data)
         try:
-            async with self._session.post(
-                target.endpoint, data=body, headers=headers, allow_redirects=False
-            ) as resp:
-                if 200 <= resp.status < 300:  # the common case: nothing more to read or explain
-                    return resp.status, f"{resp.status} {resp.reason or ''}".strip(), None
-                text = (await resp.content.read(2048)).decode("utf-8", "replace").strip()
-                retry_after = parse_retry_after(resp.headers.get("Retry-After"), time.time())
-                detail = _describe(resp.status, resp.reason or "", text)
-                return resp.status, detail, retry_after
-        except asyncio.TimeoutError:
+            resp = await self._http.post(target.endpoint, body, headers)
+        except TimeoutError:
             return None, f"timed out after {self.timeout:g}s", None
-        except aiohttp.ClientError as exc:
-            return None, f"network error: {exc.__class__.__name__}: {exc}", None
+        except HttpError as exc:
+            return None, f"network error: {exc}", None
+        if 200 <= resp.status < 300:  # the common case: nothing more to explain
+            return resp.status, f"{resp.status} {resp.reason}".strip(), None
+        retry_after = parse_retry_after(resp.headers.get("retry-after"), time.time())
+        return resp.status, _describe(resp.status, resp.reason, resp.text), retry_after
 
     async def fan_out(self, targets: Iterable[Target], message: dict[str, Any], **kwargs: Any) -> list[PushResult]:
         """Send the same message to many subscriptions, at most `concurrency` at once."""
-        gate = asyncio.Semaphore(self.concurrency)
         data = payloads.encode(message)  # once, not once per device
+        todo = list(targets)
+        results: list[PushResult | None] = [None] * len(todo)
+        queue = iter(enumerate(todo))
 
-        async def one(target: Target) -> PushResult:
-            async with gate:
-                return await self.send(target, message, data=data, **kwargs)
+        # A fixed set of workers sharing one iterator: the bound costs nothing
+        # per message, where a task and a semaphore per target would.
+        async def worker() -> None:
+            for i, target in queue:
+                results[i] = await self.send(target, message, data=data, **kwargs)
 
-        return list(await asyncio.gather(*(one(t) for t in targets)))
+        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(todo)))))
+        return results  # type: ignore[return-value]  # every slot is filled
 
 
 def _describe(status: int, reason: str, text: str) -> str:
