@@ -273,7 +273,14 @@ class PushHttpClient:
             context = self._ssl
         try:
             _, conn = await asyncio.get_running_loop().create_connection(
-                _Connection, host, port, ssl=context, server_hostname=host if context else None
+                _Connection,
+                host,
+                port,
+                ssl=context,
+                server_hostname=host if context else None,
+                # Try the next address (IPv4 after IPv6) after 250 ms rather than
+                # after a timeout: home networks with broken IPv6 are common.
+                happy_eyeballs_delay=0.25,
             )
         except (OSError, ssl.SSLError) as exc:
             raise HttpError(f"{exc.__class__.__name__}: {exc}") from exc
