@@ -71,8 +71,8 @@ class BlocksController(Controller):
     async def agenda(
         self,
         state: State,
-        start: Annotated[str | None, QueryParameter(query="from")] = None,
-        end: Annotated[str | None, QueryParameter(query="to")] = None,
+        start: Annotated[str | None, QueryParameter(name="from")] = None,
+        end: Annotated[str | None, QueryParameter(name="to")] = None,
     ) -> dict[str, Any]:
         """Occurrences starting in [from, to) with their status; default: the next 7 days."""
         prefs = await prefs_mod.load(state.db)
