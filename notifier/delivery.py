@@ -20,10 +20,11 @@ async def deliver(
     *,
     subject: str | None,
     subscription_ids: list[int] | None = None,
+    skip_ids: set[int] | frozenset[int] = frozenset(),
     now: Callable[[], datetime] = utcnow,
     **send_kwargs: Any,
 ) -> list[PushResult]:
-    """Send `message` to every (or the chosen) subscription; record what happened.
+    """Send `message` to every (or the chosen) subscription but `skip_ids`; record what happened.
 
     404/410 delete the subscription; any other failure is kept on it (count and
     last error) so the devices screen can show it.
@@ -32,6 +33,8 @@ async def deliver(
     if subscription_ids is not None:
         wanted = set(subscription_ids)
         rows = [r for r in rows if r["id"] in wanted]
+    if skip_ids:
+        rows = [r for r in rows if r["id"] not in skip_ids]
     results = await sender.fan_out([Target.from_row(r) for r in rows], message, subject=subject, **send_kwargs)
     for result in results:
         await record(db, result, now())

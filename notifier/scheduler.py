@@ -167,7 +167,10 @@ class Scheduler:
         for row in await self.db.pending_due(now):
             due = from_iso(row["due_at"])
             if row["kind"] != "missed" and now - due > grace:
-                missed.append(row)
+                if row["sent_at"]:  # waiting to retry a device, but some device has it: enough
+                    await self.db.finish_reminder(row["id"], now, status="sent", next_attempt_at=None)
+                else:
+                    missed.append(row)
                 continue
             if not await self.db.claim_reminder(row["id"], now):
                 continue
@@ -202,30 +205,38 @@ class Scheduler:
             return
         text = await text_for(self.db, row, prefs, now)
         message = self._payload(row, text, due)
-        results = await self.deliver(message, prefs, row, now)
+        # A retry goes only to the devices that do not have this reminder yet.
+        already = await self.db.delivered_to(row["id"]) if row["attempts"] else set()
+        results = await self.deliver(message, prefs, row, now, skip_ids=already)
         done = self.clock.now()
-        outcomes = {r.outcome for r in results}
+        delivered = bool(already) or any(r.outcome is Outcome.DELIVERED for r in results)
+        waiting = [r for r in results if r.outcome is Outcome.RETRY]
+        retry_at = done + max([RETRY_AFTER, *(timedelta(seconds=r.retry_after or 0) for r in waiting)])
         fields: dict[str, Any] = dict(title=text.title, body=text.body, text_source=text.source,
                                       text_error=text.error, late=int(late))
-        if Outcome.DELIVERED in outcomes:
-            fields.update(status="sent", sent_at=done, error=None, next_attempt_at=None)
+        if delivered and not row["sent_at"]:
+            fields["sent_at"] = done
+        if waiting and self._still_useful(row, retry_at, prefs):
+            fields.update(status="pending", next_attempt_at=retry_at, error=_summarise(waiting))
+        elif delivered:
+            failures = [r for r in results if r.outcome is not Outcome.DELIVERED]
+            fields.update(status="sent", error=_summarise(failures) if failures else None, next_attempt_at=None)
         elif not results:
             fields.update(status="failed", error="no devices are subscribed")
-        elif outcomes == {Outcome.RETRY} and self._still_useful(row, done, prefs):
-            wait = max((r.retry_after or 0 for r in results), default=0)
-            fields.update(status="pending", next_attempt_at=done + max(RETRY_AFTER, timedelta(seconds=wait)),
-                          error=_summarise(results))
         else:
             fields.update(status="failed", error=_summarise(results))
         await self.db.finish_reminder(row["id"], done, **fields)
         if fields["status"] == "pending":
             self.wake()
 
-    async def deliver(self, message: dict[str, Any], prefs: Any, row: Any, now: datetime) -> list[PushResult]:
-        """Send to every subscription and record each device's outcome on the reminder too."""
+    async def deliver(
+        self, message: dict[str, Any], prefs: Any, row: Any, now: datetime, skip_ids: frozenset[int] | set[int] = frozenset()
+    ) -> list[PushResult]:
+        """Send to every subscription but `skip_ids`; record each device's outcome on the reminder too."""
         results = await deliver(
             self.db, self.sender, message,
             subject=prefs.vapid_subject or None,
+            skip_ids=skip_ids,
             now=self.clock.now,
             topic=payloads.topic_for(row["key"]),
             urgency="high" if row["kind"] != "summary" else "normal",

@@ -73,6 +73,13 @@ class ReminderQueries(CoreDB):
                 [(reminder_id, r.subscription_id, r.outcome.value, r.status, r.detail[:500], iso(now)) for r in results],
             )
 
+    async def delivered_to(self, reminder_id: int) -> set[int]:
+        """The subscriptions that already accepted this reminder."""
+        rows = await self.fetchall(
+            "SELECT subscription_id FROM deliveries WHERE reminder_id = ? AND outcome = 'delivered'", (reminder_id,)
+        )
+        return {r["subscription_id"] for r in rows}
+
     async def release_unfinished(self, now: datetime) -> int:
         """After a crash: sends that were in flight go back to pending (same key, same tag)."""
         async with self.transaction() as conn:
