@@ -96,6 +96,8 @@ def _check_uncached(endpoint: str, extra_hosts: frozenset[str]) -> str:
         raise InvalidEndpoint("endpoint must name a push service, not an IP address")
     if host.endswith("."):
         raise InvalidEndpoint("endpoint host must not end with a dot")
+    if len(host) > 253 or not all(0 < len(label) <= 63 for label in host.split(".")):
+        raise InvalidEndpoint("endpoint host is not a valid DNS name")
     if not _host_allowed(host):
         raise InvalidEndpoint(f"{host} is not a known push service")
     return endpoint

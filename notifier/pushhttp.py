@@ -62,15 +62,29 @@ class _Url:
 @lru_cache(maxsize=4096)
 def _parse(url: str) -> _Url:
     """Split a push endpoint once; endpoints were checked by `check_endpoint`."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        explicit_port = parts.port
+    except ValueError as exc:
+        raise HttpError(f"not a valid URL: {exc}") from None
+    default_port = 443 if parts.scheme == "https" else 80
+    port = explicit_port or default_port
+    hostname = parts.hostname  # computed anew on every access
+    if parts.scheme not in ("http", "https") or not hostname:
         raise HttpError(f"not an http(s) URL: {url[:80]}")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     if any(c in target or c in parts.netloc for c in "\r\n \t"):
         raise HttpError("URL contains whitespace")
-    head = f"POST {target} HTTP/1.1\r\nHost: {parts.netloc}\r\nUser-Agent: {USER_AGENT}\r\n"
-    return _Url((parts.scheme, parts.hostname, port), head.encode("ascii"))
+    if "@" in parts.netloc:
+        raise HttpError("URL contains user info")
+    host = f"[{hostname}]" if ":" in hostname else hostname
+    if port != default_port:
+        host += f":{port}"
+    head = f"POST {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: {USER_AGENT}\r\n"
+    try:
+        return _Url((parts.scheme, hostname, port), head.encode("ascii"))
+    except UnicodeEncodeError:
+        raise HttpError("URL is not ASCII") from None
 
 
 def default_ssl_context() -> ssl.SSLContext:
@@ -97,10 +111,14 @@ class _Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[Response] | None = None
         self._response: Response | None = None
         self._got_bytes = False
-        self._header_bytes = 0
+        self._header_bytes = 0  # of parsed header names and values
+        self._head_read = 0  # raw bytes read while an answer's head was incomplete
+        self._headers_done = False
+        self._until_close = False  # the answer's body ends when the connection does
+        self._complete = False  # the final answer to the current request has been read
         self._body_read = 0
+        self._body_kept = 0
         self._body: list[bytes] = []
-        self._header_name = ""
 
     # asyncio.Protocol
 
@@ -108,11 +126,20 @@ class _Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        if self._waiter is None or self._waiter.done():
+            # Nothing was asked: a stray answer would be taken for the next request's.
+            self._fail(HttpError("bytes arrived with no request waiting"))
+            return
         self._got_bytes = True
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            self._fail(HttpError(f"malformed answer: {exc}"))
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+            self._fail(HttpError(f"malformed answer: {exc!r}"))
+            return
+        if not self._headers_done:  # llhttp/httptools buffer a head without limit
+            self._head_read += len(data)
+            if self._head_read > MAX_HEADER_BYTES:
+                self._fail(HttpError("answer headers too large"))
 
     def eof_received(self) -> bool:
         return False  # close our side too
@@ -122,8 +149,8 @@ class _Connection(asyncio.Protocol):
         self.transport = None
         if self._waiter is None or self._waiter.done():
             return
-        if self._response is not None:  # an answer delimited by the close itself
-            self._finish()
+        if self._response is not None and self._headers_done and self._until_close:
+            self._finish()  # an answer delimited by the close itself
         elif not self._got_bytes and self.used:
             self._fail(_Stale("the server closed an idle connection"))
         else:
@@ -136,22 +163,38 @@ class _Connection(asyncio.Protocol):
             self._response = Response(self.parser.get_status_code(), "")
         return self._response
 
+    def on_message_begin(self) -> None:
+        if self._complete:
+            raise HttpError("bytes after the answer")
+        self._headers_done = False
+
     def on_status(self, status: bytes) -> None:
         self._current().reason += status.decode("latin-1")
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        # data_received bounds what llhttp buffers across reads; this bounds
+        # what one large read can still bring in.
         self._header_bytes += len(name) + len(value)
         if self._header_bytes > MAX_HEADER_BYTES:
             raise HttpError("answer headers too large")
         self._current().headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
-        self._current()
+        response = self._current()
+        self._headers_done = True
+        framing = response.headers.get("transfer-encoding", "").lower()
+        self._until_close = (
+            response.status >= 200
+            and response.status not in (204, 304)
+            and "content-length" not in response.headers
+            and not framing.rstrip().endswith("chunked")
+        )
 
     def on_body(self, body: bytes) -> None:
         self._body_read += len(body)
-        if sum(map(len, self._body)) < MAX_BODY_KEPT:
+        if self._body_kept < MAX_BODY_KEPT:
             self._body.append(body)
+            self._body_kept += len(body)
         if self._body_read > MAX_BODY_READ:
             self.reusable = False
             self._finish()
@@ -161,6 +204,7 @@ class _Connection(asyncio.Protocol):
         if self._response is None or self._response.status < 200:
             self._response = None  # 1xx interim answer: the real one follows
             return
+        self._complete = True
         self.reusable = self.parser.should_keep_alive()
         self._finish()
 
@@ -180,7 +224,9 @@ class _Connection(asyncio.Protocol):
     async def request(self, message: bytes) -> Response:
         assert self.transport is not None
         self._waiter = asyncio.get_running_loop().create_future()
-        self._response, self._got_bytes, self._body, self._header_bytes, self._body_read = None, False, [], 0, 0
+        self._response, self._got_bytes, self._body = None, False, []
+        self._header_bytes = self._head_read = self._body_read = self._body_kept = 0
+        self._headers_done = self._until_close = self._complete = False
         self.reusable = False
         self.transport.write(message)
         try:
@@ -201,6 +247,7 @@ class _Pool:
     def __init__(self, limit: int) -> None:
         self.gate = asyncio.Semaphore(limit)
         self.idle: deque[_Connection] = deque()
+        self.closed = False
 
     def take(self, now: float) -> _Connection | None:
         while self.idle and now - self.idle[0].idle_since >= KEEPALIVE_EXPIRY:
@@ -213,6 +260,7 @@ class _Pool:
         return None
 
     def close(self) -> None:
+        self.closed = True  # connections still in use are closed when their answer is in
         while self.idle:
             self.idle.pop().close()
 
@@ -225,9 +273,17 @@ class PushHttpClient:
         self.timeout = timeout
         self._ssl = ssl_context
         self._pools: dict[tuple[str, str, int], _Pool] = {}
+        self._closed = False
+
+    def warm_up(self) -> None:
+        """Load the CA certificates now (blocking: call it in a thread), not at the first send."""
+        if self._ssl is None:
+            self._ssl = default_ssl_context()
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Response:
         """POST `body`; raises HttpError for failures below HTTP, TimeoutError past the timeout."""
+        if self._closed:
+            raise HttpError("the client is closed")
         parsed = _parse(url)
         lines = [parsed.head]
         for name, value in headers.items():
@@ -257,7 +313,7 @@ class PushHttpClient:
         except BaseException:
             conn.close()  # a timeout or cancellation leaves the answer unread
             raise
-        if conn.reusable and conn.transport is not None:
+        if conn.reusable and conn.transport is not None and not pool.closed:
             conn.idle_since = time.monotonic()
             pool.idle.append(conn)
         else:
@@ -268,8 +324,7 @@ class PushHttpClient:
         scheme, host, port = origin
         context = None
         if scheme == "https":
-            if self._ssl is None:
-                self._ssl = default_ssl_context()
+            self.warm_up()
             context = self._ssl
         try:
             _, conn = await asyncio.get_running_loop().create_connection(
@@ -282,11 +337,12 @@ class PushHttpClient:
                 # after a timeout: home networks with broken IPv6 are common.
                 happy_eyeballs_delay=0.25,
             )
-        except (OSError, ssl.SSLError) as exc:
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError; UnicodeError (IDNA) a ValueError
             raise HttpError(f"{exc.__class__.__name__}: {exc}") from exc
         return conn
 
     async def close(self) -> None:
+        self._closed = True
         for pool in self._pools.values():
             pool.close()
         self._pools.clear()

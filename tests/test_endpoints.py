@@ -43,6 +43,8 @@ BAD = [
     "",
     "https://localhost/x",
     "https://" + "a" * 3000 + ".com/",
+    "https://a..notify.windows.com/w/?token=x",  # empty DNS label: getaddrinfo cannot encode it
+    "https://" + "a" * 64 + ".notify.windows.com/w/",  # a label over 63 characters
 ]
 
 

@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import ssl
+import tracemalloc
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Awaitable, Callable
 
 import pytest
+from conftest import browser_keys
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from notifier import pushhttp
 from notifier.lan import Lan
+from notifier.push import PushSender, Target
 from notifier.pushhttp import HttpError, PushHttpClient
 from notifier.tls import ensure_certificates
+from notifier.vapid import VapidKeys
 
 Handler = Callable[[bytes, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[bool]]
 
@@ -69,6 +73,22 @@ def answer(raw: bytes, keep: bool = True) -> Handler:
     return handler
 
 
+def stream(head: bytes, chunk: bytes, count: int) -> Handler:
+    """Write `head`, then `chunk` `count` times or until the client hangs up."""
+
+    async def handler(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        writer.write(head)
+        try:
+            for _ in range(count):
+                writer.write(chunk)
+                await writer.drain()
+        except ConnectionError:
+            pass
+        return False
+
+    return handler
+
+
 CREATED = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"
 HEADERS = {"TTL": "60", "Urgency": "high", "Content-Type": "application/octet-stream"}
 
@@ -85,6 +105,20 @@ async def test_the_request_carries_host_port_length_and_every_header() -> None:
     assert f"Host: 127.0.0.1:{server.port}" in lines
     assert "Content-Length: 6" in lines and "TTL: 60" in lines and "Urgency: high" in lines
     assert body == b"\x00\x01body"
+
+
+@pytest.mark.parametrize(
+    "url, host",
+    [
+        ("https://fcm.googleapis.com:443/fcm/send/x", "fcm.googleapis.com"),
+        ("https://FCM.googleapis.com/fcm/send/x", "fcm.googleapis.com"),
+        ("http://127.0.0.1:8080/p", "127.0.0.1:8080"),
+        ("http://[::1]:8080/p", "[::1]:8080"),
+        ("http://[::1]/p", "[::1]"),
+    ],
+)
+def test_the_host_header_names_the_port_only_when_it_is_not_the_default(url: str, host: str) -> None:
+    assert f"\r\nHost: {host}\r\n".encode() in pushhttp._parse(url).head
 
 
 async def test_connections_are_kept_alive_and_reused() -> None:
@@ -109,12 +143,12 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced_without_an_
 
 async def test_a_reused_connection_closed_before_answering_is_retried_once_on_a_new_one() -> None:
     # The race an idle timeout makes: our request arrives as the server gives up on the connection.
-    answered: set[int] = set()
+    answered: set[asyncio.StreamWriter] = set()  # the writers themselves: an id() can be reused
 
     async def once_per_connection(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
-        if id(writer) in answered:
+        if writer in answered:
             return False  # close without a word
-        answered.add(id(writer))
+        answered.add(writer)
         writer.write(CREATED)
         await writer.drain()
         return True
@@ -191,22 +225,125 @@ async def test_an_interim_100_continue_is_skipped() -> None:
 
 
 async def test_an_endless_body_is_cut_off_and_the_connection_dropped() -> None:
-    async def endless(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n")
-        try:
-            for _ in range(100):
-                writer.write(b"z" * 8192)
-                await writer.drain()
-        except ConnectionError:
-            pass
-        return False
-
-    async with serving(endless) as server:
+    async with serving(stream(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n", b"z" * 8192, 100)) as server:
         client = PushHttpClient(timeout=5)
         response = await client.post(f"http://127.0.0.1:{server.port}/p", b"x", HEADERS)
         assert response.status == 200 and len(response.body) == pushhttp.MAX_BODY_KEPT
         assert not client._pools[("http", "127.0.0.1", server.port)].idle
         await client.close()
+
+
+@pytest.mark.parametrize("host", ["a..notify.windows.com", "a" * 64 + ".notify.windows.com"])
+async def test_a_host_name_dns_cannot_encode_is_a_network_error_not_a_crash(host: str, tmp_path) -> None:
+    client = PushHttpClient(timeout=2)
+    with pytest.raises(HttpError):  # getaddrinfo's UnicodeError is caught; no lookup is made
+        await client.post(f"https://{host}/w/?token=x", b"x", HEADERS)
+    await client.close()
+
+    # The sender turns it into a result for that one device, so a fan-out goes on.
+    keys = browser_keys()
+    target = Target(1, f"https://{host}/w/?token=x", keys["p256dh"], keys["auth"])
+    async with PushSender(VapidKeys.load_or_create(tmp_path), timeout=2, max_attempts=1) as sender:
+        result = await sender.send(target, {"title": "t"}, subject="mailto:a@example.com")
+    assert result.status is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"HTTP/1.1 201 Cre",
+        b"HTTP/1.1 201 Created\r\nContent-Length: 100\r\n\r\nabc",
+        b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+        b"HTTP/1.1 100 Continue\r\n",
+    ],
+)
+async def test_an_answer_cut_short_by_the_close_is_an_error_not_a_delivery(raw: bytes) -> None:
+    async with serving(answer(raw, keep=False)) as server:
+        client = PushHttpClient(timeout=2)
+        with pytest.raises(HttpError):
+            await client.post(f"http://127.0.0.1:{server.port}/p", b"x", HEADERS)
+        await client.close()
+
+
+async def test_bytes_after_the_answer_change_nothing_and_the_connection_is_dropped() -> None:
+    extra = b"HTTP/1.1 410 Gone\r\nRetry-After: 900\r\nContent-Length: 0\r\n\r\n"
+    raw = b"HTTP/1.1 201 Created\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n" + extra
+    async with serving(answer(raw)) as server:
+        client = PushHttpClient()
+        response = await client.post(f"http://127.0.0.1:{server.port}/p", b"x", HEADERS)
+        assert not client._pools[("http", "127.0.0.1", server.port)].idle
+        await client.close()
+    assert (response.status, response.reason, response.headers["retry-after"]) == (201, "Created", "1")
+
+
+async def test_a_stray_answer_on_an_idle_connection_does_not_answer_the_next_request() -> None:
+    async def stray(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        writer.write(CREATED)
+        await writer.drain()
+        if len(server.requests) == 1:  # then, while the client is idle, half of a 410
+            await asyncio.sleep(0.05)
+            writer.write(b"HTTP/1.1 410 Gone\r\nContent-Length: 0\r\n")
+            await writer.drain()
+        return True
+
+    async with serving(stray) as server:
+        client = PushHttpClient(timeout=2)
+        url = f"http://127.0.0.1:{server.port}/p"
+        assert (await client.post(url, b"x", HEADERS)).status == 201
+        await asyncio.sleep(0.2)
+        assert (await client.post(url, b"x", HEADERS)).status == 201
+        await client.close()
+    assert (len(server.requests), server.connections) == (2, 2)
+
+
+@pytest.mark.parametrize("prefix", [b"HTTP/1.1 200 OK\r\nX-Big: ", b"HTTP/1.1 200 "])
+async def test_an_endless_header_or_status_line_is_cut_off_while_it_arrives(prefix: bytes) -> None:
+    async with serving(stream(prefix, b"a" * 65536, 64)) as server:  # 4 MiB unless the client hangs up
+        client = PushHttpClient(timeout=10)
+        tracemalloc.start()
+        try:
+            with pytest.raises(HttpError, match="too large"):
+                await client.post(f"http://127.0.0.1:{server.port}/p", b"x", HEADERS)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+            await client.close()
+    assert peak < 4 * pushhttp.MAX_HEADER_BYTES + 2**20  # not the megabytes the server sent
+
+
+def test_a_body_in_one_byte_chunks_keeps_only_the_start() -> None:
+    n = pushhttp.MAX_BODY_READ // 2
+    raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1\r\nz\r\n" * n + b"0\r\n\r\n"
+
+    async def run() -> pushhttp.Response:
+        conn = pushhttp._Connection()
+        conn._waiter = asyncio.get_running_loop().create_future()
+        conn.data_received(raw)
+        return conn._waiter.result()
+
+    assert asyncio.run(run()).body == b"z" * pushhttp.MAX_BODY_KEPT
+
+
+async def test_closing_the_client_mid_request_closes_that_connection_too() -> None:
+    hung_up = asyncio.Event()
+
+    async def slow(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        await asyncio.sleep(0.2)
+        writer.write(CREATED)
+        await writer.drain()
+        if await reader.read(1) == b"":
+            hung_up.set()
+        return False
+
+    async with serving(slow) as server:
+        client = PushHttpClient()
+        request = asyncio.create_task(client.post(f"http://127.0.0.1:{server.port}/p", b"x", HEADERS))
+        await asyncio.sleep(0.05)
+        await client.close()
+        assert (await request).status == 201  # the request in flight still gets its answer
+        await asyncio.wait_for(hung_up.wait(), 2)
+        with pytest.raises(HttpError, match="closed"):
+            await client.post(f"http://127.0.0.1:{server.port}/p", b"x", HEADERS)
 
 
 @pytest.mark.parametrize(
