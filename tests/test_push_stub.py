@@ -148,6 +148,28 @@ async def test_two_origins_get_jwts_with_their_own_audience(vapid) -> None:
         assert {r.vapid_claims(vapid.public_key_b64)["aud"] for r in two.requests} == {two.origin}
 
 
+async def test_a_large_fan_out_keeps_order_and_its_bound_and_reports_each_device(vapid, stub) -> None:
+    targets = [target(stub, f"/d{i}", i) for i in range(100)]
+    targets[7] = Target(7, "https://evil.example/push", targets[7].p256dh, targets[7].auth)
+    stub.script("/d13", 410)
+    for i in range(100):
+        stub.script(f"/d{i}", ScriptedResponse(201, delay=0.02))  # long enough to overlap
+    async with sender_for(vapid, stub, concurrency=8) as sender:
+        results = await sender.fan_out(targets, MESSAGE, subject=TEST_SUBJECT, topic="t")
+    assert [r.subscription_id for r in results] == list(range(100))
+    assert results[7].outcome is Outcome.ERROR and results[7].detail.startswith("endpoint refused")
+    assert results[13].outcome is Outcome.GONE
+    assert sum(r.outcome is Outcome.DELIVERED for r in results) == 98
+    requests = stub.requests
+    assert len(requests) == 99 and len({r.path for r in requests}) == 99
+    # Never more than 8 in flight: at most 8 arrivals within any one answer delay.
+    times = sorted(r.received_at for r in requests if r.path != "/d13")
+    assert max(sum(1 for t in times if s <= t < s + 0.015) for s in times) <= 8
+    # Each message was sealed for its own device: every body differs, every JWT verifies.
+    assert len({r.body for r in requests}) == 99
+    assert all(r.vapid_claims(vapid.public_key_b64)["aud"] == stub.origin for r in requests)
+
+
 async def test_the_endpoint_is_checked_again_at_send_time(vapid, stub) -> None:
     async with PushSender(vapid) as sender:  # no extra hosts: the stub is not allowed
         result = await sender.send(target(stub, "/a"), MESSAGE, subject=TEST_SUBJECT)
