@@ -106,8 +106,6 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     return max(0.0, min(when - now, MAX_RETRY_AFTER))
 
 
-
-
 def _warm_up(http: PushHttpClient) -> None:
     import pywebpush  # noqa: F401
 
@@ -180,13 +178,9 @@ class PushSender:
         `data` is `message` already encoded, when the caller sends it to many;
         `sealed` is `data` already encrypted and signed (`seal`) for the first attempt.
         """
-        problem = subject_problem(subject)
+        problem = self._refusal(target, subject)
         if problem:
             return PushResult(target.id, Outcome.ERROR, None, problem, attempts=0)
-        try:
-            check_endpoint(target.endpoint, self.extra_hosts)
-        except InvalidEndpoint as exc:
-            return PushResult(target.id, Outcome.ERROR, None, f"endpoint refused: {exc.detail}", attempts=0)
 
         attempt = 0
         if data is None:
@@ -212,6 +206,17 @@ class PushSender:
                 return PushResult(target.id, Outcome.RETRY, status, detail, attempt, retry_after)
             log.info("push to subscription %s: %s; retrying in %.1fs", target.id, detail, wait)
             await self._sleep(wait)
+
+    def _refusal(self, target: Target, subject: str | None) -> str | None:
+        """Why this push must not be sent at all, or None (both checks are memoised)."""
+        problem = subject_problem(subject)
+        if problem:
+            return problem
+        try:
+            check_endpoint(target.endpoint, self.extra_hosts)
+        except InvalidEndpoint as exc:
+            return f"endpoint refused: {exc.detail}"
+        return None
 
     def _backoff(self, attempt: int) -> float:
         base = self.backoff_base * (2 ** (attempt - 1))
@@ -262,9 +267,8 @@ class PushSender:
             # Encrypt and sign a few messages back to back: crypto and network
             # code each run faster with the caches to themselves.
             for i, target in islice(queue, SEAL_BATCH):
-                ok = not subject_problem(subject) and _endpoint_ok(target.endpoint, self.extra_hosts)
-                # A refused target is left to send(), which reports why.
-                ready.append((i, target, self.seal(target, data, subject or "") if ok else None))
+                refused = self._refusal(target, subject)  # send() reports why
+                ready.append((i, target, None if refused else self.seal(target, data, subject or "")))
 
         # A fixed set of workers: the bound costs nothing per message, where a
         # task and a semaphore per target would.
@@ -279,14 +283,6 @@ class PushSender:
 
         await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(todo)))))
         return results  # type: ignore[return-value]  # every slot is filled
-
-
-def _endpoint_ok(endpoint: str, extra_hosts: frozenset[str]) -> bool:
-    try:
-        check_endpoint(endpoint, extra_hosts)
-    except InvalidEndpoint:
-        return False
-    return True
 
 
 def _describe(status: int, reason: str, text: str) -> str:
