@@ -32,12 +32,10 @@ class BlockQueries(CoreDB):
 
     async def update_block(self, block_id: int, fields: Mapping[str, Any], now: datetime) -> bool:
         cols = [c for c in BLOCK_COLUMNS if c in fields]
-        async with self.transaction() as conn:
-            cur = await conn.execute(
-                f"UPDATE blocks SET {', '.join(f'{c} = ?' for c in cols)}{', ' if cols else ''}updated_at = ? WHERE id = ?",
-                (*(fields[c] for c in cols), iso(now), block_id),
-            )
-            return cur.rowcount > 0
+        return await self.write(
+            f"UPDATE blocks SET {', '.join(f'{c} = ?' for c in cols)}{', ' if cols else ''}updated_at = ? WHERE id = ?",
+            (*(fields[c] for c in cols), iso(now), block_id),
+        ) > 0
 
     async def delete_block(self, block_id: int, now: datetime) -> bool:
         """Delete a block; its pending reminders are cancelled, the log kept."""

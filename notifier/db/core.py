@@ -102,6 +102,12 @@ class CoreDB:
                 raise
             await self.conn.execute("COMMIT")
 
+    async def write(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """One statement in its own write transaction; returns the number of rows it changed."""
+        async with self.transaction() as conn:
+            cur = await conn.execute(sql, tuple(params))
+            return cur.rowcount
+
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         async with self.conn.execute(sql, tuple(params)) as cur:
             return list(await cur.fetchall())

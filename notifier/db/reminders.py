@@ -47,13 +47,11 @@ class ReminderQueries(CoreDB):
 
     async def claim_reminder(self, reminder_id: int, now: datetime) -> bool:
         """pending → sending; False if someone else changed it first."""
-        async with self.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE reminders SET status = 'sending', attempts = attempts + 1, updated_at = ? "
-                "WHERE id = ? AND status = 'pending'",
-                (iso(now), reminder_id),
-            )
-            return cur.rowcount > 0
+        return await self.write(
+            "UPDATE reminders SET status = 'sending', attempts = attempts + 1, updated_at = ? "
+            "WHERE id = ? AND status = 'pending'",
+            (iso(now), reminder_id),
+        ) > 0
 
     async def finish_reminder(self, reminder_id: int, now: datetime, **fields: Any) -> None:
         """Write the outcome of a send (status, texts, error, retry time …)."""
@@ -82,11 +80,9 @@ class ReminderQueries(CoreDB):
 
     async def release_unfinished(self, now: datetime) -> int:
         """After a crash: sends that were in flight go back to pending (same key, same tag)."""
-        async with self.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE reminders SET status = 'pending', updated_at = ? WHERE status = 'sending'", (iso(now),)
-            )
-            return cur.rowcount
+        return await self.write(
+            "UPDATE reminders SET status = 'pending', updated_at = ? WHERE status = 'sending'", (iso(now),)
+        )
 
     async def mark_missed(self, reminder_ids: list[int], now: datetime) -> None:
         async with self.transaction() as conn:
@@ -102,9 +98,7 @@ class ReminderQueries(CoreDB):
         if occurrence_key is not None:
             sql += " AND occurrence_key = ?"
             params.append(occurrence_key)
-        async with self.transaction() as conn:
-            cur = await conn.execute(sql, params)
-            return cur.rowcount
+        return await self.write(sql, params)
 
     async def drop_future_unsent(self, now: datetime, block_id: int | None = None, occurrence_key: str | None = None) -> int:
         """Forget not-yet-sent block reminders due from `now` on, so they can be recomputed.
@@ -122,9 +116,7 @@ class ReminderQueries(CoreDB):
         if occurrence_key is not None:
             sql += " AND occurrence_key = ?"
             params.append(occurrence_key)
-        async with self.transaction() as conn:
-            cur = await conn.execute(sql, params)
-            return cur.rowcount
+        return await self.write(sql, params)
 
     async def reminders_needing_text(self, until: datetime, limit: int = 20, after: datetime | None = None):
         """Pending reminders without a text, due in (after, until], soonest first."""
@@ -136,13 +128,11 @@ class ReminderQueries(CoreDB):
 
     async def clear_prepared_texts(self, after: datetime) -> int:
         """Forget texts prepared for pending reminders due after `after` (the LLM settings changed)."""
-        async with self.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE reminders SET title = NULL, body = NULL, text_source = NULL, text_error = NULL, "
-                "updated_at = ? WHERE status = 'pending' AND title IS NOT NULL AND due_at > ?",
-                (iso(after), iso(after)),
-            )
-            return cur.rowcount
+        return await self.write(
+            "UPDATE reminders SET title = NULL, body = NULL, text_source = NULL, text_error = NULL, "
+            "updated_at = ? WHERE status = 'pending' AND title IS NOT NULL AND due_at > ?",
+            (iso(after), iso(after)),
+        )
 
     async def set_reminder_text(self, reminder_id: int, title: str, body: str, source: str, error: str | None, now: datetime) -> None:
         async with self.transaction() as conn:

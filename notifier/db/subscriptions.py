@@ -50,16 +50,10 @@ class SubscriptionQueries(CoreDB):
         return await self.fetchall("SELECT * FROM push_subscriptions ORDER BY id")
 
     async def delete_subscription(self, sub_id: int) -> bool:
-        async with self.transaction() as conn:
-            cur = await conn.execute("DELETE FROM push_subscriptions WHERE id = ?", (sub_id,))
-            return cur.rowcount > 0
+        return await self.write("DELETE FROM push_subscriptions WHERE id = ?", (sub_id,)) > 0
 
     async def delete_subscription_by_endpoint(self, endpoint: str) -> bool:
-        async with self.transaction() as conn:
-            cur = await conn.execute(
-                "DELETE FROM push_subscriptions WHERE endpoint = ?", (endpoint,)
-            )
-            return cur.rowcount > 0
+        return await self.write("DELETE FROM push_subscriptions WHERE endpoint = ?", (endpoint,)) > 0
 
     async def record_push_success(self, sub_id: int, now: datetime) -> None:
         async with self.transaction() as conn:
@@ -79,10 +73,6 @@ class SubscriptionQueries(CoreDB):
 
     async def expire_silent_subscriptions(self, cutoff: datetime) -> int:
         """Delete subscriptions with no delivery (or creation) since `cutoff`."""
-        async with self.transaction() as conn:
-            cur = await conn.execute(
-                "DELETE FROM push_subscriptions "
-                "WHERE COALESCE(last_success_at, created_at) < ?",
-                (iso(cutoff),),
-            )
-            return cur.rowcount
+        return await self.write(
+            "DELETE FROM push_subscriptions WHERE COALESCE(last_success_at, created_at) < ?", (iso(cutoff),)
+        )

@@ -26,23 +26,18 @@ class TokenQueries(CoreDB):
 
     async def touch_token(self, token_id: int, now: datetime, older_than: datetime) -> None:
         """Record use, at most once per interval so reads do not all become writes."""
-        async with self.transaction() as conn:
-            await conn.execute(
-                "UPDATE tokens SET last_used_at = ? WHERE id = ? "
-                "AND (last_used_at IS NULL OR last_used_at < ?)",
-                (iso(now), token_id, iso(older_than)),
-            )
+        await self.write(
+            "UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+            (iso(now), token_id, iso(older_than)),
+        )
 
     async def list_tokens(self):
         return await self.fetchall("SELECT * FROM tokens ORDER BY id")
 
     async def revoke_token(self, token_id: int, now: datetime) -> bool:
-        async with self.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                (iso(now), token_id),
-            )
-            return cur.rowcount > 0
+        return await self.write(
+            "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (iso(now), token_id)
+        ) > 0
 
     async def active_tokens(self):
         """Tokens that still work, oldest first (the devices list)."""
