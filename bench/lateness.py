@@ -30,7 +30,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from notifier.payload import topic_for  # noqa: E402
+from notifier.push.payload import topic_for  # noqa: E402
 
 SUBJECT = "mailto:bench@study-notifier.example"
 

@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
-from notifier import payload as payloads  # noqa: E402
-from notifier.push import Outcome, PushSender, Target, encrypt  # noqa: E402
-from notifier.vapid import VapidKeys  # noqa: E402
+from notifier.push import payload as payloads  # noqa: E402
+from notifier.push.sender import Outcome, PushSender, Target, encrypt  # noqa: E402
+from notifier.push.vapid import VapidKeys  # noqa: E402
 
 SUBJECT = "mailto:bench@study-notifier.example"
 

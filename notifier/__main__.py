@@ -3,7 +3,7 @@
 import multiprocessing
 import sys
 
-from notifier.cli import main
+from notifier.cli.main import main
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()

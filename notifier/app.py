@@ -16,23 +16,23 @@ from litestar.exceptions import MissingDependencyException
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
-from . import __version__
-from .api import ROUTES
-from .api.errors import handle_error
-from .actiontokens import ActionTokens
-from .auth import require_token
-from .clock import Clock
-from .composing import Composing
-from .config import Config
-from .db import Database
-from .idempotency import idempotency_middleware
-from .pairing import Pairing
-from .paths import web_root
-from .push import PushSender
-from .scheduler import Scheduler
-from .secretfiles import ensure_private_dir
-from .security import SecurityMiddleware, SecurityPolicy
-from .vapid import VapidKeys
+from notifier import __version__
+from notifier.api import ROUTES
+from notifier.api.errors import handle_error
+from notifier.access.action_tokens import ActionTokens
+from notifier.access.tokens import require_token
+from notifier.clock import Clock
+from notifier.texts.writer import Composing
+from notifier.config import Config
+from notifier.db import Database
+from notifier.edge.idempotency import idempotency_middleware
+from notifier.access.pairing import Pairing
+from notifier.host.paths import web_root
+from notifier.push.sender import PushSender
+from notifier.schedule.scheduler import Scheduler
+from notifier.secretfiles import ensure_private_dir
+from notifier.edge.gate import SecurityMiddleware, SecurityPolicy
+from notifier.push.vapid import VapidKeys
 
 log = logging.getLogger(__name__)
 

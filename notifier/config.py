@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
-from .errors import ConfigError
-from .forwarded import parse_proxies
+from notifier.errors import ConfigError
+from notifier.edge.forwarded import parse_proxies
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from .errors import ConfigError
+from notifier.errors import ConfigError
 
 
 def ensure_private_dir(path: Path) -> Path:

@@ -98,7 +98,7 @@ def mint_token(data_dir: Path, label: str = "browser-tests") -> str:
 
 def set_prefs(data_dir: Path, values: dict[str, Any]) -> None:
     """Store preferences before the server starts (the settings API may not exist yet)."""
-    from notifier import prefs
+    from notifier.plan import prefs
     from notifier.config import load_config
     from notifier.db import Database
     from notifier.secretfiles import ensure_private_dir

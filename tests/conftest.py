@@ -12,9 +12,9 @@ from typing import Any, AsyncIterator
 import httpx
 import pytest
 
-from notifier import prefs
+from notifier.plan import prefs
 from notifier.app import create_app
-from notifier.auth import mint_token
+from notifier.access.tokens import mint_token
 from notifier.config import Config, load_config
 
 TEST_SUBJECT = "mailto:tests@study-notifier.example"

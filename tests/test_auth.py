@@ -6,7 +6,7 @@ import re
 
 from litestar.routes import HTTPRoute
 
-from notifier.auth import hash_token
+from notifier.access.tokens import hash_token
 from notifier.clock import utcnow
 
 # DESIGN.md "HTTP API contract": the public routes (plus the PWA's static files,
@@ -105,7 +105,7 @@ def openapi_operations(doc: dict) -> list[tuple[str, str]]:
 
 
 async def test_openapi_scan_without_credentials_and_with_a_revoked_token(api) -> None:
-    from notifier.auth import mint_token
+    from notifier.access.tokens import mint_token
 
     doc = (await api.get("/schema/openapi.json")).json()
     operations = openapi_operations(doc)

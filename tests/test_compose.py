@@ -31,8 +31,8 @@ from peers.fake_anthropic import (
     slow,
 )
 
-from notifier import llm_key
-from notifier.compose import (
+from notifier.texts import api_key as llm_key
+from notifier.texts.claude import (
     BACKOFF,
     BODY_MAX,
     MAX_TOKENS,
@@ -260,7 +260,7 @@ def test_more_than_one_retry_is_refused() -> None:
 
 
 def test_importing_the_composer_does_not_import_the_sdk() -> None:
-    code = "import sys, notifier.compose, notifier.fallback, notifier.llm_key; sys.exit('anthropic' in sys.modules)"
+    code = "import sys, notifier.texts.claude, notifier.texts.fallback, notifier.texts.api_key; sys.exit('anthropic' in sys.modules)"
     root = Path(__file__).resolve().parent.parent
     assert subprocess.run([sys.executable, "-c", code], cwd=root).returncode == 0
 

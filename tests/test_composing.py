@@ -20,8 +20,8 @@ from fakeclock import FakeClock
 from peers.fake_anthropic import FakeAnthropic, reply_json, slow
 from test_compose import FAILURES, MODEL, PERSONA, TIMEOUT
 
-from notifier import llm_key
-from notifier.compose import BODY_MAX, TITLE_MAX
+from notifier.texts import api_key as llm_key
+from notifier.texts.claude import BODY_MAX, TITLE_MAX
 
 TITLE = "Linear algebra"
 TZ = "Europe/Berlin"

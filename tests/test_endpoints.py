@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, strategies as st
 
-from notifier.endpoints import check_endpoint, origin
+from notifier.push.endpoints import check_endpoint, origin
 from notifier.errors import InvalidEndpoint
 
 GOOD = [

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 from hypothesis import given, settings, strategies as st
 
-from notifier.compose import BODY_MAX, TITLE_MAX, MessageContext, validate_output
-from notifier.fallback import EMPTY_BODIES, EMPTY_TITLES, NAME_MAX, fallback_text
+from notifier.texts.claude import BODY_MAX, TITLE_MAX, MessageContext, validate_output
+from notifier.texts.fallback import EMPTY_BODIES, EMPTY_TITLES, NAME_MAX, fallback_text
 
 BERLIN = timezone(timedelta(hours=1))
 EVENING = datetime(2026, 11, 23, 18, 45, tzinfo=BERLIN)

@@ -10,7 +10,7 @@ import pytest
 
 from notifier.db import Database
 from notifier.errors import DatabaseTooNew, StorageError
-from notifier.migrations import MIGRATIONS, SCHEMA_VERSION
+from notifier.db.migrations import MIGRATIONS, SCHEMA_VERSION
 
 
 async def test_migrates_an_empty_file_to_the_latest_schema(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ import pytest
 from conftest import running_api
 from hypothesis import given, strategies as st
 
-from notifier.auth import SESSION_COOKIE, hash_token
+from notifier.access.tokens import SESSION_COOKIE, hash_token
 from notifier.config import load_config
-from notifier.pairing import (
+from notifier.access.pairing import (
     ALPHABET,
     CODE_LENGTH,
     FAILURE_WINDOW,

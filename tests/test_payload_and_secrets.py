@@ -9,10 +9,10 @@ import string
 import pytest
 from hypothesis import given, strategies as st
 
-from notifier import payload as payloads
+from notifier.push import payload as payloads
 from notifier.errors import ConfigError
 from notifier.secretfiles import load_or_create, read_secret
-from notifier.vapid import VapidKeys
+from notifier.push.vapid import VapidKeys
 
 URLSAFE = set(string.ascii_letters + string.digits + "-_")
 

@@ -8,9 +8,9 @@ import pytest
 from conftest import TEST_SUBJECT, browser_keys
 from peers.stub_push import ScriptedResponse, StubPushService
 
-from notifier import payload as payloads
-from notifier.push import Outcome, PushSender, Target, classify, parse_retry_after
-from notifier.vapid import VapidKeys
+from notifier.push import payload as payloads
+from notifier.push.sender import Outcome, PushSender, Target, classify, parse_retry_after
+from notifier.push.vapid import VapidKeys
 
 MESSAGE = payloads.build(kind="test", title="Hi", body="Time to study", url="/", tag="t1")
 

@@ -14,12 +14,12 @@ from conftest import browser_keys
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notifier import pushhttp
-from notifier.lan import Lan
-from notifier.push import PushSender, Target
-from notifier.pushhttp import HttpError, PushHttpClient
-from notifier.tls import ensure_certificates
-from notifier.vapid import VapidKeys
+from notifier.push import http_client as pushhttp
+from notifier.host.lan import Lan
+from notifier.push.sender import PushSender, Target
+from notifier.push.http_client import HttpError, PushHttpClient
+from notifier.host.tls import ensure_certificates
+from notifier.push.vapid import VapidKeys
 
 Handler = Callable[[bytes, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[bool]]
 

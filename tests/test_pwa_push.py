@@ -223,7 +223,7 @@ def reminder_payload(block: dict[str, Any], occ: dict[str, Any], token: str) -> 
 
 
 def test_tapping_a_notification_opens_the_occurrence_and_its_done_button_marks_it(make_phone, live_server, wpt) -> None:
-    from notifier.actiontokens import ActionTokens
+    from notifier.access.action_tokens import ActionTokens
 
     phone, _ = subscribed_phone(make_phone, live_server, wpt)
     start = datetime.now() + timedelta(hours=1)

@@ -1,4 +1,4 @@
-"""Tests for notifier.recurrence: DST rules, RRULE expansion and reminder due times."""
+"""Tests for notifier.plan.recurrence: DST rules, RRULE expansion and reminder due times."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from dateutil.rrule import rrulestr
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from notifier.recurrence import (
+from notifier.plan.recurrence import (
     BlockSpec,
     Due,
     Occurrence,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from fakeclock import FakeClock
 
-from notifier import recurrence
+from notifier.plan import recurrence
 from notifier.clock import from_iso
 
 TZ = "Europe/Berlin"

@@ -10,7 +10,7 @@ from fakeclock import FakeClock
 from peers.stub_push import ScriptedResponse
 from test_scheduler import T0, TZ, add_block, reminders, run_at
 
-from notifier.scheduler import RETRY_AFTER
+from notifier.schedule.scheduler import RETRY_AFTER
 
 DUE = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # the block below, offset 0
 

@@ -6,10 +6,10 @@ import pytest
 from conftest import running_api
 from hypothesis import given, strategies as st
 
-from notifier.auth import SESSION_COOKIE
+from notifier.access.tokens import SESSION_COOKIE
 from notifier.config import load_config
-from notifier.forwarded import parse_ip, parse_proxies, resolve
-from notifier.security import CSP, SecurityPolicy
+from notifier.edge.forwarded import parse_ip, parse_proxies, resolve
+from notifier.edge.gate import CSP, SecurityPolicy
 
 INVALID_HOST = "invalid_host"
 CROSS_SITE = {
@@ -51,7 +51,7 @@ async def test_loopback_hosts_are_served(api, host: str) -> None:
 
 
 def test_lan_and_public_names_are_served_only_when_we_listen_there(data_dir, monkeypatch) -> None:
-    monkeypatch.setattr("notifier.security.hostnames", lambda: ("studybox", "studybox.local"))
+    monkeypatch.setattr("notifier.edge.gate.hostnames", lambda: ("studybox", "studybox.local"))
     loopback = SecurityPolicy.from_config(load_config({"data_dir": str(data_dir)}))
     assert not loopback.host_allowed("studybox.local") and not loopback.host_allowed("192.168.1.5")
 

@@ -17,8 +17,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from procs import ServerProcess, free_port
 
 from notifier.errors import ConfigError
-from notifier.lan import Lan
-from notifier.tls import SERVER_VALIDITY, ca_der, ensure_certificates, fingerprint, tls_dir
+from notifier.host.lan import Lan
+from notifier.host.tls import SERVER_VALIDITY, ca_der, ensure_certificates, fingerprint, tls_dir
 
 NOW = datetime(2026, 11, 23, 18, 0, tzinfo=timezone.utc)
 HOME = Lan(("studybox", "studybox.local"), (ipaddress.ip_address("192.168.1.23"),))
@@ -153,8 +153,8 @@ async def test_the_lan_server_restarts_with_a_new_certificate_when_the_address_c
     from types import SimpleNamespace
 
     from notifier.config import load_config
-    from notifier.lanserver import LanHttps
-    from notifier.pairing import Pairing
+    from notifier.serve.lan_listener import LanHttps
+    from notifier.access.pairing import Pairing
 
     async def app(scope, receive, send):  # the real app is covered above; this is about the restart
         await send({"type": "http.response.start", "status": 204, "headers": []})
@@ -163,7 +163,7 @@ async def test_the_lan_server_restarts_with_a_new_certificate_when_the_address_c
     config = load_config({"data_dir": str(data_dir), "https": True, "https_port": free_port(), "https_host": "127.0.0.1"})
     app.state = SimpleNamespace(pairing=Pairing(config))
     seen = [HOME]
-    monkeypatch.setattr("notifier.lanserver.discover", lambda: seen[-1])
+    monkeypatch.setattr("notifier.serve.lan_listener.discover", lambda: seen[-1])
 
     def served_ips() -> set[str]:
         ctx = client_context(data_dir)

@@ -1,12 +1,12 @@
 """HTTP routes, thin: validation here, logic in the plain modules."""
 
-from .blocks import BlocksController
-from .messages import preview_message
-from .pairing import ROUTES as PAIRING_ROUTES
-from .push import PushController
-from .reminders import list_reminders, notification_action
-from .settings import get_settings, put_settings
-from .system import bootstrap, healthz
+from notifier.api.blocks import BlocksController
+from notifier.api.messages import preview_message
+from notifier.api.pairing import ROUTES as PAIRING_ROUTES
+from notifier.api.push import PushController
+from notifier.api.reminders import list_reminders, notification_action
+from notifier.api.settings import get_settings, put_settings
+from notifier.api.system import bootstrap, healthz
 
 ROUTES = [
     healthz,

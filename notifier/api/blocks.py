@@ -9,12 +9,12 @@ from litestar import Controller, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from .. import occurrences
-from .. import prefs as prefs_mod
-from .. import recurrence
-from ..blocks import block_json, check_repeats, effective_timezone, expand, parse_start, validate_block
+from notifier.plan import occurrences
+from notifier.plan import prefs as prefs_mod
+from notifier.plan import recurrence
+from notifier.plan.blocks import block_json, check_repeats, effective_timezone, expand, parse_start, validate_block
 
-from ..errors import BadRequest, NotFound
+from notifier.errors import BadRequest, NotFound
 
 MAX_AGENDA_DAYS = 62
 

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from ..errors import NotifierError, Unauthorized
+from notifier.errors import NotifierError, Unauthorized
 
 log = logging.getLogger(__name__)
 

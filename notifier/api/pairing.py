@@ -11,10 +11,10 @@ from litestar.datastructures import Cookie, State
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Redirect
 
-from ..auth import SESSION_COOKIE, hash_token
-from ..clock import iso
-from ..errors import NotFound
-from ..pairing import LOGIN, PAIR, pair_url, qr_svg
+from notifier.access.tokens import SESSION_COOKIE, hash_token
+from notifier.clock import iso
+from notifier.errors import NotFound
+from notifier.access.pairing import LOGIN, PAIR, pair_url, qr_svg
 
 COOKIE_LIFETIME = timedelta(days=400)  # the longest browsers keep a cookie (RFC 6265bis §5.5)
 CA_FILENAME = "study-notifier-ca.crt"
@@ -107,7 +107,7 @@ async def revoke_device(device_id: FromPath[int], state: State, request: Request
 @get("/api/tls", tags=["devices"])
 async def tls_info(state: State) -> dict[str, Any]:
     """Where phones reach us and which CA they must trust (for the dashboard to show)."""
-    from ..tls import ca_der, fingerprint  # cryptography.x509 loads on use, not at every start
+    from notifier.host.tls import ca_der, fingerprint  # cryptography.x509 loads on use, not at every start
 
     der = ca_der(state.config.data_dir)
     origin = state.pairing.phone_origin()
@@ -122,7 +122,7 @@ async def tls_info(state: State) -> dict[str, Any]:
 @get("/ca/" + CA_FILENAME, opt={"public": True}, tags=["devices"])
 async def download_ca(state: State) -> Response[bytes]:
     """The local CA certificate (public by nature: it holds no secret)."""
-    from ..tls import ca_der
+    from notifier.host.tls import ca_der
 
     der = ca_der(state.config.data_dir)
     if der is None:

@@ -12,12 +12,12 @@ from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from .. import payload as payloads
-from .. import prefs as prefs_mod
-from ..clock import iso
-from ..delivery import deliver
-from ..endpoints import check_endpoint
-from ..errors import BadRequest, NotFound
+from notifier.push import payload as payloads
+from notifier.plan import prefs as prefs_mod
+from notifier.clock import iso
+from notifier.push.delivery import deliver
+from notifier.push.endpoints import check_endpoint
+from notifier.errors import BadRequest, NotFound
 
 
 class SubscriptionKeys(msgspec.Struct):

@@ -9,10 +9,10 @@ from litestar import get, post
 from litestar.datastructures import State
 from litestar.params import JSONBody, QueryParameter
 
-from .. import occurrences
-from .. import prefs as prefs_mod
+from notifier.plan import occurrences
+from notifier.plan import prefs as prefs_mod
 
-from ..errors import BadRequest, NotFound
+from notifier.errors import BadRequest, NotFound
 
 
 def reminder_json(row: Any, deliveries: list[Any]) -> dict[str, Any]:

@@ -8,13 +8,13 @@ from litestar import get, put
 from litestar.datastructures import State
 from litestar.params import JSONBody
 
-from .. import llm_key
-from .. import prefs as prefs_mod
-from ..blocks import effective_timezone
-from ..config import Config
-from ..errors import BadRequest, ConfigError, Conflict
+from notifier.texts import api_key as llm_key
+from notifier.plan import prefs as prefs_mod
+from notifier.plan.blocks import effective_timezone
+from notifier.config import Config
+from notifier.errors import BadRequest, ConfigError, Conflict
 
-from ..vapid import subject_problem
+from notifier.push.vapid import subject_problem
 
 # Changing these changes which reminders exist.
 SCHEDULING = {"timezone", "default_offsets", "reminders_enabled", "summary_enabled", "summary_time"}

@@ -7,9 +7,9 @@ from typing import Any
 from litestar import get
 from litestar.datastructures import State
 
-from .. import __version__
-from .. import prefs as prefs_mod
-from ..blocks import effective_timezone
+from notifier import __version__
+from notifier.plan import prefs as prefs_mod
+from notifier.plan.blocks import effective_timezone
 
 
 @get("/healthz", opt={"public": True}, sync_to_thread=False)

@@ -1,13 +1,13 @@
 """Storage: every SQL statement of the app lives in this package."""
 
-from .blocks import BlockQueries
-from .core import CoreDB
-from .idempotency import IdempotencyQueries
-from .pairing import PairingQueries
-from .reminders import ReminderQueries
-from .settings import SettingsQueries
-from .subscriptions import SubscriptionQueries
-from .tokens import TokenQueries
+from notifier.db.blocks import BlockQueries
+from notifier.db.core import CoreDB
+from notifier.db.idempotency import IdempotencyQueries
+from notifier.db.pairing import PairingQueries
+from notifier.db.reminders import ReminderQueries
+from notifier.db.settings import SettingsQueries
+from notifier.db.subscriptions import SubscriptionQueries
+from notifier.db.tokens import TokenQueries
 
 
 class Database(

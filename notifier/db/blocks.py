@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from ..clock import iso
-from .core import CoreDB
+from notifier.clock import iso
+from notifier.db.core import CoreDB
 
 BLOCK_COLUMNS = ("title", "notes", "start_local", "timezone", "duration_minutes", "rrule", "reminder_offsets", "reminders")
 

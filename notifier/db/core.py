@@ -12,8 +12,8 @@ from typing import Any, AsyncIterator, Iterable
 
 import aiosqlite
 
-from ..errors import DatabaseTooNew, StorageError
-from ..migrations import MIGRATIONS, SCHEMA_VERSION
+from notifier.errors import DatabaseTooNew, StorageError
+from notifier.db.migrations import MIGRATIONS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-from ..clock import iso
-from .core import CoreDB
+from notifier.clock import iso
+from notifier.db.core import CoreDB
 
 # When a pending reminder is next worth looking at: its retry time, else its due time.
 _WHEN = "COALESCE(next_attempt_at, due_at)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from .core import CoreDB
+from notifier.db.core import CoreDB
 
 
 class SettingsQueries(CoreDB):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..clock import iso
-from .core import CoreDB
+from notifier.clock import iso
+from notifier.db.core import CoreDB
 
 
 class SubscriptionQueries(CoreDB):

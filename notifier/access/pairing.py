@@ -1,0 +1,168 @@
+"""One-time codes that turn into device tokens: phone pairing codes and desktop login links.
+
+A pairing code is short enough to type (8 Crockford base32 characters, 40
+bits), so it lives 10 minutes, works once, is stored only as a hash, and
+guessing is rate-limited per client and overall: with the global budget an
+attacker gets at most FAILURES_OVERALL guesses per window against 2**40.
+A login link (what the launcher opens, like a notebook server's token URL)
+carries 256 random bits instead, and is single-use too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from notifier.access.tokens import hash_token, new_token
+from notifier.clock import utcnow
+from notifier.config import Config
+from notifier.errors import InvalidCode, TooManyRequests
+from notifier.host.lan import Lan
+from notifier.access.ratelimit import FailureLimiter, client_key
+
+# Crockford base32: no I, L, O or U; typed I/L/O are read as 1/1/0.
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_TYPOS = str.maketrans({"I": "1", "L": "1", "O": "0"})
+CODE_LENGTH = 8
+CODE_TTL = timedelta(minutes=10)
+LOGIN_TTL = timedelta(minutes=10)
+
+FAILURES_PER_CLIENT = 5
+FAILURES_OVERALL = 50
+FAILURE_WINDOW = 15 * 60.0  # seconds
+
+PAIR, LOGIN = "pair", "login"
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize_code(text: object) -> str | None:
+    """The canonical code from what a person typed (case, dashes, spaces, O/0 forgiven)."""
+    if not isinstance(text, str) or len(text) > 32:
+        return None
+    code = "".join(ch for ch in text.upper() if ch not in " -").translate(_TYPOS)
+    if len(code) != CODE_LENGTH or any(ch not in ALPHABET for ch in code):
+        return None
+    return code
+
+
+def display_code(code: str) -> str:
+    """`ABCD-EF12`: easier to read aloud and type."""
+    return f"{code[:4]}-{code[4:]}"
+
+
+def code_hash(kind: str, code: str) -> str:
+    """Random, short-lived secrets need no slow hash; the kind keeps the two namespaces apart."""
+    return hashlib.sha256(f"{kind}:{code}".encode()).hexdigest()
+
+
+def pair_url(origin: str, code: str) -> str:
+    """The link in the QR code. The code rides in the fragment, which browsers never send or log."""
+    return f"{origin}/pair#code={code}"
+
+
+def qr_svg(text: str) -> str:
+    """An SVG QR code (no XML declaration, so it can go straight into the page)."""
+    import segno
+
+    out = io.BytesIO()
+    segno.make(text, error="m", micro=False).save(
+        out, kind="svg", scale=4, border=2, xmldecl=False, svgns=True, svgclass="qr", lineclass=None
+    )
+    return out.getvalue().decode()
+
+
+def qr_terminal(text: str) -> str:
+    """The same QR code as text blocks, for `notifier pair`."""
+    import segno
+
+    out = io.StringIO()
+    segno.make(text, error="m", micro=False).terminal(out=out, compact=True)
+    return out.getvalue()
+
+
+def phone_origin(config: Config, lan: Lan | None) -> str:
+    """The origin a phone should use: the public URL, else the LAN HTTPS address, else ours."""
+    if config.public_url:
+        return config.public_url
+    bound = config.https_host not in ("0.0.0.0", "::", "")
+    address = config.https_host if bound else (lan.primary if lan is not None else None)
+    if config.https and address:
+        host = f"[{address}]" if ":" in address else address
+        return f"https://{host}:{config.https_port}"
+    return config.local_url
+
+
+@dataclass(frozen=True)
+class Issued:
+    code: str
+    expires_at: datetime
+
+
+class Pairing:
+    """Issues and redeems one-time codes; holds the failure limiter and the clocks."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.now = now
+        self.lan: Lan | None = None  # set by the server once it has looked
+        self.limiter = FailureLimiter(
+            per_client=FAILURES_PER_CLIENT, overall=FAILURES_OVERALL, window=FAILURE_WINDOW, monotonic=monotonic
+        )
+
+    def phone_origin(self) -> str:
+        return phone_origin(self.config, self.lan)
+
+    async def issue(self, db: Any, kind: str = PAIR) -> Issued:
+        """A fresh code of `kind` (a pairing code, or a login ticket)."""
+        now = self.now()
+        code = new_code() if kind == PAIR else secrets.token_urlsafe(32)
+        expires = now + (CODE_TTL if kind == PAIR else LOGIN_TTL)
+        await db.add_code(code_hash(kind, code), kind, now, expires)
+        return Issued(code, expires)
+
+    async def redeem(self, db: Any, kind: str, secret: object, *, client: str | None, label: str) -> tuple[int, str]:
+        """Exchange a code for a new device token: (token id, token in clear)."""
+        key = client_key(client)
+        wait = self.limiter.retry_after(key)
+        if wait is not None:
+            raise TooManyRequests(
+                "Too many wrong codes; wait a few minutes and try again.", retry_after=math.ceil(wait)
+            )
+        code = normalize_code(secret) if kind == PAIR else _ticket(secret)
+        token = new_token()
+        token_id = None
+        if code is not None:
+            token_id = await db.redeem_code(
+                code_hash(kind, code), kind, self.now(),
+                token_hash=hash_token(token), label=label, token_kind="device" if kind == PAIR else "browser",
+            )
+        if token_id is None:
+            self.limiter.failed(key)
+            what = "pairing code" if kind == PAIR else "login link"
+            raise InvalidCode(f"That {what} is wrong, already used or expired.")
+        return token_id, token
+
+
+def _ticket(secret: object) -> str | None:
+    return secret if isinstance(secret, str) and 0 < len(secret) <= 100 else None
+
+
+async def login_link(pairing: Pairing, db: Any, base_url: str) -> str:
+    """A fresh one-time link that signs a desktop browser in (what the launcher opens)."""
+    issued = await pairing.issue(db, LOGIN)
+    return f"{base_url}/login?t={issued.code}"

@@ -1,0 +1,86 @@
+"""`notifier pair` and `notifier login`: one-time codes minted from a terminal.
+
+They write to the same database as the running server (SQLite serialises the
+writers), so a code made here is redeemed there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any, Awaitable, Callable
+
+from notifier.config import Config
+from notifier.serve.instance import running_instance
+from notifier.access.pairing import PAIR, Issued, Pairing, display_code, login_link, pair_url, phone_origin
+
+
+def _with_db(config: Config, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    from notifier.db import Database
+    from notifier.secretfiles import ensure_private_dir
+
+    async def run() -> Any:
+        ensure_private_dir(config.data_dir)
+        db = await Database.open(config.db_path)
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
+
+
+def _phone_origin(config: Config, info: dict[str, Any]) -> str:
+    if info.get("phone_url"):
+        return info["phone_url"]  # what the running server actually serves
+    lan = None
+    if config.https:
+        from notifier.host.lan import discover
+
+        lan = discover()
+    return phone_origin(config, lan)
+
+
+def pair(config: Config) -> int:
+    """Print the pairing QR code, the code to type, and the link."""
+    info = running_instance(config.data_dir) or {}
+    origin = _phone_origin(config, info)
+    issued: Issued = _with_db(config, lambda db: Pairing(config).issue(db, PAIR))
+    show_code(origin, issued)
+    if not info:
+        print("Note: Study Notifier is not running; start it before the code expires.", file=sys.stderr)
+    return 0
+
+
+def show_code(origin: str, issued: Issued) -> None:
+    """The QR code, the code to type and how long it works (also what the launcher shows)."""
+    from notifier.serve.console import say, show_pairing_qr
+
+    url = pair_url(origin, issued.code)
+    until = issued.expires_at.astimezone().strftime("%H:%M")
+    if show_pairing_qr(url):
+        say(f"Scan this with the phone's camera, or open {origin} on the phone and type the code")
+    else:
+        say(f"Open {url} on the phone, or open {origin} there and type the code")
+    say(f"\n    {display_code(issued.code)}\n", f"It works once, until {until}.")
+    if not origin.startswith("https://"):
+        say(
+            "Note: phones only allow notifications from an https address. Run `notifier serve --https` "
+            "or set NOTIFIER_PUBLIC_URL to a tunnel address (see the README).",
+            err=True,
+        )
+
+
+def login(config: Config, *, open_browser: bool = True) -> int:
+    """Print (and open) a one-time link that signs this computer's browser in."""
+    info = running_instance(config.data_dir) or {}
+    base = info.get("url") or config.local_url
+    link = _with_db(config, lambda db: login_link(Pairing(config), db, base))
+    print(link)
+    if not info:
+        print("Note: Study Notifier is not running; start it first.", file=sys.stderr)
+    elif open_browser:
+        from notifier.serve.console import open_in_browser
+
+        open_in_browser(link)
+    return 0

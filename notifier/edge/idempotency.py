@@ -1,0 +1,114 @@
+"""`Idempotency-Key` on mutating requests: a replay returns the first response, changes nothing.
+
+The phone's offline queue may send the same change twice (it cannot know whether
+a request that timed out arrived), so each queued change carries a key. Keys are
+scoped to the device token that sent them; the first response with a status
+below 500 is stored and replayed byte for byte. Two copies arriving at once are
+serialised, so the second waits for the first and then replays it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+from notifier.access.tokens import hash_token, SESSION_COOKIE
+
+HEADER = b"idempotency-key"
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+MAX_KEY = 200
+KEEP_FOR = timedelta(days=7)
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _token(scope: dict[str, Any]) -> str | None:
+    auth = _header(scope, b"authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        return value.strip() if scheme.lower() == "bearer" else None
+    for part in (_header(scope, b"cookie") or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == SESSION_COOKIE:
+            return value
+    return None
+
+
+async def _send_json(send: Any, status: int, body: dict[str, str]) -> None:
+    data = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+    await send({"type": "http.response.body", "body": data})
+
+
+def idempotency_middleware(app: Any) -> Any:
+    """ASGI middleware factory (Litestar `middleware=[…]`)."""
+    inflight: dict[tuple[int, str], asyncio.Event] = {}
+
+    async def middleware(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        key = _header(scope, HEADER) if scope["type"] == "http" else None
+        if key is None or scope["method"] not in MUTATING:
+            await app(scope, receive, send)
+            return
+        if not key or len(key) > MAX_KEY or not key.isprintable():
+            await _send_json(send, 400, {"error": "bad_request", "detail": f"Idempotency-Key must be 1 to {MAX_KEY} printable characters"})
+            return
+        state = scope["app"].state
+        token = _token(scope)
+        row = await state.db.token_by_hash(hash_token(token)) if token else None
+        if row is None:
+            await app(scope, receive, send)  # the guard answers 401 (or the route is public)
+            return
+        slot = (row["id"], key)
+        while slot in inflight:  # claim the slot with no await between check and claim
+            await inflight[slot].wait()
+        inflight[slot] = done = asyncio.Event()
+        try:
+            stored = await state.db.idempotent_response(*slot)
+            if stored is not None:
+                await _replay(stored, scope, send)
+            else:
+                await _record(app, scope, receive, send, state, slot)
+        finally:
+            del inflight[slot]
+            done.set()
+
+    return middleware
+
+
+async def _replay(stored: Any, scope: dict[str, Any], send: Any) -> None:
+    if (stored["method"], stored["path"]) != (scope["method"], scope["path"]):
+        await _send_json(send, 422, {"error": "idempotency_key_reused",
+                                     "detail": "This Idempotency-Key was already used for a different request."})
+        return
+    body = bytes(stored["body"])
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               (b"idempotency-replayed", b"true")]
+    await send({"type": "http.response.start", "status": stored["status"], "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _record(app: Any, scope: dict[str, Any], receive: Any, send: Any, state: Any, slot: tuple[int, str]) -> None:
+    status = 0
+    chunks: list[bytes] = []
+
+    async def capture(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+        await send(message)
+
+    await app(scope, receive, capture)
+    if 0 < status < 500:  # a server error may succeed on retry: do not pin it
+        now = state.clock.now()
+        await state.db.save_idempotent_response(*slot, scope["method"], scope["path"], status, b"".join(chunks), now)
+        await state.db.prune_idempotency(now - KEEP_FOR)

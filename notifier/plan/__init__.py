@@ -1,0 +1,1 @@
+"""The study plan: blocks, repeat rules and their occurrences, the user's preferences."""

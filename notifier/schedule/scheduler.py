@@ -1,0 +1,274 @@
+"""The reminder loop: keep the outbox filled ahead, sleep until the next due time, send.
+
+Due work lives in the database (the `reminders` outbox), so a restart loses
+nothing and this loop keeps no state of its own. Each reminder key exists once
+(UNIQUE), is claimed pending → sending before the push goes out, and a crash
+between sending and recording leaves it 'sending': the next start sends it
+again under the same Topic and notification tag, so the phone shows one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from notifier.push import payload as payloads
+from notifier.plan import prefs as prefs_mod
+from notifier.plan import recurrence
+from notifier.access.action_tokens import ActionTokens
+from notifier.plan.blocks import block_spec, effective_timezone, occurrence_url
+from notifier.clock import Clock, from_iso, iso
+from notifier.db import Database
+from notifier.push.delivery import deliver
+from notifier.texts.context import LATE_AFTER, missed_key, text_for, today
+from notifier.push.sender import Outcome, PushResult, PushSender
+
+log = logging.getLogger(__name__)
+
+HORIZON = timedelta(hours=36)  # how far ahead the outbox is filled
+REFILL = timedelta(hours=12)  # refill when less than this is left
+MAX_SLEEP = 60.0  # seconds; also bounds how late we notice a suspend/resume
+RETRY_AFTER = timedelta(seconds=60)  # a reminder whose devices all said "later"
+SEND_DEADLINE = 20.0  # seconds of in-process retries per send
+WATERMARK = "materialized_until"
+SILENT_EXPIRY = timedelta(days=60)  # DESIGN.md: subscriptions silent for 60 days expire
+
+
+class Scheduler:
+    """Owns the outbox: fills it, sends what is due, reschedules on changes."""
+
+    def __init__(
+        self,
+        db: Database,
+        sender: PushSender,
+        tokens: ActionTokens,
+        *,
+        clock: Clock | None = None,
+        concurrency: int = 16,
+    ) -> None:
+        self.db = db
+        self.sender = sender
+        self.tokens = tokens
+        self.clock = clock or Clock()
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()  # materialising and rescheduling never interleave
+        self._gate = asyncio.Semaphore(concurrency)
+        self._inflight: set[asyncio.Task[None]] = set()
+        self.ticks = 0
+        self.on_wake: list[Callable[[], None]] = []  # told of every change too (the composer task)
+
+    # -- the loop -------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Something changed: recompute the next due time now."""
+        self._wake.set()
+        for hook in self.on_wake:
+            hook()
+
+    async def run(self) -> None:
+        """Run until cancelled; errors are logged, never fatal."""
+        await self.db.release_unfinished(self.clock.now())
+        while True:
+            try:
+                until = await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scheduler tick failed; retrying in a minute")
+                until = self.clock.now() + timedelta(seconds=MAX_SLEEP)
+            await self.clock.sleep_until(until, self._wake)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Let in-flight sends finish (briefly); unfinished ones resend on next start."""
+        if self._inflight:
+            await asyncio.wait(list(self._inflight), timeout=grace)
+        for task in list(self._inflight):
+            task.cancel()
+
+    async def tick(self) -> datetime:
+        """One pass: fill the outbox, start what is due; return when to wake next."""
+        self.ticks += 1
+        now = self.clock.now()
+        await self.materialize(now)
+        await self.start_due(now)
+        nxt = await self.db.next_pending_time()
+        cap = now + timedelta(seconds=MAX_SLEEP)
+        until = min(from_iso(nxt), cap) if nxt else cap
+        log.debug("scheduler: next wake at %s", iso(until))
+        return until
+
+    async def drain(self) -> None:
+        """Wait for every send started so far (tests and shutdown)."""
+        while self._inflight:
+            await asyncio.gather(*list(self._inflight), return_exceptions=True)
+
+    # -- filling the outbox ---------------------------------------------------
+
+    async def materialize(self, now: datetime) -> int:
+        """Extend the outbox up to now + HORIZON from the stored watermark."""
+        async with self._lock:
+            stored = await self.db.get_state(WATERMARK)
+            # First run: nothing in the past is owed. Otherwise resume exactly where
+            # the last run stopped, so a downtime's reminders are found (and judged late or missed).
+            start = from_iso(stored) if stored else now
+            if start - now >= REFILL:
+                return 0
+            end = now + HORIZON
+            added = await self._insert_window(start, end, now)
+            await self.db.set_state(WATERMARK, iso(end))
+        # Housekeeping rides on the refill, about once a day.
+        expired = await self.db.expire_silent_subscriptions(now - SILENT_EXPIRY)
+        if expired:
+            log.info("removed %d subscription(s) with no delivery in %d days", expired, SILENT_EXPIRY.days)
+        return added
+
+    async def reschedule(self, now: datetime, block_id: int | None = None) -> None:
+        """Recompute future unsent reminders of one block (or all) after a change."""
+        async with self._lock:
+            await self.db.drop_future_unsent(now, block_id=block_id)
+            stored = await self.db.get_state(WATERMARK)
+            if stored:
+                await self._insert_window(now, from_iso(stored), now, block_id=block_id)
+        self.wake()
+
+    async def _insert_window(self, start: datetime, end: datetime, now: datetime, block_id: int | None = None) -> int:
+        prefs = await prefs_mod.load(self.db)
+        rows = [r for r in await self.db.blocks() if block_id is None or r["id"] == block_id]
+        closed = {(b, recurrence.parse_occurrence_key(k)) for b, k in await self.db.closed_occurrences()}
+        dues = recurrence.due_reminders([block_spec(r, prefs) for r in rows], start, end, closed=closed)
+        new = [
+            {
+                "key": d.key,
+                "kind": "reminder",
+                "block_id": d.block_id,
+                "occurrence_key": recurrence.occurrence_key(d.occurrence_utc),
+                "offset_minutes": d.offset_minutes,
+                "due_at": d.due_utc,
+            }
+            for d in dues
+        ]
+        if block_id is None and prefs.summary_enabled:
+            tz = recurrence.tz_from_name(effective_timezone(prefs))
+            hh, mm = map(int, prefs.summary_time.split(":"))
+            for day, due in recurrence.daily_summary_due(datetime.min.time().replace(hour=hh, minute=mm), tz, start, end):
+                new.append({"key": f"summary:{day.isoformat()}", "kind": "summary", "due_at": due})
+        return await self.db.insert_reminders(new, now)
+
+    # -- sending --------------------------------------------------------------
+
+    async def start_due(self, now: datetime) -> None:
+        """Mark the too-old as missed and start a send task for each due reminder."""
+        prefs = await prefs_mod.load(self.db)
+        grace = timedelta(minutes=prefs.late_grace_minutes)
+        missed = []
+        for row in await self.db.pending_due(now):
+            due = from_iso(row["due_at"])
+            if row["kind"] != "missed" and now - due > grace:
+                if row["sent_at"]:  # waiting to retry a device, but some device has it: enough
+                    await self.db.finish_reminder(row["id"], now, status="sent", next_attempt_at=None)
+                else:
+                    missed.append(row)
+                continue
+            if not await self.db.claim_reminder(row["id"], now):
+                continue
+            task = asyncio.create_task(self._send(row, now))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+        if missed:
+            await self._record_missed(missed, now)
+            await self.start_due(now)  # sends the "you missed N" push right away
+
+    async def _record_missed(self, rows: list[Any], now: datetime) -> None:
+        """Too late to be useful: list them as missed and queue one "you missed N" push."""
+        await self.db.mark_missed([r["id"] for r in rows], now)
+        log.warning("%d reminder(s) fell outside the late grace while the server was down", len(rows))
+        await self.db.insert_reminders([{"key": missed_key(len(rows), now), "kind": "missed", "due_at": now}], now)
+
+    async def _send(self, row: Any, claimed_at: datetime) -> None:
+        async with self._gate:
+            try:
+                await self._send_one(row)
+            except Exception as exc:  # never leave a claimed row behind silently
+                log.exception("sending reminder %s failed", row["key"])
+                await self.db.finish_reminder(row["id"], self.clock.now(), status="failed", error=f"internal error: {exc}")
+
+    async def _send_one(self, row: Any) -> None:
+        now = self.clock.now()
+        prefs = await prefs_mod.load(self.db)
+        due = from_iso(row["due_at"])
+        late = now - due > LATE_AFTER
+        if row["kind"] == "summary" and not any(o.status == "planned" for o in await today(self.db, effective_timezone(prefs), due)):
+            await self.db.finish_reminder(row["id"], now, status="cancelled", error="no blocks today")
+            return
+        text = await text_for(self.db, row, prefs, now)
+        message = self._payload(row, text, due)
+        # A retry goes only to the devices that do not have this reminder yet.
+        already = await self.db.delivered_to(row["id"]) if row["attempts"] else set()
+        results = await self.deliver(message, prefs, row, now, skip_ids=already)
+        done = self.clock.now()
+        delivered = bool(already) or any(r.outcome is Outcome.DELIVERED for r in results)
+        waiting = [r for r in results if r.outcome is Outcome.RETRY]
+        retry_at = done + max([RETRY_AFTER, *(timedelta(seconds=r.retry_after or 0) for r in waiting)])
+        fields: dict[str, Any] = dict(title=text.title, body=text.body, text_source=text.source,
+                                      text_error=text.error, late=int(late))
+        if delivered and not row["sent_at"]:
+            fields["sent_at"] = done
+        if waiting and self._still_useful(row, retry_at, prefs):
+            fields.update(status="pending", next_attempt_at=retry_at, error=_summarise(waiting))
+        elif delivered:
+            failures = [r for r in results if r.outcome is not Outcome.DELIVERED]
+            fields.update(status="sent", error=_summarise(failures) if failures else None, next_attempt_at=None)
+        elif not results:
+            fields.update(status="failed", error="no devices are subscribed")
+        else:
+            fields.update(status="failed", error=_summarise(results))
+        await self.db.finish_reminder(row["id"], done, **fields)
+        if fields["status"] == "pending":
+            self.wake()
+
+    async def deliver(
+        self, message: dict[str, Any], prefs: Any, row: Any, now: datetime, skip_ids: frozenset[int] | set[int] = frozenset()
+    ) -> list[PushResult]:
+        """Send to every subscription but `skip_ids`; record each device's outcome on the reminder too."""
+        results = await deliver(
+            self.db, self.sender, message,
+            subject=prefs.vapid_subject or None,
+            skip_ids=skip_ids,
+            now=self.clock.now,
+            topic=payloads.topic_for(row["key"]),
+            urgency="high" if row["kind"] != "summary" else "normal",
+            ttl=_ttl(row, now),
+            deadline=time.monotonic() + SEND_DEADLINE,
+        )
+        await self.db.record_deliveries(row["id"], results, now)
+        return results
+
+    def _payload(self, row: Any, text: Any, due: datetime) -> dict[str, Any]:
+        if row["kind"] == "reminder" and row["block_id"] is not None:
+            start = recurrence.parse_occurrence_key(row["occurrence_key"])
+            token = self.tokens.issue(row["block_id"], row["occurrence_key"], start + timedelta(hours=24))
+            return payloads.build(
+                kind="reminder", title=text.title, body=text.body,
+                url=occurrence_url(row["block_id"], row["occurrence_key"]), tag=row["key"], due=due,
+                actions=payloads.REMINDER_ACTIONS, action_token=token,
+            )
+        url = "/#/reminders" if row["kind"] == "missed" else "/#/today"
+        return payloads.build(kind=row["kind"], title=text.title, body=text.body, url=url, tag=row["key"], due=due)
+
+    def _still_useful(self, row: Any, now: datetime, prefs: Any) -> bool:
+        return now - from_iso(row["due_at"]) < timedelta(minutes=max(prefs.late_grace_minutes, 1))
+
+
+def _ttl(row: Any, now: datetime) -> int:
+    """Seconds a push service should keep trying: until the reminder stops being useful."""
+    if row["kind"] == "reminder" and row["occurrence_key"]:
+        start = recurrence.parse_occurrence_key(row["occurrence_key"])
+        return int(max(60, min((start - now).total_seconds() + 3600, 24 * 3600)))
+    return 4 * 3600
+
+
+def _summarise(results: list[PushResult]) -> str:
+    return "; ".join(f"device {r.subscription_id}: {r.outcome.value} ({r.detail})" for r in results)[:500]

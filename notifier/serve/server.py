@@ -1,0 +1,166 @@
+"""Run the app under granian's embedded server, in this process and this loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from notifier.app import create_app
+from notifier.host.paths import granian_static_options
+from notifier.config import Config
+from notifier.serve.console import interactive, on_console_close, open_in_browser, say
+from notifier.errors import AlreadyRunning, ConfigError, NotifierError
+from notifier.serve.instance import InstanceLock
+from notifier.serve.logs import setup_logging
+from notifier.secretfiles import ensure_private_dir
+
+if TYPE_CHECKING:
+    from notifier.serve.lan_listener import LanHttps
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_ALREADY_RUNNING = 3
+
+
+def serve(config: Config, *, open_browser: bool = True) -> int:
+    """Serve until Ctrl-C or SIGTERM; returns the process exit code."""
+    ensure_private_dir(config.data_dir)
+    lock = InstanceLock(config.data_dir)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        # A second double-click: bring up the running one instead of failing.
+        if open_browser and _open_running(config):
+            return EXIT_OK
+        say(exc.detail, err=True)
+        return EXIT_ALREADY_RUNNING
+    setup_logging(config)  # only the instance that holds the lock writes the log
+    stopped = threading.Event()
+    try:
+        asyncio.run(_serve(config, lock, open_browser, stopped))
+    except NotifierError as exc:
+        log.error("%s", exc.detail)
+        return EXIT_ERROR
+    except OSError as exc:
+        log.error("cannot listen on %s:%s: %s", config.host, config.port, exc)
+        return EXIT_ERROR
+    finally:
+        lock.release()
+        stopped.set()
+    return EXIT_OK
+
+
+def _open_running(config: Config, wait: float = 15.0) -> bool:
+    """Open the browser on the instance that holds the lock, signed in with a fresh one-time link."""
+    from notifier.serve.instance import running_instance
+    from notifier.cli.codes import login
+
+    deadline = time.monotonic() + wait
+    while not (info := running_instance(config.data_dir)):  # it may still be starting
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    say(f"Study Notifier is already running at {info.get('url')}; opening it in your browser.")
+    return login(config, open_browser=True) == 0
+
+
+async def _serve(config: Config, lock: InstanceLock, open_browser: bool, stopped: threading.Event) -> None:
+    from granian.constants import Interfaces
+    from granian.server.embed import Server
+
+    from notifier.access.pairing import login_link
+
+    lan_https: LanHttps | None = None
+    stopping: list[asyncio.Task[None]] = []
+    startup_errors: list[NotifierError] = []
+
+    async def on_ready(app: Any) -> None:
+        nonlocal lan_https
+        if config.https:
+            from notifier.serve.lan_listener import LanHttps  # certificates and x509 only when they are used
+
+            lan_https = LanHttps(app, config)
+            try:
+                await lan_https.start()
+            except OSError as exc:
+                # granian reports a failed lifespan as a bare FatalError; keep the cause.
+                startup_errors.append(ConfigError(f"cannot serve HTTPS on port {config.https_port}: {exc}"))
+                raise
+        phone_url = app.state.pairing.phone_origin()
+        lock.publish(config.local_url, phone_url=phone_url)
+        say(f"Study Notifier is running at {config.local_url}  (Ctrl-C to stop)")
+        if phone_url != config.local_url:
+            say(f"Phones use {phone_url}")
+        if lan_https is not None:
+            from notifier.host.tls import ca_der, fingerprint
+
+            fp = fingerprint(ca_der(config.data_dir) or b"")
+            say(f"Phones trust it once via {phone_url}/ca/ (CA SHA-256 {fp})")
+        if interactive():  # a live pairing code only on a screen, never into a log or journal
+            from notifier.access.pairing import PAIR
+            from notifier.cli.codes import show_code
+
+            say("", "Pair a phone:")
+            show_code(phone_url, await app.state.pairing.issue(app.state.db, PAIR))
+        else:
+            say("Pair a phone from the dashboard, or with `notifier pair`.")
+        say(f"Data and logs: {config.data_dir}")
+        # Like a notebook server's token URL: one use, and only this browser gets in.
+        link = await login_link(app.state.pairing, app.state.db, config.local_url)
+        say(f"Sign this computer's browser in with {link}")
+        if open_browser:
+            await asyncio.get_running_loop().run_in_executor(None, open_in_browser, link)
+
+    app = create_app(config, on_ready=on_ready)
+    server = Server(
+        app,
+        address=config.host,
+        port=config.port,
+        interface=Interfaces.ASGI,
+        websockets=False,
+        log_enabled=False,  # our logging setup owns the output
+        **granian_static_options(),
+    )
+
+    def stop() -> None:
+        if stopping:  # a terminal's Ctrl-C or hang-up reaches both onefile processes: the child hears it twice
+            return
+
+        async def in_order() -> None:
+            if lan_https is not None:  # it shares the state the main server's lifespan closes
+                await lan_https.stop()
+            server.stop()
+
+        stopping.append(asyncio.get_running_loop().create_task(in_order()))  # keep a reference
+
+    _install_signal_handlers(stop)
+    loop = asyncio.get_running_loop()
+    on_console_close(lambda: loop.call_soon_threadsafe(stop), stopped)
+    try:
+        await server.serve()
+    except Exception:
+        if startup_errors:
+            raise startup_errors[0] from None
+        raise
+    finally:
+        if lan_https is not None:
+            await lan_https.stop()
+
+
+def _install_signal_handlers(stop: Any) -> None:
+    loop = asyncio.get_running_loop()
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"):
+        sig = getattr(signal, name, None)
+        if sig is None:
+            continue
+        try:
+            loop.add_signal_handler(sig, stop)
+        except (NotImplementedError, RuntimeError):
+            # Windows has no loop signal handlers; a plain handler wakes the loop.
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop))

@@ -1,0 +1,108 @@
+"""What a reminder says: its context (block, timing, today's progress) and its text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from notifier.plan import recurrence
+from notifier.plan.blocks import effective_timezone
+from notifier.clock import from_iso
+from notifier.texts.claude import MessageContext, Text
+from notifier.texts.fallback import fallback_text
+from notifier.plan.prefs import Prefs
+
+# A reminder counts as late (and says so) when it leaves this long after its due time.
+LATE_AFTER = timedelta(seconds=30)
+
+
+def missed_key(count: int, now: datetime) -> str:
+    """Key of the one "you missed N" push made after a downtime."""
+    return f"missed:{count}:{recurrence.occurrence_key(now)}"
+
+
+def missed_count(key: str) -> int:
+    return int(key.split(":")[1])
+
+
+@dataclass(frozen=True)
+class DayItem:
+    """One occurrence on a local day: just what messages need."""
+
+    local: datetime
+    title: str
+    status: str
+
+
+async def today(db: Any, tz_name: str, at: datetime) -> list[DayItem]:
+    """The occurrences on the local day of `at`, in time order."""
+    tz = recurrence.tz_from_name(tz_name)
+    day = at.astimezone(tz).date()
+    start = recurrence.localize(datetime.combine(day, time()), tz)
+    end = recurrence.localize(datetime.combine(day + timedelta(days=1), time()), tz)
+    states = {(s["block_id"], s["occurrence_key"]): s["status"] for s in await db.occurrence_states()}
+    items = []
+    for row in await db.blocks():
+        if row["rrule"] is None and abs((date.fromisoformat(row["start_local"][:10]) - day).days) > 1:
+            continue  # a one-off block on another day (±1 covers zone differences)
+        block_tz = recurrence.tz_from_name(row["timezone"])
+        for occ in recurrence.occurrences(datetime.fromisoformat(row["start_local"]), block_tz, row["rrule"], start, end):
+            status = states.get((row["id"], recurrence.occurrence_key(occ.start_utc)), "planned")
+            items.append(DayItem(occ.start_utc.astimezone(tz), row["title"], status))
+    return sorted(items, key=lambda i: i.local)
+
+
+async def context_for(db: Any, row: Any, prefs: Prefs, now: datetime) -> MessageContext:
+    """Everything a good message for this reminder needs to know."""
+    tz_name = effective_timezone(prefs)
+    due = from_iso(row["due_at"])
+    when = max(due, now)
+    local = when.astimezone(recurrence.tz_from_name(tz_name))
+    day = await today(db, tz_name, when)
+    done = sum(o.status == "done" for o in day)
+    common = dict(
+        seed=row["key"],
+        local_time=local,
+        late=bool(row["late"]) or now - due > LATE_AFTER,
+        done_today=done,
+        planned_today=sum(o.status != "skipped" for o in day),
+        persona=prefs.persona,
+    )
+    if row["kind"] == "summary":
+        items = tuple((o.local.strftime("%H:%M"), o.title) for o in day if o.status == "planned")
+        return MessageContext(kind="summary", summary_items=items, **common)
+    if row["kind"] == "missed":
+        return MessageContext(kind="missed", missed_count=missed_count(row["key"]), **common)
+    block = await db.block(row["block_id"]) if row["block_id"] is not None else None
+    start = recurrence.parse_occurrence_key(row["occurrence_key"])
+    return MessageContext(
+        kind="reminder",
+        block_title=block["title"] if block else "your study block",
+        block_notes=block["notes"] if block else "",
+        minutes_until=round((start - when).total_seconds() / 60),
+        **common,
+    )
+
+
+def stored_text(row: Any) -> Text | None:
+    """Text composed ahead of time, if any."""
+    if row["title"] is None:
+        return None
+    return Text(row["title"], row["body"] or "", row["text_source"] or "fallback", row["text_error"])
+
+
+async def text_for(db: Any, row: Any, prefs: Prefs, now: datetime) -> Text:
+    """The text to send now: the prepared one, or a fallback written on the spot.
+
+    A text prepared for an on-time reminder would say "in 15 minutes" after a
+    downtime, so a late reminder gets a fresh (late-aware) fallback instead.
+    """
+    prepared = stored_text(row)
+    late = bool(row["late"]) or now - from_iso(row["due_at"]) > LATE_AFTER
+    if prepared is not None and not late:
+        return prepared  # the common case: no work on the send path
+    text = fallback_text(await context_for(db, row, prefs, now))
+    if prepared is not None and prepared.source == "llm":
+        return Text(text.title, text.body, "fallback", "prepared text was for an on-time reminder")
+    return text
