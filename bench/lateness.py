@@ -14,7 +14,6 @@ the send path. Target: p99 ≤ 250 ms.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import statistics
@@ -22,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -70,15 +69,19 @@ def ctx_switches(pid: int) -> int:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reminders", type=int, default=200)
     parser.add_argument("--spread", type=float, default=30.0)
-    parser.add_argument("--idle", type=float, default=180.0, help="seconds of idle measurement (0 to skip)")
-    parser.add_argument("--llm-delay", type=float, default=0.0, help="fake Claude answers after this many seconds")
+    parser.add_argument(
+        "--idle", type=float, default=180.0, help="seconds of idle measurement (0 to skip)"
+    )
+    parser.add_argument(
+        "--llm-delay", type=float, default=0.0, help="fake Claude answers after this many seconds"
+    )
     args = parser.parse_args()
 
     sink = start([sys.executable, str(ROOT / "bench" / "push_sink.py")])
@@ -88,7 +91,11 @@ def main() -> None:
     data = Path(tmp.name) / "data"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "NOTIFIER_PUSH_EXTRA_HOSTS": sink_url.split("//")[1], "NOTIFIER_LOG_LEVEL": "debug"}
+    env = {
+        **os.environ,
+        "NOTIFIER_PUSH_EXTRA_HOSTS": sink_url.split("//")[1],
+        "NOTIFIER_LOG_LEVEL": "debug",
+    }
     if args.llm_delay:
         sys.path.insert(0, str(ROOT / "tests"))
         from peers.fake_anthropic import FakeAnthropic, slow  # the test suite's fake Messages API
@@ -97,38 +104,83 @@ def main() -> None:
         env.update(ANTHROPIC_API_KEY=fake.api_key, ANTHROPIC_BASE_URL=fake.base_url)
     # Its output goes to the log file in the data dir; an unread pipe would fill and block it.
     server = subprocess.Popen(
-        [sys.executable, "-m", "notifier", "serve", "--no-browser", "--data-dir", str(data), "--port", str(port)],
-        env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "notifier",
+            "serve",
+            "--no-browser",
+            "--data-dir",
+            str(data),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_healthy(url, server)
-        token = subprocess.run([sys.executable, "-m", "notifier", "token", "--data-dir", str(data)],
-                               capture_output=True, text=True, check=True, cwd=ROOT).stdout.strip()
+        token = subprocess.run(
+            [sys.executable, "-m", "notifier", "token", "--data-dir", str(data)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        ).stdout.strip()
         api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-        api.put("/api/settings", json={"timezone": "UTC", "vapid_subject": SUBJECT}).raise_for_status()
-        api.post("/api/push/subscriptions", json={
-            "endpoint": f"{sink_url}/push/phone",
-            "keys": {"p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
-                     "auth": "tBHItJI5svbpez7KI4CCXg"},
-        }).raise_for_status()
+        api.put(
+            "/api/settings", json={"timezone": "UTC", "vapid_subject": SUBJECT}
+        ).raise_for_status()
+        api.post(
+            "/api/push/subscriptions",
+            json={
+                "endpoint": f"{sink_url}/push/phone",
+                "keys": {
+                    "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+                    "auth": "tBHItJI5svbpez7KI4CCXg",
+                },
+            },
+        ).raise_for_status()
 
-        first = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=8)
+        first = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=8)
         due_by_topic = {}
         for i in range(args.reminders):
             start_at = first + timedelta(seconds=int(i * args.spread / args.reminders))
-            block = api.post("/api/blocks", json={"title": f"Session {i}", "start": start_at.strftime("%Y-%m-%dT%H:%M:%S"),
-                                                  "duration_minutes": 30, "reminder_offsets": [0]}).json()
-            due_by_topic[topic_for(f"b{block['id']}:{start_at.strftime('%Y%m%dT%H%M%SZ')}:0")] = start_at.timestamp()
-        time.sleep((first - datetime.now(timezone.utc)).total_seconds() + args.spread + 3)
+            block = api.post(
+                "/api/blocks",
+                json={
+                    "title": f"Session {i}",
+                    "start": start_at.strftime("%Y-%m-%dT%H:%M:%S"),
+                    "duration_minutes": 30,
+                    "reminder_offsets": [0],
+                },
+            ).json()
+            due_by_topic[topic_for(f"b{block['id']}:{start_at.strftime('%Y%m%dT%H%M%SZ')}:0")] = (
+                start_at.timestamp()
+            )
+        time.sleep((first - datetime.now(UTC)).total_seconds() + args.spread + 3)
 
         arrivals = httpx.get(f"{sink_url}/stats").json()["arrivals"]
-        lateness = [(t - due_by_topic[topic]) * 1000 for topic, t in arrivals if topic in due_by_topic]
-        sources = {r.get("text_source") for r in api.get("/api/reminders", params={"limit": 500}).json()}
-        print(f"reminders scheduled      : {args.reminders} over {args.spread:g} s"
-              + (f", fake LLM answering after {args.llm_delay:g} s" if args.llm_delay else ""))
-        print(f"delivered to push service: {len(lateness)}  (text sources: {', '.join(sorted(map(str, sources)))})")
-        print(f"lateness p50 / p99 / max : {statistics.median(lateness):.1f} / {percentile(lateness, 0.99):.1f} / {max(lateness):.1f} ms"
-              f"  (target p99 <= 250 ms: {'met' if percentile(lateness, 0.99) <= 250 else 'NOT met'})")
+        lateness = [
+            (t - due_by_topic[topic]) * 1000 for topic, t in arrivals if topic in due_by_topic
+        ]
+        sources = {
+            r.get("text_source") for r in api.get("/api/reminders", params={"limit": 500}).json()
+        }
+        print(
+            f"reminders scheduled      : {args.reminders} over {args.spread:g} s"
+            + (f", fake LLM answering after {args.llm_delay:g} s" if args.llm_delay else "")
+        )
+        print(
+            f"delivered to push service: {len(lateness)}  (text sources: {', '.join(sorted(map(str, sources)))})"
+        )
+        print(
+            f"lateness p50 / p99 / max : {statistics.median(lateness):.1f} / {percentile(lateness, 0.99):.1f} / {max(lateness):.1f} ms"
+            f"  (target p99 <= 250 ms: {'met' if percentile(lateness, 0.99) <= 250 else 'NOT met'})"
+        )
 
         if args.idle:
             log_file = data / "logs" / "notifier.log"
@@ -137,8 +189,10 @@ def main() -> None:
             time.sleep(args.idle)
             ticks = log_file.read_text().count("scheduler: next wake") - ticks_before
             switches = ctx_switches(server.pid) - switches_before
-            print(f"idle {args.idle:g} s: scheduler wake-ups {ticks} ({ticks / args.idle * 60:.1f}/min), "
-                  f"context switches {switches} ({switches / args.idle:.1f}/s, all threads)")
+            print(
+                f"idle {args.idle:g} s: scheduler wake-ups {ticks} ({ticks / args.idle * 60:.1f}/min), "
+                f"context switches {switches} ({switches / args.idle:.1f}/s, all threads)"
+            )
         api.close()
     finally:
         server.terminate()

@@ -25,12 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cryptography.hazmat.primitives import serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
-from notifier.push import payload as payloads  # noqa: E402
-from notifier.push.sender import Outcome, PushSender, Target, encrypt  # noqa: E402
-from notifier.push.vapid import VapidKeys  # noqa: E402
+from notifier.push import payload as payloads
+from notifier.push.sender import Outcome, PushSender, Target, encrypt
+from notifier.push.vapid import VapidKeys
 
 SUBJECT = "mailto:bench@study-notifier.example"
 
@@ -42,8 +42,10 @@ def b64(data: bytes) -> str:
 def make_targets(n: int, origin: str) -> list[Target]:
     targets = []
     for i in range(n):
-        point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        point = (
+            ec.generate_private_key(ec.SECP256R1())
+            .public_key()
+            .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
         )
         targets.append(Target(i, f"{origin}/push/{i}", b64(point), b64(os.urandom(16))))
     return targets
@@ -52,7 +54,9 @@ def make_targets(n: int, origin: str) -> list[Target]:
 def start_sink() -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("push_sink.py"))],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     line = proc.stdout.readline().split()
     if not line or line[0] != "ready":
@@ -71,8 +75,12 @@ def cpu_cost(vapid: VapidKeys, targets: list[Target], message: dict) -> float:
     return (time.process_time() - start) / len(targets)
 
 
-async def fan_out(vapid: VapidKeys, targets: list[Target], message: dict, concurrency: int, host_port: str) -> tuple[float, float, list]:
-    async with PushSender(vapid, extra_hosts=frozenset({host_port}), concurrency=concurrency) as sender:
+async def fan_out(
+    vapid: VapidKeys, targets: list[Target], message: dict, concurrency: int, host_port: str
+) -> tuple[float, float, list]:
+    async with PushSender(
+        vapid, extra_hosts=frozenset({host_port}), concurrency=concurrency
+    ) as sender:
         await sender.fan_out(targets[:50], message, subject=SUBJECT)  # warm the connection pool
         start, cpu = time.perf_counter(), time.process_time()
         results = await sender.fan_out(targets, message, subject=SUBJECT)
@@ -92,15 +100,20 @@ def main() -> None:
             vapid = VapidKeys.load_or_create(Path(tmp))
             targets = make_targets(args.messages, origin)
             message = payloads.build(
-                kind="reminder", title="Calculus in 15 minutes",
+                kind="reminder",
+                title="Calculus in 15 minutes",
                 body="Grab your notes and a glass of water, the integrals won't solve themselves.",
-                url="/#/occurrence/1/20261123T170000Z", tag="b1:20261123T170000Z:15",
-                actions=payloads.REMINDER_ACTIONS, action_token="x" * 43,
+                url="/#/occurrence/1/20261123T170000Z",
+                tag="b1:20261123T170000Z:15",
+                actions=payloads.REMINDER_ACTIONS,
+                action_token="x" * 43,
             )
             costs, rates, cpu_rates = [], [], []
             for _ in range(args.rounds):
                 costs.append(cpu_cost(vapid, targets[:1000], message))
-                elapsed, cpu, results = asyncio.run(fan_out(vapid, targets, message, args.concurrency, origin.split("//")[1]))
+                elapsed, cpu, results = asyncio.run(
+                    fan_out(vapid, targets, message, args.concurrency, origin.split("//")[1])
+                )
                 delivered = sum(r.outcome is Outcome.DELIVERED for r in results)
                 if delivered != len(targets):
                     raise SystemExit(f"only {delivered}/{len(targets)} delivered: {results[0]}")
@@ -114,12 +127,22 @@ def main() -> None:
     rate = statistics.median(rates)
     cpu_rate = statistics.median(cpu_rates)
     cpu_bound = 1 / cost
-    print(f"messages per round        : {args.messages} (concurrency {args.concurrency}, {args.rounds} rounds)")
-    print(f"fan-out throughput (wall) : {rate:8.0f} msg/s  (median; rounds: {', '.join(f'{r:.0f}' for r in rates)})")
-    print(f"fan-out per sender CPU-s  : {cpu_rate:8.0f} msg/s  (wall-clock figure without other load on the core)")
-    print(f"CPU cost encrypt+sign     : {cost * 1e6:8.0f} us/msg  -> at most {cpu_bound:.0f} msg/s on one core")
+    print(
+        f"messages per round        : {args.messages} (concurrency {args.concurrency}, {args.rounds} rounds)"
+    )
+    print(
+        f"fan-out throughput (wall) : {rate:8.0f} msg/s  (median; rounds: {', '.join(f'{r:.0f}' for r in rates)})"
+    )
+    print(
+        f"fan-out per sender CPU-s  : {cpu_rate:8.0f} msg/s  (wall-clock figure without other load on the core)"
+    )
+    print(
+        f"CPU cost encrypt+sign     : {cost * 1e6:8.0f} us/msg  -> at most {cpu_bound:.0f} msg/s on one core"
+    )
     print(f"wall / CPU-only max       : {rate / cpu_bound:8.0%}  (target >= 50%)")
-    print(f"CPU-s / CPU-only max      : {cpu_rate / cpu_bound:8.0%}  (share of the sender's CPU spent on crypto)")
+    print(
+        f"CPU-s / CPU-only max      : {cpu_rate / cpu_bound:8.0%}  (share of the sender's CPU spent on crypto)"
+    )
     print(f"target >= 1000 msg/s      : {'met' if rate >= 1000 else 'NOT met'}")
 
 

@@ -68,7 +68,9 @@ def one_run(exe: Path, idle: float, nice: int) -> dict[str, float]:
         started = time.perf_counter()
         proc = subprocess.Popen(
             [str(exe), "serve", "--no-browser", "--port", str(port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
             preexec_fn=(lambda: os.setpriority(os.PRIO_PROCESS, 0, nice)) if nice else None,
         )
         try:
@@ -95,19 +97,39 @@ def one_run(exe: Path, idle: float, nice: int) -> dict[str, float]:
         left = [pid for pid in pids if alive(pid)]
         leftover_dirs = [str(d) for d in unpacked if d.exists()]
         if code != 0 or left or leftover_dirs or not unpacked:
-            raise SystemExit(f"unclean stop: exit {code}, processes left {left}, unpack dirs left {leftover_dirs}")
-        return {"start": start_s, "cpu": cpu_s, "rss": rss, "pss": pss, "processes": len(pids), "split": per_process}
+            raise SystemExit(
+                f"unclean stop: exit {code}, processes left {left}, unpack dirs left {leftover_dirs}"
+            )
+        return {
+            "start": start_s,
+            "cpu": cpu_s,
+            "rss": rss,
+            "pss": pss,
+            "processes": len(pids),
+            "split": per_process,
+        }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--idle", type=float, default=5.0, help="seconds of idling before memory is read")
-    parser.add_argument("--exe", type=Path, help="the executable (default: dist/notifier, built if stale)")
-    parser.add_argument("--nice", type=int, default=0, help="niceness of the measured processes (negative needs root)")
+    parser.add_argument(
+        "--idle", type=float, default=5.0, help="seconds of idling before memory is read"
+    )
+    parser.add_argument(
+        "--exe", type=Path, help="the executable (default: dist/notifier, built if stale)"
+    )
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="niceness of the measured processes (negative needs root)",
+    )
     args = parser.parse_args()
     exe = args.exe or executable()
-    print(f"executable: {exe} ({exe.stat().st_size / 1e6:.1f} MB), {args.runs} runs, fresh data dir each")
+    print(
+        f"executable: {exe} ({exe.stat().st_size / 1e6:.1f} MB), {args.runs} runs, fresh data dir each"
+    )
     runs = []
     for n in range(args.runs):
         result = one_run(exe, args.idle, args.nice)
@@ -128,7 +150,9 @@ def main() -> None:
         f"target RSS <= {TARGET_RSS_MB:.0f} MB: {'met' if rss <= TARGET_RSS_MB else 'MISSED'}"
     )
     loadavg = os.getloadavg()
-    print(f"load average during the runs: {loadavg[0]:.2f} {loadavg[1]:.2f} {loadavg[2]:.2f} on {os.cpu_count()} CPUs")
+    print(
+        f"load average during the runs: {loadavg[0]:.2f} {loadavg[1]:.2f} {loadavg[2]:.2f} on {os.cpu_count()} CPUs"
+    )
 
 
 if __name__ == "__main__":

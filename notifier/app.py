@@ -7,8 +7,9 @@ import contextlib
 import logging
 import sys
 import types
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 from litestar import Litestar
 from litestar.datastructures import CacheControlHeader, State
@@ -17,22 +18,22 @@ from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
 from notifier import __version__
+from notifier.access.action_tokens import ActionTokens
+from notifier.access.pairing import Pairing
+from notifier.access.tokens import require_token
 from notifier.api import ROUTES
 from notifier.api.errors import handle_error
-from notifier.access.action_tokens import ActionTokens
-from notifier.access.tokens import require_token
 from notifier.clock import Clock
-from notifier.texts.writer import Composing
 from notifier.config import Config
 from notifier.db import Database
+from notifier.edge.gate import SecurityMiddleware, SecurityPolicy
 from notifier.edge.idempotency import idempotency_middleware
-from notifier.access.pairing import Pairing
 from notifier.host.paths import web_root
 from notifier.push.sender import PushSender
+from notifier.push.vapid import VapidKeys
 from notifier.schedule.scheduler import Scheduler
 from notifier.secretfiles import ensure_private_dir
-from notifier.edge.gate import SecurityMiddleware, SecurityPolicy
-from notifier.push.vapid import VapidKeys
+from notifier.texts.writer import Composing
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +75,19 @@ def create_app(
             stack.push_async_callback(composing.close)
             scheduler.on_wake.append(composing.wake)
             app.state.update(
-                config=config, db=db, vapid=vapid, sender=sender, action_tokens=tokens,
-                scheduler=scheduler, clock=scheduler.clock, composing=composing,
+                config=config,
+                db=db,
+                vapid=vapid,
+                sender=sender,
+                action_tokens=tokens,
+                scheduler=scheduler,
+                clock=scheduler.clock,
+                composing=composing,
             )
             if run_composer:
-                stack.push_async_callback(_cancel, asyncio.create_task(composing.run(), name="composer"))
+                stack.push_async_callback(
+                    _cancel, asyncio.create_task(composing.run(), name="composer")
+                )
             if run_scheduler:
                 task = asyncio.create_task(scheduler.run(), name="scheduler")
                 stack.push_async_callback(_stop, task, scheduler)

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
     """The current instant, aware, in UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso(dt: datetime) -> str:
     """Fixed-width ISO 8601 UTC text; sorts in time order as a string."""
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def from_iso(text: str) -> datetime:
     """Parse text written by `iso` (or any ISO 8601 with an offset) to aware UTC."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 class Clock:
@@ -27,12 +27,12 @@ class Clock:
     def now(self) -> datetime:
         return utcnow()
 
-    async def sleep_until(self, when: datetime, wake: "asyncio.Event") -> None:
+    async def sleep_until(self, when: datetime, wake: asyncio.Event) -> None:
         """Sleep until `when` or until `wake` is set, whichever comes first."""
         delay = (when - self.now()).total_seconds()
         if delay > 0 and not wake.is_set():
             try:
                 await asyncio.wait_for(wake.wait(), delay)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         wake.clear()

@@ -8,16 +8,16 @@ against `SETTINGS` by `tests/test_docs.py`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
 import platformdirs
 
 from notifier.errors import ConfigError
-from notifier.edge.forwarded import parse_proxies
 
 
 @dataclass(frozen=True)
@@ -98,15 +98,13 @@ SETTINGS: tuple[Setting, ...] = (
         "anthropic_api_key",
         None,
         "ANTHROPIC_API_KEY",
-        "API key for Claude, which writes the reminder texts. Without it, "
-        "built-in texts are used.",
+        "API key for Claude, which writes the reminder texts. Without it, built-in texts are used.",
     ),
     Setting(
         "anthropic_base_url",
         None,
         "ANTHROPIC_BASE_URL",
-        "Base URL of the Anthropic API (the SDK's own variable); for proxies "
-        "and tests.",
+        "Base URL of the Anthropic API (the SDK's own variable); for proxies and tests.",
     ),
     Setting(
         "log_level",
@@ -115,6 +113,24 @@ SETTINGS: tuple[Setting, ...] = (
         "Logging level: debug, info, warning or error.",
     ),
 )
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_proxies(raw: str) -> tuple[Network, ...]:
+    """Comma-separated IPs or CIDR blocks (`127.0.0.1, 10.0.0.0/8`)."""
+    nets = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            nets.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"NOTIFIER_TRUSTED_PROXIES entries must be IPs or CIDR blocks, got {item!r}"
+            ) from None
+    return tuple(nets)
+
 
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -141,9 +157,7 @@ def _parse_hosts(raw: str) -> frozenset[str]:
             continue
         host, sep, port = item.rpartition(":")
         if not sep or not host or not port.isdigit():
-            raise ConfigError(
-                f"NOTIFIER_PUSH_EXTRA_HOSTS entries must be host:port, got {item!r}"
-            )
+            raise ConfigError(f"NOTIFIER_PUSH_EXTRA_HOSTS entries must be host:port, got {item!r}")
         hosts.add(f"{host}:{_parse_port(port)}")
     return frozenset(hosts)
 
@@ -164,11 +178,19 @@ def _parse_public_url(raw: str) -> str | None:
         return None
     parts = urlsplit(raw)
     try:
-        parts.port
+        _ = parts.port  # raises on a bad port
     except ValueError:
         raise ConfigError(f"NOTIFIER_PUBLIC_URL has a bad port: {raw!r}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.path or parts.query:
-        raise ConfigError(f"NOTIFIER_PUBLIC_URL must be an origin like https://host[:port], got {raw!r}")
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username
+        or parts.path
+        or parts.query
+    ):
+        raise ConfigError(
+            f"NOTIFIER_PUBLIC_URL must be an origin like https://host[:port], got {raw!r}"
+        )
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
@@ -235,5 +257,5 @@ def load_config(
             values[name] = parse(value) if parse and isinstance(value, str) else value
     values.setdefault("data_dir", default_data_dir())
     if values.get("log_level") not in ("debug", "info", "warning", "error"):
-        raise ConfigError(f"log level must be debug, info, warning or error")
+        raise ConfigError("log level must be debug, info, warning or error")
     return Config(**values)  # type: ignore[arg-type]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from notifier.errors import ConfigError
 
@@ -38,8 +38,7 @@ def read_secret(path: Path) -> bytes:
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:
             raise ConfigError(
-                f"{path} is readable by other users (mode {mode:o}); "
-                f"run: chmod 600 {path}"
+                f"{path} is readable by other users (mode {mode:o}); run: chmod 600 {path}"
             )
     return path.read_bytes()
 

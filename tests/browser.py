@@ -14,9 +14,10 @@ import re
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -35,7 +36,17 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 PHONE = {"width": 390, "height": 844}
 VAPID_SUBJECT = "mailto:browser-tests@study-notifier.example"
 
-__all__ = ["pw", "browser", "live_server", "phone", "make_phone", "Phone", "LiveServer", "ARTIFACTS", "PHONE"]
+__all__ = [
+    "ARTIFACTS",
+    "PHONE",
+    "LiveServer",
+    "Phone",
+    "browser",
+    "live_server",
+    "make_phone",
+    "phone",
+    "pw",
+]
 
 
 # Module scope, not session: `from browser import *` registers the fixtures once
@@ -46,8 +57,12 @@ __all__ = ["pw", "browser", "live_server", "phone", "make_phone", "Phone", "Live
 def pw() -> Iterator[Any]:
     """The Playwright driver (never `playwright install`: we use Debian's Chromium)."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: run `bash tests/run.sh` (it installs Debian's chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (tests extra)")
+        pytest.skip(
+            f"{CHROMIUM} is missing: run `bash tests/run.sh` (it installs Debian's chromium)"
+        )
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="pip install playwright (tests extra)"
+    )
     with sync_api.sync_playwright() as driver:
         yield driver
 
@@ -85,22 +100,28 @@ class LiveServer:
 
     def has_route(self, method: str, path: str) -> bool:
         """Whether the server implements an API route yet (not 404/405)."""
-        return self.api(method, path, json={} if method != "GET" else None).status_code not in (404, 405)
+        return self.api(method, path, json={} if method != "GET" else None).status_code not in (
+            404,
+            405,
+        )
 
 
 def mint_token(data_dir: Path, label: str = "browser-tests") -> str:
     out = subprocess.run(
         [sys.executable, "-m", "notifier", "token", "--data-dir", str(data_dir), "--label", label],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     return out.stdout.strip().splitlines()[-1]
 
 
 def set_prefs(data_dir: Path, values: dict[str, Any]) -> None:
     """Store preferences before the server starts (the settings API may not exist yet)."""
-    from notifier.plan import prefs
     from notifier.config import load_config
     from notifier.db import Database
+    from notifier.plan import prefs
     from notifier.secretfiles import ensure_private_dir
 
     async def run() -> None:
@@ -123,7 +144,7 @@ def set_prefs(data_dir: Path, values: dict[str, Any]) -> None:
 def _run_catching(coro_fn: Any, errors: list[BaseException]) -> None:
     try:
         asyncio.run(coro_fn())
-    except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+    except BaseException as exc:
         errors.append(exc)
 
 
@@ -137,7 +158,7 @@ def live_server(data_dir: Path, wpt: Any) -> Iterator[LiveServer]:
     finally:
         try:
             proc.terminate()
-        except Exception:  # noqa: BLE001 - a stuck server must not hide the test's own failure
+        except Exception:
             proc.kill()
 
 
@@ -155,7 +176,7 @@ class Phone:
 
     # navigation ----------------------------------------------------------------
 
-    def open(self, route: str = "#/today", *, with_token: bool = True) -> "Phone":
+    def open(self, route: str = "#/today", *, with_token: bool = True) -> Phone:
         """Open the app; the first open hands over the token the way a pairing link would."""
         if with_token:
             self.page.goto(f"{self.server.url}/#token={self.server.token}")
@@ -169,7 +190,10 @@ class Phone:
 
     def go(self, route: str, view: str | None = None) -> None:
         self.page.evaluate("document.documentElement.dataset.ready = ''")
-        self.page.evaluate("r => { if (location.hash === r) dispatchEvent(new HashChangeEvent('hashchange')); else location.hash = r; }", route)
+        self.page.evaluate(
+            "r => { if (location.hash === r) dispatchEvent(new HashChangeEvent('hashchange')); else location.hash = r; }",
+            route,
+        )
         self.wait_ready(view)
 
     def reload(self, view: str | None = None) -> None:
@@ -184,12 +208,18 @@ class Phone:
         try:
             self.page.wait_for_function(f"() => {cond}", timeout=timeout)
         except Exception as exc:
-            state = self.page.evaluate("() => [location.href, document.documentElement.dataset.view, document.body.innerText.slice(0, 400)]")
-            raise AssertionError(f"app not ready ({view or 'any view'}): {state}\nerrors: {self.errors}") from exc
+            state = self.page.evaluate(
+                "() => [location.href, document.documentElement.dataset.view, document.body.innerText.slice(0, 400)]"
+            )
+            raise AssertionError(
+                f"app not ready ({view or 'any view'}): {state}\nerrors: {self.errors}"
+            ) from exc
 
     def wait_for_service_worker(self) -> None:
         """Until a service worker is active and controls the page (clients.claim)."""
-        self.page.wait_for_function("() => navigator.serviceWorker && !!navigator.serviceWorker.controller", timeout=15_000)
+        self.page.wait_for_function(
+            "() => navigator.serviceWorker && !!navigator.serviceWorker.controller", timeout=15_000
+        )
 
     # looking -------------------------------------------------------------------
 
@@ -239,8 +269,13 @@ class Phone:
         return self.context.wait_for_event("serviceworker", timeout=15_000)
 
 
-def _phone_options(*, color_scheme: str = "light", user_agent: str | None = None,
-                   permissions: list[str] | None = None, viewport: dict[str, int] | None = None) -> dict[str, Any]:
+def _phone_options(
+    *,
+    color_scheme: str = "light",
+    user_agent: str | None = None,
+    permissions: list[str] | None = None,
+    viewport: dict[str, int] | None = None,
+) -> dict[str, Any]:
     options: dict[str, Any] = dict(
         viewport=viewport or PHONE,
         device_scale_factor=2,
@@ -266,7 +301,9 @@ def make_phone(pw: Any, browser: Any, live_server: LiveServer, tmp_path: Path) -
     """
     made: list[Phone] = []
 
-    def factory(*, init_script: str | None = None, persistent: bool = False, **ctx_kw: Any) -> Phone:
+    def factory(
+        *, init_script: str | None = None, persistent: bool = False, **ctx_kw: Any
+    ) -> Phone:
         options = _phone_options(**ctx_kw)
         if persistent:
             profile = tmp_path / f"profile-{len(made)}"
@@ -280,7 +317,14 @@ def make_phone(pw: Any, browser: Any, live_server: LiveServer, tmp_path: Path) -
         page = context.pages[0] if persistent and context.pages else context.new_page()
         phone = Phone(context, page, live_server)
         page.on("pageerror", lambda exc: phone.errors.append(f"pageerror: {exc}"))
-        page.on("console", lambda msg: phone.errors.append(f"console: {msg.text}") if msg.type == "error" and not _expected(msg.text) else None)
+        page.on(
+            "console",
+            lambda msg: (
+                phone.errors.append(f"console: {msg.text}")
+                if msg.type == "error" and not _expected(msg.text)
+                else None
+            ),
+        )
         made.append(phone)
         return phone
 
@@ -291,7 +335,12 @@ def make_phone(pw: Any, browser: Any, live_server: LiveServer, tmp_path: Path) -
 
 def _expected(text: str) -> bool:
     """Console errors the browser itself prints for HTTP errors the app handles (401 → pairing screen)."""
-    return bool(re.search(r"Failed to load resource: the server responded with a status of (400|401|404|409|422|503)", text))
+    return bool(
+        re.search(
+            r"Failed to load resource: the server responded with a status of (400|401|404|409|422|503)",
+            text,
+        )
+    )
 
 
 @pytest.fixture
@@ -336,7 +385,9 @@ def fake_push_script(subscription: dict[str, Any]) -> str:
 """ % json.dumps(subscription)
 
 
-def wait_until(predicate: Any, timeout: float = 10.0, interval: float = 0.1, message: str = "condition") -> Any:
+def wait_until(
+    predicate: Any, timeout: float = 10.0, interval: float = 0.1, message: str = "condition"
+) -> Any:
     """Poll a Python predicate (e.g. the server's state) until it is truthy."""
     import time
 
@@ -350,5 +401,4 @@ def wait_until(predicate: Any, timeout: float = 10.0, interval: float = 0.1, mes
         time.sleep(interval)
 
 
-__all__ += ["fake_push_script", "wait_until", "mint_token", "set_prefs"]
-
+__all__ += ["fake_push_script", "mint_token", "set_prefs", "wait_until"]

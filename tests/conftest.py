@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import os
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 
-from notifier.plan import prefs
-from notifier.app import create_app
 from notifier.access.tokens import mint_token
+from notifier.app import create_app
 from notifier.config import Config, load_config
+from notifier.plan import prefs
 
 TEST_SUBJECT = "mailto:tests@study-notifier.example"
 
@@ -24,7 +24,12 @@ TEST_SUBJECT = "mailto:tests@study-notifier.example"
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Point the app at a temp data dir and away from any real API keys."""
     monkeypatch.setenv("NOTIFIER_DATA_DIR", str(tmp_path / "data"))
-    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "NOTIFIER_PUSH_EXTRA_HOSTS", "NOTIFIER_PUBLIC_URL"):
+    for name in (
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_BASE_URL",
+        "NOTIFIER_PUSH_EXTRA_HOSTS",
+        "NOTIFIER_PUBLIC_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -93,13 +98,18 @@ async def app_lifespan(app: Any) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def running_api(config: Config, subject: str | None = TEST_SUBJECT, **app_kw: Any) -> AsyncIterator[Api]:
+async def running_api(
+    config: Config, subject: str | None = TEST_SUBJECT, **app_kw: Any
+) -> AsyncIterator[Api]:
     """Run the app's lifespan, mint a token and set the VAPID contact."""
     app = create_app(config, **app_kw)
     # The app runs in this test's own event loop (not a portal thread), so tests
     # may call app.state.db and the scheduler directly without crossing loops.
     transport = httpx.ASGITransport(app=app)
-    async with app_lifespan(app), httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8765") as client:
+    async with (
+        app_lifespan(app),
+        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8765") as client,
+    ):
         _, token = await mint_token(app.state.db, "tests")
         if subject:
             await prefs.update(app.state.db, {"vapid_subject": subject})
@@ -149,8 +159,10 @@ def browser_keys() -> dict[str, str]:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    point = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    point = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     )
     b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()  # noqa: E731
     return {"p256dh": b64(point), "auth": b64(pysecrets.token_bytes(16))}

@@ -28,7 +28,10 @@ class FakeClock:
     async def sleep_until(self, when: datetime, wake: asyncio.Event) -> None:
         while self.t < when and not wake.is_set():
             self._moved.clear()
-            waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(self._moved.wait())]
+            waiters = [
+                asyncio.ensure_future(wake.wait()),
+                asyncio.ensure_future(self._moved.wait()),
+            ]
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             for w in waiters:
                 w.cancel()

@@ -29,13 +29,16 @@ def source_state() -> str:
     files = [ROOT / "notifier.spec", ROOT / "pyproject.toml"]
     for folder in ("notifier", "web"):
         files += sorted(
-            p for p in (ROOT / folder).rglob("*")
+            p
+            for p in (ROOT / folder).rglob("*")
             if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
         )
     for path in files:
         digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update(sys.version.encode())
-    packages = sorted(f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions())
+    packages = sorted(
+        f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions()
+    )
     digest.update("\n".join(packages).encode())
     return digest.hexdigest()
 
@@ -54,12 +57,28 @@ def executable() -> Path:
             return target
         with tempfile.TemporaryDirectory(dir=WORK) as out:
             result = subprocess.run(
-                [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
-                 "--workpath", str(WORK / "pyinstaller"), "--distpath", out, str(ROOT / "notifier.spec")],
-                cwd=ROOT, capture_output=True, text=True, timeout=BUILD_TIMEOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "PyInstaller",
+                    "--noconfirm",
+                    "--log-level",
+                    "WARN",
+                    "--workpath",
+                    str(WORK / "pyinstaller"),
+                    "--distpath",
+                    out,
+                    str(ROOT / "notifier.spec"),
+                ],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=BUILD_TIMEOUT,
             )
             if result.returncode != 0:
-                raise RuntimeError(f"PyInstaller failed ({result.returncode}):\n{result.stdout[-4000:]}{result.stderr[-4000:]}")
+                raise RuntimeError(
+                    f"PyInstaller failed ({result.returncode}):\n{result.stdout[-4000:]}{result.stderr[-4000:]}"
+                )
             DIST.mkdir(exist_ok=True)
             os.replace(Path(out) / NAME, target)  # a new file: a running copy keeps its own
         stamp.write_text(state + "\n")

@@ -23,8 +23,13 @@ class ServerProcess:
     """`python -m notifier serve` (or `command serve`, e.g. the built executable) in a child process; stopped by PID."""
 
     def __init__(
-        self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None, args: tuple[str, ...] = (),
-        command: tuple[str, ...] = (sys.executable, "-m", "notifier"), double_click: bool = False,
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+        command: tuple[str, ...] = (sys.executable, "-m", "notifier"),
+        double_click: bool = False,
     ) -> None:
         """`double_click`: no arguments at all (data dir and port from the environment), browser opened."""
         self.data_dir = data_dir
@@ -40,15 +45,27 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> "ServerProcess":
+    def start(self, timeout: float = 20.0) -> ServerProcess:
         out = open(self.log, "w")
         if self.double_click:
             argv = list(self.command)
             self.env.update(NOTIFIER_DATA_DIR=str(self.data_dir), NOTIFIER_PORT=str(self.port))
         else:
-            argv = [*self.command, "serve", "--no-browser", "--data-dir", str(self.data_dir), "--port", str(self.port)]
+            argv = [
+                *self.command,
+                "serve",
+                "--no-browser",
+                "--data-dir",
+                str(self.data_dir),
+                "--port",
+                str(self.port),
+            ]
         self.proc = subprocess.Popen(
-            [*argv, *self.args], stdout=out, stderr=subprocess.STDOUT, env=self.env, text=True,
+            [*argv, *self.args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            text=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

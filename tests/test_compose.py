@@ -14,23 +14,26 @@ import stat
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from peers.fake_anthropic import (
     FakeAnthropic,
     empty,
     markdown,
-    overlong,
     overloaded,
+    overlong,
     rate_limited,
     reply_json,
     server_error,
     slow,
 )
 
+from notifier.config import load_config
+from notifier.errors import BadRequest, ConfigError
 from notifier.texts import api_key as llm_key
 from notifier.texts.claude import (
     BACKOFF,
@@ -42,8 +45,6 @@ from notifier.texts.claude import (
     build_prompt,
     validate_output,
 )
-from notifier.config import load_config
-from notifier.errors import BadRequest, ConfigError
 
 MODEL = "claude-haiku-4-5"
 PERSONA = "You are Captain Cram, a pirate who nags sailors to study."
@@ -88,8 +89,15 @@ async def make_composer(fake: FakeAnthropic):
     made: list[Composer] = []
 
     def factory(**kw) -> Composer:
-        values = dict(api_key=fake.api_key, base_url=fake.base_url, model=MODEL, timeout=TIMEOUT,
-                      max_retries=1, daily_cap=100, count_call=CallCounter())
+        values = dict(
+            api_key=fake.api_key,
+            base_url=fake.base_url,
+            model=MODEL,
+            timeout=TIMEOUT,
+            max_retries=1,
+            daily_cap=100,
+            count_call=CallCounter(),
+        )
         made.append(Composer(**{**values, **kw}))
         return made[-1]
 
@@ -127,7 +135,11 @@ async def test_a_good_reply_is_used(fake: FakeAnthropic, make_composer) -> None:
     fake.queue(reply_json("Organic chem in 15!", "Flashcards at the ready, matey."))
     text, _ = await timed_compose(make_composer())
     assert (text.title, text.body, text.source, text.error) == (
-        "Organic chem in 15!", "Flashcards at the ready, matey.", "llm", None)
+        "Organic chem in 15!",
+        "Flashcards at the ready, matey.",
+        "llm",
+        None,
+    )
     assert len(fake.calls) == 1  # no retry; one slower than TIMEOUT would have been a fallback
     assert_request_carries_the_context(fake)
     assert fake.calls[0].headers["Authorization"] == f"Bearer {fake.api_key}"
@@ -147,7 +159,9 @@ FAILURES = [
 
 
 @pytest.mark.parametrize("reply, attempts, error", FAILURES)
-async def test_failures_fall_back_on_time(fake: FakeAnthropic, make_composer, reply, attempts, error) -> None:
+async def test_failures_fall_back_on_time(
+    fake: FakeAnthropic, make_composer, reply, attempts, error
+) -> None:
     fake.queue(*(reply() for _ in range(attempts)))  # the fake answers well after these
     text, elapsed = await timed_compose(make_composer())
     assert_sensible_fallback(text, error)
@@ -175,7 +189,9 @@ async def test_one_failure_then_success_uses_the_retry(fake: FakeAnthropic, make
     assert len(fake.calls) == 2 and sum(counter.days.values()) == 2
 
 
-async def test_a_long_retry_after_is_not_waited_for_but_respected(fake: FakeAnthropic, make_composer) -> None:
+async def test_a_long_retry_after_is_not_waited_for_but_respected(
+    fake: FakeAnthropic, make_composer
+) -> None:
     composer = make_composer()
     fake.queue(rate_limited(retry_after=30))
     text, elapsed = await timed_compose(composer)
@@ -193,7 +209,9 @@ async def test_a_retry_after_within_reach_is_honoured(fake: FakeAnthropic, make_
     assert 0.4 <= fake.calls[1].received_at - fake.calls[0].received_at < 0.4 + TIMEOUT
 
 
-async def test_the_daily_cap_stops_calls_and_survives_a_restart(fake: FakeAnthropic, make_composer) -> None:
+async def test_the_daily_cap_stops_calls_and_survives_a_restart(
+    fake: FakeAnthropic, make_composer
+) -> None:
     counter = CallCounter()
     composer = make_composer(daily_cap=2, count_call=counter)
     assert [(await composer.compose(CTX)).source for _ in range(3)] == ["llm", "llm", "fallback"]
@@ -212,7 +230,7 @@ async def test_a_retry_counts_against_the_cap(fake: FakeAnthropic, make_composer
 
 async def test_calls_are_counted_on_the_users_local_day(fake: FakeAnthropic, make_composer) -> None:
     counter = CallCounter()
-    late_utc = datetime(2026, 11, 23, 23, 30, tzinfo=timezone.utc)  # already the 24th in Paris
+    late_utc = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)  # already the 24th in Paris
     await make_composer(count_call=counter, clock=lambda: late_utc).compose(CTX)
     assert counter.days == {date(2026, 11, 24): 1}
 
@@ -226,7 +244,9 @@ async def test_calls_are_counted_on_the_users_local_day(fake: FakeAnthropic, mak
         ({"daily_cap": 0}, r"cap is 0"),
     ],
 )
-async def test_without_a_key_or_when_off_nothing_is_sent(fake: FakeAnthropic, make_composer, kw, error) -> None:
+async def test_without_a_key_or_when_off_nothing_is_sent(
+    fake: FakeAnthropic, make_composer, kw, error
+) -> None:
     counter = CallCounter()
     composer = make_composer(count_call=counter, **kw)
     assert_sensible_fallback(await composer.compose(CTX), error)
@@ -242,7 +262,9 @@ async def test_compose_never_raises(make_composer) -> None:
     assert_sensible_fallback(text, r"internal error.*database is locked")
 
 
-async def test_one_client_serves_every_call_and_preview_is_compose(fake: FakeAnthropic, make_composer) -> None:
+async def test_one_client_serves_every_call_and_preview_is_compose(
+    fake: FakeAnthropic, make_composer
+) -> None:
     composer = make_composer()
     await composer.warm_up()
     client = composer._client
@@ -256,7 +278,14 @@ async def test_one_client_serves_every_call_and_preview_is_compose(fake: FakeAnt
 
 def test_more_than_one_retry_is_refused() -> None:
     with pytest.raises(ValueError, match="at most one retry"):
-        Composer(api_key="k", base_url=None, model=MODEL, daily_cap=1, count_call=CallCounter(), max_retries=2)
+        Composer(
+            api_key="k",
+            base_url=None,
+            model=MODEL,
+            daily_cap=1,
+            count_call=CallCounter(),
+            max_retries=2,
+        )
 
 
 def test_importing_the_composer_does_not_import_the_sdk() -> None:
@@ -274,15 +303,28 @@ def test_the_prompt_carries_what_makes_a_message_good() -> None:
     assert "same language as the block title" in system
     for fact in ("Organic chemistry", "Flashcards 1-40", "in 15 minutes", "evening", "1 of 3"):
         assert fact in user
-    assert "now" in build_prompt(MessageContext(kind="reminder", seed="s", local_time=EVENING, minutes_until=0))[1]
-    late = build_prompt(MessageContext(kind="reminder", seed="s", local_time=EVENING, late=True, minutes_until=-4))[1]
+    assert (
+        "now"
+        in build_prompt(
+            MessageContext(kind="reminder", seed="s", local_time=EVENING, minutes_until=0)
+        )[1]
+    )
+    late = build_prompt(
+        MessageContext(kind="reminder", seed="s", local_time=EVENING, late=True, minutes_until=-4)
+    )[1]
     assert "late reminder" in late and "4 minutes ago" in late
-    missed = build_prompt(MessageContext(kind="missed", seed="s", local_time=EVENING, missed_count=3))[1]
+    missed = build_prompt(
+        MessageContext(kind="missed", seed="s", local_time=EVENING, missed_count=3)
+    )[1]
     assert "Missed reminders: 3" in missed
     items = (("09:00", "Maths"), ("14:00", "Essay"))
-    summary = build_prompt(MessageContext(kind="summary", seed="s", local_time=EVENING, summary_items=items))[1]
+    summary = build_prompt(
+        MessageContext(kind="summary", seed="s", local_time=EVENING, summary_items=items)
+    )[1]
     assert "09:00 Maths; 14:00 Essay" in summary
-    blank_persona = build_prompt(MessageContext(kind="test", seed="s", local_time=EVENING, persona="  "))[0]
+    blank_persona = build_prompt(
+        MessageContext(kind="test", seed="s", local_time=EVENING, persona="  ")
+    )[0]
     assert blank_persona.startswith("You are the user's study buddy")
 
 
@@ -300,7 +342,10 @@ def raw(title: object, body: object) -> str:
         ('```json\n{"title": "Hi", "body": "Go."}\n```', ("Hi", "Go.")),
         (raw(' "Quoted" ', "“Fancy quotes”"), ("Quoted", "Fancy quotes")),
         (raw("exam_prep time", "Line one.\nLine two."), ("exam_prep time", "Line one.\nLine two.")),
-        (raw("#1 fan of C# homework", "5 - 3 = 2, easy."), ("#1 fan of C# homework", "5 - 3 = 2, easy.")),
+        (
+            raw("#1 fan of C# homework", "5 - 3 = 2, easy."),
+            ("#1 fan of C# homework", "5 - 3 = 2, easy."),
+        ),
     ],
 )
 def test_plain_replies_are_accepted(reply: str, expected: tuple[str, str]) -> None:
@@ -312,7 +357,7 @@ def test_plain_replies_are_accepted(reply: str, expected: tuple[str, str]) -> No
     [
         ("", "empty"),
         ("Sure! Here you go: Maths now", "not JSON"),
-        ('["Maths", "now"]', "just \"title\" and \"body\""),
+        ('["Maths", "now"]', 'just "title" and "body"'),
         ('{"title": "Maths", "body": "Go", "emoji": "x"}', "just"),
         (raw("Maths", 5), "body is not a string"),
         (raw("  ", "Go"), "title is empty"),
@@ -341,14 +386,26 @@ def test_unusable_replies_are_rejected_with_a_reason(reply: str, reason: str) ->
         validate_output(reply)
 
 
-MARKDOWN_ANYWHERE = ["**bold**", "*it*", "`code`", " _word_ ", "[notes](https://x.example)", "~~no~~", "<i>x</i>"]
+MARKDOWN_ANYWHERE = [
+    "**bold**",
+    "*it*",
+    "`code`",
+    " _word_ ",
+    "[notes](https://x.example)",
+    "~~no~~",
+    "<i>x</i>",
+]
 MARKDOWN_AT_LINE_START = ["# ", "## ", "- ", "+ ", "1. ", "2) ", "> "]
-plain = st.text(st.characters(categories=("L", "N"), include_characters=" ,!?'"), min_size=1, max_size=60)
+plain = st.text(
+    st.characters(categories=("L", "N"), include_characters=" ,!?'"), min_size=1, max_size=60
+)
 noisy = st.text(st.sampled_from(list("ab _*#`[]()-+>1.\n\"'<>~") + ["x", " "]), max_size=250)
 
 
 @given(plain, plain, st.sampled_from(MARKDOWN_ANYWHERE), st.integers(0, 60), st.booleans())
-def test_markdown_anywhere_is_rejected(title: str, body: str, snippet: str, at: int, in_title: bool) -> None:
+def test_markdown_anywhere_is_rejected(
+    title: str, body: str, snippet: str, at: int, in_title: bool
+) -> None:
     if in_title:
         title = title[:at] + snippet + title[at:]
     else:
@@ -358,7 +415,9 @@ def test_markdown_anywhere_is_rejected(title: str, body: str, snippet: str, at: 
 
 
 @given(plain, plain, st.sampled_from(MARKDOWN_AT_LINE_START), st.booleans())
-def test_markdown_blocks_are_rejected(title: str, body: str, marker: str, second_line: bool) -> None:
+def test_markdown_blocks_are_rejected(
+    title: str, body: str, marker: str, second_line: bool
+) -> None:
     body = f"{body}\n{marker}{body}" if second_line else marker + body
     with pytest.raises(ValueError):
         validate_output(raw(title, body))
@@ -375,7 +434,9 @@ def test_whatever_is_accepted_fits_and_is_plain(title: str, body: str) -> None:
     for text in (got_title, got_body):
         assert not re.search(r"[*`]|\]\(|__|~~|</?[A-Za-z][^>]*>", text)
         for line in text.split("\n"):
-            assert not re.match(r"\s*(#{1,6}(\s|$)|[-+](\s|$)|>|\d+[.)](\s|$)|[-=]+\s*$)", line), line
+            assert not re.match(r"\s*(#{1,6}(\s|$)|[-+](\s|$)|>|\d+[.)](\s|$)|[-=]+\s*$)", line), (
+                line
+            )
 
 
 @given(st.text(max_size=300))
@@ -406,7 +467,9 @@ def test_a_saved_key_is_private_replaceable_and_clearable(tmp_path: Path) -> Non
     assert llm_key.load_key(config) == KEY and llm_key.key_source(config) == "file"
     llm_key.save_key(config.data_dir, "sk-ant-api03-the-new-one-5678")
     assert llm_key.load_key(config) == "sk-ant-api03-the-new-one-5678"
-    assert sorted(p.name for p in config.data_dir.iterdir()) == [llm_key.KEY_FILE]  # no temp files left
+    assert sorted(p.name for p in config.data_dir.iterdir()) == [
+        llm_key.KEY_FILE
+    ]  # no temp files left
     assert llm_key.clear_key(config.data_dir) and not llm_key.clear_key(config.data_dir)
     assert llm_key.load_key(config) is None
 
@@ -418,7 +481,9 @@ def test_a_key_file_others_can_read_is_refused(tmp_path: Path) -> None:
         llm_key.load_key(load_config({"data_dir": str(tmp_path)}, environ={}))
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "sk-ant key with spaces", "sk-ant-\x00", "ключ-" * 5, "k" * 501])
+@pytest.mark.parametrize(
+    "bad", ["", "   ", "sk-ant key with spaces", "sk-ant-\x00", "ключ-" * 5, "k" * 501]
+)
 def test_keys_that_are_not_keys_are_refused(tmp_path: Path, bad: str) -> None:
     with pytest.raises(BadRequest):
         llm_key.save_key(tmp_path, bad)
@@ -431,7 +496,9 @@ def test_masked_keys_are_recognisable() -> None:
     assert llm_key.masked("sk-ant-short") == "…" and llm_key.masked(None) == ""
 
 
-@given(st.text(st.characters(codec="ascii", categories=("L", "N", "P", "S")), min_size=1, max_size=200))
+@given(
+    st.text(st.characters(codec="ascii", categories=("L", "N", "P", "S")), min_size=1, max_size=200)
+)
 def test_a_masked_key_never_shows_the_key(key: str) -> None:
     shown = llm_key.masked(key)
     assert key not in shown and len(shown) <= len("sk-ant-…") + 4

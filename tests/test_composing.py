@@ -13,7 +13,7 @@ import re
 import stat
 import time
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fakeclock import FakeClock
@@ -21,12 +21,12 @@ from peers.fake_anthropic import FakeAnthropic, reply_json, slow
 from test_compose import FAILURES, MODEL, PERSONA, TIMEOUT
 
 from notifier.texts import api_key as llm_key
-from notifier.texts.claude import BODY_MAX, TITLE_MAX
+from notifier.texts.message import BODY_MAX, TITLE_MAX
 
 TITLE = "Linear algebra"
 TZ = "Europe/Berlin"
-T0 = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)  # 09:00 in Berlin
-START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # the block, 10:00 in Berlin
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # the block, 10:00 in Berlin
 DUE = START - timedelta(minutes=15)
 
 
@@ -58,12 +58,18 @@ def make_app(make_api, wpt, clock, llm_env):
 
     @asynccontextmanager
     async def factory(**kw):
-        options = dict(clock=clock, run_scheduler=False, composer_options={"timeout": TIMEOUT}, **kw)
+        options = dict(
+            clock=clock, run_scheduler=False, composer_options={"timeout": TIMEOUT}, **kw
+        )
         async with make_api(extra_hosts=wpt.host_port, **options) as api:
-            await api.put("/api/settings", json={"timezone": TZ, "persona": PERSONA, "llm_model": MODEL})
+            await api.put(
+                "/api/settings", json={"timezone": TZ, "persona": PERSONA, "llm_model": MODEL}
+            )
             vapid_key = (await api.client.get("/api/push/vapid-public-key")).json()["key"]
             api.subscription = wpt.subscribe(vapid_key)
-            assert (await api.post("/api/push/subscriptions", json=api.subscription)).status_code == 201
+            assert (
+                await api.post("/api/push/subscriptions", json=api.subscription)
+            ).status_code == 201
             api.scheduler = api.app.state.scheduler
             api.composing = api.app.state.composing
             await api.scheduler.tick()  # the outbox exists from T0 on
@@ -80,8 +86,14 @@ async def app(with_key, make_app):
 
 async def plan(api, **fields) -> str:
     """A block at 10:00 Berlin with a reminder 15 minutes before; returns that reminder's key."""
-    body = {"title": TITLE, "notes": "Eigenvalues, sheet 4", "start": "2026-11-23T10:00",
-            "duration_minutes": 60, "reminder_offsets": [15], **fields}
+    body = {
+        "title": TITLE,
+        "notes": "Eigenvalues, sheet 4",
+        "start": "2026-11-23T10:00",
+        "duration_minutes": 60,
+        "reminder_offsets": [15],
+        **fields,
+    }
     response = await api.post("/api/blocks", json=body)
     assert response.status_code == 201, response.text
     return f"b{response.json()['id']}:20261123T090000Z:15"
@@ -112,7 +124,9 @@ def assert_request_carries_the_context(fake: FakeAnthropic, model: str = MODEL) 
 # -- prepared ahead, sent as stored -----------------------------------------------
 
 
-async def test_the_llm_text_is_prepared_ahead_and_is_what_the_phone_gets(app, fake, clock, wpt) -> None:
+async def test_the_llm_text_is_prepared_ahead_and_is_what_the_phone_gets(
+    app, fake, clock, wpt
+) -> None:
     fake.queue(reply_json("Linear algebra in 15!", "Arr, hoist yer eigenvectors, sailor."))
     key = await plan(app)
     clock.set(DUE - timedelta(minutes=40))  # not yet within the look-ahead
@@ -121,23 +135,38 @@ async def test_the_llm_text_is_prepared_ahead_and_is_what_the_phone_gets(app, fa
     clock.set(DUE - timedelta(minutes=10))
     assert await app.composing.run_once() == 1
     stored = await app.db.reminder_by_key(key)
-    assert (stored["title"], stored["text_source"], stored["text_error"]) == ("Linear algebra in 15!", "llm", None)
+    assert (stored["title"], stored["text_source"], stored["text_error"]) == (
+        "Linear algebra in 15!",
+        "llm",
+        None,
+    )
     assert_request_carries_the_context(fake)
     prompt = fake.bodies[0]["messages"][0]["content"]
-    assert "Starts: in 15 minutes" in prompt and "Eigenvalues, sheet 4" in prompt and "morning" in prompt
+    assert (
+        "Starts: in 15 minutes" in prompt
+        and "Eigenvalues, sheet 4" in prompt
+        and "morning" in prompt
+    )
     assert await app.composing.run_once() == 0  # written once
 
     await send_at(app, clock, DUE)
     [message] = wpt.wait_for_messages(app.subscription, 1)
-    assert (message["title"], message["body"]) == ("Linear algebra in 15!", "Arr, hoist yer eigenvectors, sailor.")
+    assert (message["title"], message["body"]) == (
+        "Linear algebra in 15!",
+        "Arr, hoist yer eigenvectors, sailor.",
+    )
     entry = await log_entry(app, key)
     assert (entry["status"], entry["text_source"], entry["text_error"]) == ("sent", "llm", None)
     assert len(fake.calls) == 1  # sending never asks the LLM
 
 
 @pytest.mark.parametrize("reply, attempts, error", FAILURES)
-async def test_llm_failures_leave_a_fallback_that_goes_out_on_time(app, fake, clock, wpt, reply, attempts, error) -> None:
-    fake.queue(*(reply() for _ in range(attempts)))  # a good answer would follow: it must not be asked for
+async def test_llm_failures_leave_a_fallback_that_goes_out_on_time(
+    app, fake, clock, wpt, reply, attempts, error
+) -> None:
+    fake.queue(
+        *(reply() for _ in range(attempts))
+    )  # a good answer would follow: it must not be asked for
     key = await plan(app)
     clock.set(DUE - timedelta(minutes=10))
     assert await app.composing.run_once() == 1
@@ -154,13 +183,17 @@ async def test_llm_failures_leave_a_fallback_that_goes_out_on_time(app, fake, cl
     assert re.search(error, entry["text_error"] or ""), entry["text_error"]
 
 
-async def test_a_wrong_key_leaves_a_fallback_and_says_so(monkeypatch, make_app, fake, clock, wpt) -> None:
+async def test_a_wrong_key_leaves_a_fallback_and_says_so(
+    monkeypatch, make_app, fake, clock, wpt
+) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-api03-not-the-right-key-000000000000")
     async with make_app() as api:
         key = await plan(api)
         clock.set(DUE - timedelta(minutes=10))
         assert await api.composing.run_once() == 1
-        assert len(fake.calls) == 1 and fake.calls[0].headers["Authorization"].endswith("000000000000")
+        assert len(fake.calls) == 1 and fake.calls[0].headers["Authorization"].endswith(
+            "000000000000"
+        )
         assert_request_carries_the_context(fake)
         await send_at(api, clock, DUE)
         [message] = wpt.wait_for_messages(api.subscription, 1)
@@ -169,7 +202,9 @@ async def test_a_wrong_key_leaves_a_fallback_and_says_so(monkeypatch, make_app, 
         assert entry["text_source"] == "fallback" and "key rejected (401)" in entry["text_error"]
 
 
-async def test_a_reminder_due_while_the_llm_is_still_thinking_goes_out_on_time(app, fake, clock, wpt) -> None:
+async def test_a_reminder_due_while_the_llm_is_still_thinking_goes_out_on_time(
+    app, fake, clock, wpt
+) -> None:
     fake.queue(slow(TIMEOUT + 0.5), slow(TIMEOUT + 0.5))
     key = await plan(app)
     clock.set(DUE - timedelta(seconds=5))
@@ -207,7 +242,7 @@ async def test_the_daily_summary_is_prepared_the_same_way(app, fake, clock, wpt)
     await app.put("/api/settings", json={"summary_enabled": True, "summary_time": "07:30"})
     await plan(app, start="2026-11-24T10:00", reminder_offsets=[])
     fake.queue(reply_json("Your Tuesday, matey", "Linear algebra at 10:00. Then rum. Kidding."))
-    summary_due = datetime(2026, 11, 24, 6, 30, tzinfo=timezone.utc)  # 07:30 Berlin
+    summary_due = datetime(2026, 11, 24, 6, 30, tzinfo=UTC)  # 07:30 Berlin
     clock.set(summary_due - timedelta(minutes=20))
     assert await app.composing.run_once() == 1
     assert "Today's blocks: 10:00 Linear algebra" in fake.bodies[0]["messages"][0]["content"]
@@ -218,7 +253,9 @@ async def test_the_daily_summary_is_prepared_the_same_way(app, fake, clock, wpt)
     assert (await log_entry(app, "summary:2026-11-24"))["text_source"] == "llm"
 
 
-async def test_the_background_task_writes_texts_when_the_scheduler_changes_something(with_key, make_app, fake, clock) -> None:
+async def test_the_background_task_writes_texts_when_the_scheduler_changes_something(
+    with_key, make_app, fake, clock
+) -> None:
     async with make_app(run_composer=True) as api:
         clock.set(DUE - timedelta(minutes=5))
         key = await plan(api)  # the scheduler's wake reaches the composer task: no 30 s wait
@@ -243,7 +280,9 @@ async def test_changing_llm_settings_rewrites_prepared_texts(app, fake, clock) -
     assert await app.composing.run_once() == 1
     assert fake.bodies[-1]["model"] == "claude-sonnet-4-6"
 
-    await app.put("/api/settings", json={"llm_model": "claude-sonnet-4-6", "snooze_minutes": 5})  # no LLM change
+    await app.put(
+        "/api/settings", json={"llm_model": "claude-sonnet-4-6", "snooze_minutes": 5}
+    )  # no LLM change
     assert (await app.db.reminder_by_key(key))["text_source"] == "llm"
 
     await app.put("/api/settings", json={"llm_enabled": False})
@@ -252,26 +291,41 @@ async def test_changing_llm_settings_rewrites_prepared_texts(app, fake, clock) -
     assert preview["source"] == "fallback" and "turned off" in preview["error"]
 
 
-async def test_the_api_key_is_saved_privately_and_never_shown(make_app, fake, clock, data_dir) -> None:
+async def test_the_api_key_is_saved_privately_and_never_shown(
+    make_app, fake, clock, data_dir
+) -> None:
     async with make_app() as api:
         settings = (await api.get("/api/settings")).json()
         assert (settings["llm_key"], settings["llm_key_source"]) == (None, None)
 
         response = await api.put("/api/settings", json={"anthropic_api_key": f"  {fake.api_key}\n"})
         assert response.status_code == 200 and fake.api_key not in response.text
-        assert (response.json()["llm_key"], response.json()["llm_key_source"]) == ("sk-ant-…6789", "file")
+        assert (response.json()["llm_key"], response.json()["llm_key_source"]) == (
+            "sk-ant-…6789",
+            "file",
+        )
         assert stat.S_IMODE(os.stat(data_dir / llm_key.KEY_FILE).st_mode) == 0o600
         assert fake.api_key not in (await api.get("/api/settings")).text
         fake.queue(reply_json("Summary time", "Nothing planned, just vibes."))
         preview = (await api.post("/api/messages/preview", json={})).json()
-        assert (preview["source"], preview["title"]) == ("llm", "Summary time")  # the new key is in use
+        assert (preview["source"], preview["title"]) == (
+            "llm",
+            "Summary time",
+        )  # the new key is in use
 
         # A bad field changes nothing, the key included.
-        response = await api.put("/api/settings", json={"anthropic_api_key": "sk-ant-api03-other-1111", "llm_daily_cap": -1})
-        assert response.status_code == 400 and response.json()["detail"].startswith("llm_daily_cap:")
+        response = await api.put(
+            "/api/settings",
+            json={"anthropic_api_key": "sk-ant-api03-other-1111", "llm_daily_cap": -1},
+        )
+        assert response.status_code == 400 and response.json()["detail"].startswith(
+            "llm_daily_cap:"
+        )
         assert llm_key.key_path(data_dir).read_text() == fake.api_key
         for bad, status in (("has spaces in it", 400), (42, 400)):
-            assert (await api.put("/api/settings", json={"anthropic_api_key": bad})).status_code == status
+            assert (
+                await api.put("/api/settings", json={"anthropic_api_key": bad})
+            ).status_code == status
 
         response = await api.put("/api/settings", json={"anthropic_api_key": None})
         assert (response.json()["llm_key"], response.json()["llm_key_source"]) == (None, None)
@@ -297,8 +351,12 @@ async def test_a_preview_is_the_text_a_reminder_would_get_now(app, fake, clock) 
     fake.queue(reply_json("Algebra in an hour", "Stretch, snack, then matrices."))
     response = await app.post("/api/messages/preview", json={"block_id": block_id})
     assert response.status_code == 200
-    assert response.json() == {"title": "Algebra in an hour", "body": "Stretch, snack, then matrices.",
-                               "source": "llm", "error": None}
+    assert response.json() == {
+        "title": "Algebra in an hour",
+        "body": "Stretch, snack, then matrices.",
+        "source": "llm",
+        "error": None,
+    }
     assert_request_carries_the_context(fake)
     assert "Starts: in 60 minutes" in fake.bodies[-1]["messages"][0]["content"]
 
@@ -309,14 +367,21 @@ async def test_a_preview_is_the_text_a_reminder_would_get_now(app, fake, clock) 
     summary = (await app.post("/api/messages/preview", json={"kind": "summary"})).json()
     assert summary["source"] == "llm"
     assert "Today's blocks: 10:00 Linear algebra" in fake.bodies[-1]["messages"][0]["content"]
-    assert len(fake.calls) == 3 and await app.db.reminders_needing_text(START + timedelta(days=2)) != []
+    assert (
+        len(fake.calls) == 3
+        and await app.db.reminders_needing_text(START + timedelta(days=2)) != []
+    )
 
 
 @pytest.mark.parametrize(
     "body, status, detail",
     [
         ({"kind": "reminder"}, 400, "block_id: a reminder preview needs a block"),
-        ({"block_id": 1, "kind": "summary"}, 400, "block_id: a summary preview is not about one block"),
+        (
+            {"block_id": 1, "kind": "summary"},
+            400,
+            "block_id: a summary preview is not about one block",
+        ),
         ({"block_id": 999}, 404, "no block 999"),
         ({"kind": "poem"}, 400, None),
         ({"colour": "red"}, 400, None),

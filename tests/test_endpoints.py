@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from notifier.push.endpoints import check_endpoint, origin
 from notifier.errors import InvalidEndpoint
+from notifier.push.endpoints import check_endpoint, origin
 
 GOOD = [
     "https://fcm.googleapis.com/fcm/send/abc:APA91b",
@@ -62,7 +63,11 @@ def test_bypass_attempts_are_refused(url: str) -> None:
 def test_extra_hosts_allow_exactly_that_host_and_port_even_over_http() -> None:
     extra = frozenset({"127.0.0.1:9123"})
     assert check_endpoint("http://127.0.0.1:9123/push/1", extra)
-    for url in ("http://127.0.0.1:9124/push/1", "http://127.0.0.2:9123/p", "http://u@127.0.0.1:9123/p"):
+    for url in (
+        "http://127.0.0.1:9124/push/1",
+        "http://127.0.0.2:9123/p",
+        "http://u@127.0.0.1:9123/p",
+    ):
         with pytest.raises(InvalidEndpoint):
             check_endpoint(url, extra)
 
@@ -80,14 +85,18 @@ def test_any_text_is_either_refused_or_an_allowed_https_host(text: str) -> None:
     except InvalidEndpoint:
         return
     assert origin(url).lower() in {
-        "https://fcm.googleapis.com", "https://android.googleapis.com",
-        "https://updates.push.services.mozilla.com", "https://push.services.mozilla.com",
+        "https://fcm.googleapis.com",
+        "https://android.googleapis.com",
+        "https://updates.push.services.mozilla.com",
+        "https://push.services.mozilla.com",
         "https://web.push.apple.com",
     } or origin(url).lower().endswith(".notify.windows.com")
 
 
 @given(st.sampled_from(GOOD), st.text(alphabet="@:#\\ %/.", min_size=1, max_size=5))
-def test_splicing_tricks_into_the_authority_never_escape_the_allow_list(url: str, junk: str) -> None:
+def test_splicing_tricks_into_the_authority_never_escape_the_allow_list(
+    url: str, junk: str
+) -> None:
     scheme, rest = url.split("://", 1)
     host, _, path = rest.partition("/")
     candidate = f"{scheme}://{host}{junk}evil.example/{path}"
@@ -104,8 +113,13 @@ def test_splicing_tricks_into_the_authority_never_escape_the_allow_list(url: str
 async def test_bypass_attempts_are_refused_at_subscribe_and_nothing_is_stored(api) -> None:
     from conftest import browser_keys
 
-    for url in BAD + ["https://fcm.googleapis.com:443@127.0.0.1/x", "https://fcm.googleapis.com%2f@127.0.0.1/"]:
-        response = await api.post("/api/push/subscriptions", json={"endpoint": url, "keys": browser_keys()})
+    for url in BAD + [
+        "https://fcm.googleapis.com:443@127.0.0.1/x",
+        "https://fcm.googleapis.com%2f@127.0.0.1/",
+    ]:
+        response = await api.post(
+            "/api/push/subscriptions", json={"endpoint": url, "keys": browser_keys()}
+        )
         assert response.status_code == 400, url
         assert response.json()["error"] in ("invalid_endpoint", "bad_request"), url
     assert await api.db.subscriptions() == []
@@ -118,7 +132,12 @@ async def test_an_endpoint_that_slipped_into_the_database_is_refused_at_send(api
     from notifier.clock import utcnow
 
     sub_id = await api.db.upsert_subscription(
-        endpoint=stub.endpoint("/lan-admin"), **browser_keys(), label="", expiration_time=None, token_id=None, now=utcnow()
+        endpoint=stub.endpoint("/lan-admin"),
+        **browser_keys(),
+        label="",
+        expiration_time=None,
+        token_id=None,
+        now=utcnow(),
     )
     [result] = (await api.post("/api/push/test")).json()["results"]
     assert result["subscription_id"] == sub_id and result["outcome"] == "error"

@@ -6,10 +6,12 @@ import json
 import unicodedata
 from datetime import datetime, timedelta, timezone
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from notifier.texts.claude import BODY_MAX, TITLE_MAX, MessageContext, validate_output
+from notifier.texts.claude import validate_output
 from notifier.texts.fallback import EMPTY_BODIES, EMPTY_TITLES, NAME_MAX, fallback_text
+from notifier.texts.message import BODY_MAX, TITLE_MAX, MessageContext
 
 BERLIN = timezone(timedelta(hours=1))
 EVENING = datetime(2026, 11, 23, 18, 45, tzinfo=BERLIN)
@@ -79,7 +81,12 @@ def test_the_same_reminder_key_gives_the_same_text(ctx: MessageContext) -> None:
 
 
 def reminder(seed: str, **kw) -> MessageContext:
-    values = {"kind": "reminder", "local_time": EVENING, "block_title": "Organic chemistry", "minutes_until": 15}
+    values = {
+        "kind": "reminder",
+        "local_time": EVENING,
+        "block_title": "Organic chemistry",
+        "minutes_until": 15,
+    }
     return MessageContext(seed=seed, **{**values, **kw})
 
 
@@ -99,7 +106,13 @@ def test_reminder_texts_follow_the_situation() -> None:
 
 
 def test_missed_summary_counts_and_names_the_last_block() -> None:
-    ctx = MessageContext(kind="missed", seed="missed:2026-11-23", local_time=EVENING, missed_count=3, block_title="Physics")
+    ctx = MessageContext(
+        kind="missed",
+        seed="missed:2026-11-23",
+        local_time=EVENING,
+        missed_count=3,
+        block_title="Physics",
+    )
     text = fallback_text(ctx)
     assert "3 reminders" in text.title + text.body and "Physics" in text.body
     one = fallback_text(MessageContext(kind="missed", seed="m", local_time=EVENING, missed_count=1))
@@ -107,10 +120,19 @@ def test_missed_summary_counts_and_names_the_last_block() -> None:
 
 
 def test_daily_summary_lists_blocks_and_says_how_many_are_left_out() -> None:
-    items = tuple((f"{h:02d}:00", f"Chapter {h} of the very long textbook on thermodynamics") for h in range(8, 20))
-    text = fallback_text(MessageContext(kind="summary", seed="summary:2026-11-23", local_time=EVENING, summary_items=items))
+    items = tuple(
+        (f"{h:02d}:00", f"Chapter {h} of the very long textbook on thermodynamics")
+        for h in range(8, 20)
+    )
+    text = fallback_text(
+        MessageContext(
+            kind="summary", seed="summary:2026-11-23", local_time=EVENING, summary_items=items
+        )
+    )
     assert "08:00 Chapter 8" in text.body and "more" in text.body and len(text.body) <= BODY_MAX
-    empty = fallback_text(MessageContext(kind="summary", seed="summary:2026-11-24", local_time=EVENING))
+    empty = fallback_text(
+        MessageContext(kind="summary", seed="summary:2026-11-24", local_time=EVENING)
+    )
     assert empty.title in EMPTY_TITLES and empty.body in EMPTY_BODIES
 
 

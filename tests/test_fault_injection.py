@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -22,8 +22,13 @@ KILLS = 5
 
 
 def _token(data_dir) -> str:
-    out = subprocess.run([sys.executable, "-m", "notifier", "token", "--data-dir", str(data_dir)],
-                         capture_output=True, text=True, check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "notifier", "token", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     return out.stdout.strip()
 
 
@@ -34,19 +39,27 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(data_dir, wpt) -> N
     try:
         headers = {"Authorization": f"Bearer {_token(data_dir)}"}
         api = httpx.Client(base_url=server.url, headers=headers, timeout=10)
-        api.put("/api/settings", json={"timezone": "UTC", "vapid_subject": TEST_SUBJECT, "late_grace_minutes": 1}).raise_for_status()
+        api.put(
+            "/api/settings",
+            json={"timezone": "UTC", "vapid_subject": TEST_SUBJECT, "late_grace_minutes": 1},
+        ).raise_for_status()
         key = api.get("/api/push/vapid-public-key").json()["key"]
         subscription = wpt.subscribe(key)
         api.post("/api/push/subscriptions", json=subscription).raise_for_status()
 
-        first = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=4)
+        first = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=4)
         expected = set()
         for i in range(BLOCKS):
             start = first + timedelta(seconds=i * SPREAD_SECONDS / BLOCKS)
-            block = api.post("/api/blocks", json={
-                "title": f"Block {i}", "start": start.strftime("%Y-%m-%dT%H:%M:%S"),
-                "duration_minutes": 5, "reminder_offsets": [0],
-            }).json()
+            block = api.post(
+                "/api/blocks",
+                json={
+                    "title": f"Block {i}",
+                    "start": start.strftime("%Y-%m-%dT%H:%M:%S"),
+                    "duration_minutes": 5,
+                    "reminder_offsets": [0],
+                },
+            ).json()
             expected.add(f"b{block['id']}:{start.strftime('%Y%m%dT%H%M%SZ')}:0")
         api.close()
 
@@ -55,7 +68,7 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(data_dir, wpt) -> N
             time.sleep(rng.uniform(0.3, 2.5))
             server.kill()
             server = ServerProcess(data_dir, port=server.port, env=env).start()
-        while datetime.now(timezone.utc) < last_due + timedelta(seconds=3):
+        while datetime.now(UTC) < last_due + timedelta(seconds=3):
             time.sleep(0.2)
 
         api = httpx.Client(base_url=server.url, headers=headers, timeout=10)
@@ -79,4 +92,6 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(data_dir, wpt) -> N
     assert set(copies) >= expected  # every reminder reached the push service
     assert all(len(tags) == 1 for tags in tags_by_reminder.values())  # never under two tags
     # A resend after a crash is allowed (same tag, the phone shows one); count them for the record.
-    print(f"pushes: {sum(copies.values())} for {len(expected)} reminders; resends: {sum(c - 1 for c in copies.values())}")
+    print(
+        f"pushes: {sum(copies.values())} for {len(expected)} reminders; resends: {sum(c - 1 for c in copies.values())}"
+    )

@@ -36,8 +36,20 @@ def test_generated_requests_with_a_valid_token_never_get_a_5xx(server, data_dir)
     from schemathesis.generation import GenerationMode
 
     token = subprocess.run(
-        [sys.executable, "-m", "notifier", "token", "--data-dir", str(data_dir), "--label", "fuzzer"],
-        capture_output=True, text=True, timeout=30, check=True,
+        [
+            sys.executable,
+            "-m",
+            "notifier",
+            "token",
+            "--data-dir",
+            str(data_dir),
+            "--label",
+            "fuzzer",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     ).stdout.strip()
     auth = {"Authorization": f"Bearer {token}"}
     session = requests.Session()
@@ -54,17 +66,25 @@ def test_generated_requests_with_a_valid_token_never_get_a_5xx(server, data_dir)
     def run(operation, mode) -> None:
         @given(case=operation.as_strategy(generation_mode=mode))
         @settings(
-            max_examples=EXAMPLES_PER_ROUND, deadline=None, database=None,
-            suppress_health_check=list(HealthCheck), phases=[Phase.generate],
+            max_examples=EXAMPLES_PER_ROUND,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.generate],
         )
         def one(case) -> None:
             params = case.path_parameters or {}
-            if operation.label == "DELETE /api/devices/{device_id}" and params.get("device_id") == own_id:
+            if (
+                operation.label == "DELETE /api/devices/{device_id}"
+                and params.get("device_id") == own_id
+            ):
                 params["device_id"] = own_id + 10_000
             response = case.call(base_url=server.url, session=session, timeout=15)
             sent.append(operation.label)
             if response.status_code >= 500:
-                server_errors.append(f"{operation.label} -> {response.status_code}: {case.as_curl_command()}")
+                server_errors.append(
+                    f"{operation.label} -> {response.status_code}: {case.as_curl_command()}"
+                )
 
         try:
             one()

@@ -19,7 +19,9 @@ async def test_a_replayed_create_returns_the_first_response_and_creates_one_bloc
 
 async def test_concurrent_copies_run_once(api) -> None:
     headers = {**api.auth, "Idempotency-Key": "queue-item-2"}
-    responses = await asyncio.gather(*(api.client.post("/api/blocks", json=BLOCK, headers=headers) for _ in range(5)))
+    responses = await asyncio.gather(
+        *(api.client.post("/api/blocks", json=BLOCK, headers=headers) for _ in range(5))
+    )
     assert {r.json()["id"] for r in responses} == {responses[0].json()["id"]}
     assert len((await api.get("/api/blocks")).json()) == 1
 
@@ -44,8 +46,14 @@ async def test_keys_are_scoped_to_the_device(api) -> None:
     from notifier.access.tokens import mint_token
 
     _, other = await mint_token(api.db, "tablet")
-    await api.client.post("/api/blocks", json=BLOCK, headers={**api.auth, "Idempotency-Key": "same"})
-    await api.client.post("/api/blocks", json=BLOCK, headers={"Authorization": f"Bearer {other}", "Idempotency-Key": "same"})
+    await api.client.post(
+        "/api/blocks", json=BLOCK, headers={**api.auth, "Idempotency-Key": "same"}
+    )
+    await api.client.post(
+        "/api/blocks",
+        json=BLOCK,
+        headers={"Authorization": f"Bearer {other}", "Idempotency-Key": "same"},
+    )
     assert len((await api.get("/api/blocks")).json()) == 2
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from notifier.db import Database
-from notifier.errors import DatabaseTooNew, StorageError
 from notifier.db.migrations import MIGRATIONS, SCHEMA_VERSION
+from notifier.errors import DatabaseTooNew, StorageError
 
 
 async def test_migrates_an_empty_file_to_the_latest_schema(tmp_path: Path) -> None:
@@ -21,7 +21,9 @@ async def test_migrates_an_empty_file_to_the_latest_schema(tmp_path: Path) -> No
         assert await db.schema_version() == SCHEMA_VERSION == len(MIGRATIONS)
         mode = await db.fetchone("PRAGMA journal_mode")
         assert mode[0] == "wal"
-        tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = {
+            r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")
+        }
         assert {"settings", "tokens", "push_subscriptions", "idempotency"} <= tables
     finally:
         await db.close()
@@ -64,7 +66,9 @@ async def test_a_file_that_is_not_sqlite_is_reported(tmp_path: Path) -> None:
         await Database.open(path)
 
 
-async def test_a_failing_migration_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failing_migration_rolls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import notifier.db.core as core
 
     async def broken(conn) -> None:
@@ -77,5 +81,8 @@ async def test_a_failing_migration_rolls_back(tmp_path: Path, monkeypatch: pytes
         await Database.open(path)
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name='half_done'").fetchone()[0] == 0
+        assert (
+            conn.execute("SELECT count(*) FROM sqlite_master WHERE name='half_done'").fetchone()[0]
+            == 0
+        )
     conn.close()

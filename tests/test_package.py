@@ -53,10 +53,14 @@ def test_version_and_help_work_in_the_executable(exe: Path) -> None:
     out = run(exe, "--version")
     assert out.returncode == 0 and out.stdout.strip() == f"notifier {__version__}"
     out = run(exe, "--help")
-    assert out.returncode == 0 and all(word in out.stdout for word in ("serve", "token", "pair", "login"))
+    assert out.returncode == 0 and all(
+        word in out.stdout for word in ("serve", "token", "pair", "login")
+    )
 
 
-def test_the_executable_serves_pushes_and_stops_cleanly_on_sigterm(exe: Path, data_dir: Path, wpt, tmp_path: Path) -> None:
+def test_the_executable_serves_pushes_and_stops_cleanly_on_sigterm(
+    exe: Path, data_dir: Path, wpt, tmp_path: Path
+) -> None:
     from peers.fake_anthropic import FakeAnthropic
 
     with FakeAnthropic() as llm:
@@ -77,19 +81,26 @@ def test_the_executable_serves_pushes_and_stops_cleanly_on_sigterm(exe: Path, da
             health = httpx.get(f"{server.url}/healthz").json()
             assert health == {"status": "ok", "version": __version__}
             index = httpx.get(f"{server.url}/")
-            assert index.status_code == 200 and "text/html" in index.headers["content-type"]  # web/ is inside
+            assert (
+                index.status_code == 200 and "text/html" in index.headers["content-type"]
+            )  # web/ is inside
 
             minted = run(exe, "token", "--data-dir", str(data_dir), "--label", "smoke")
             assert minted.returncode == 0, minted.stderr
             auth = {"Authorization": f"Bearer {minted.stdout.strip()}"}
             with httpx.Client(base_url=server.url, headers=auth, timeout=30) as client:
-                settings = client.put("/api/settings", json={"vapid_subject": TEST_SUBJECT, "timezone": "America/New_York"})
+                settings = client.put(
+                    "/api/settings",
+                    json={"vapid_subject": TEST_SUBJECT, "timezone": "America/New_York"},
+                )
                 assert settings.status_code == 200, settings.text
                 assert settings.json()["timezone"] == "America/New_York"
 
                 key = client.get("/api/push/vapid-public-key").json()["key"]
                 subscription = wpt.subscribe(key)
-                stored = client.post("/api/push/subscriptions", json={**subscription, "label": "phone"})
+                stored = client.post(
+                    "/api/push/subscriptions", json={**subscription, "label": "phone"}
+                )
                 assert stored.status_code == 201, stored.text
                 results = client.post("/api/push/test").json()["results"]
                 assert [r["outcome"] for r in results] == ["delivered"], results
@@ -105,19 +116,27 @@ def test_the_executable_serves_pushes_and_stops_cleanly_on_sigterm(exe: Path, da
 
             assert server.terminate(timeout=30) == 0, server.output()
             assert not [pid for pid in pids if alive(pid)], "a process was left running"
-            assert not [d for d in unpacked if d.exists()], "the onefile unpack folder was left behind"
+            assert not [d for d in unpacked if d.exists()], (
+                "the onefile unpack folder was left behind"
+            )
         finally:
             kill_tree(pids)
 
 
-def second_launch_opens_the_running_instance(exe: Path, server: ServerProcess, tmp_path: Path) -> None:
+def second_launch_opens_the_running_instance(
+    exe: Path, server: ServerProcess, tmp_path: Path
+) -> None:
     """A double-click (no arguments) while one runs: a fresh login link in the browser, exit 0."""
     browser, opened = recording_browser(tmp_path)
-    second = run(exe, env={**os.environ, "NOTIFIER_DATA_DIR": str(server.data_dir), "BROWSER": browser})
+    second = run(
+        exe, env={**os.environ, "NOTIFIER_DATA_DIR": str(server.data_dir), "BROWSER": browser}
+    )
     assert second.returncode == 0, second.stdout + second.stderr
     assert "already running" in second.stdout
     [link] = opened.read_text().split()
     assert link.startswith(f"{server.url}/login?t=")
     response = httpx.get(link, follow_redirects=False)
-    assert response.status_code == 303 and "notifier_session=" in response.headers.get("set-cookie", "")
+    assert response.status_code == 303 and "notifier_session=" in response.headers.get(
+        "set-cookie", ""
+    )
     assert httpx.get(f"{server.url}/healthz").status_code == 200  # the running one carries on

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import running_api
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from notifier.access.tokens import SESSION_COOKIE, hash_token
-from notifier.config import load_config
 from notifier.access.pairing import (
     ALPHABET,
     CODE_LENGTH,
@@ -22,6 +21,8 @@ from notifier.access.pairing import (
     login_link,
     normalize_code,
 )
+from notifier.access.tokens import SESSION_COOKIE, hash_token
+from notifier.config import load_config
 
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 
@@ -30,7 +31,7 @@ class Clocks:
     """Wall clock for expiry and monotonic clock for the limiter, both moved by hand."""
 
     def __init__(self) -> None:
-        self.wall = datetime(2026, 11, 23, 18, 0, tzinfo=timezone.utc)
+        self.wall = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)
         self.mono = 1000.0
 
     def advance(self, seconds: float) -> None:
@@ -55,7 +56,9 @@ async def start(api) -> dict:
 async def exchange(api, code: str, label: str = "Pixel", **headers: str):
     """As the phone's page does it (the client keeps cookies, so it must look same-origin)."""
     return await api.client.post(
-        "/api/pairing/exchange", json={"code": code, "label": label}, headers={**SAME_ORIGIN, **headers}
+        "/api/pairing/exchange",
+        json={"code": code, "label": label},
+        headers={**SAME_ORIGIN, **headers},
     )
 
 
@@ -98,7 +101,11 @@ async def test_a_code_is_stored_hashed_and_works_exactly_once(api, clocks) -> No
     assert first.status_code == 201, first.text
     body = first.json()
     assert body["token"].startswith("snt_")
-    assert body["device"]["label"] == "Pixel" and body["device"]["kind"] == "device" and body["device"]["current"]
+    assert (
+        body["device"]["label"] == "Pixel"
+        and body["device"]["kind"] == "device"
+        and body["device"]["current"]
+    )
     cookie = first.headers["set-cookie"]
     assert cookie.startswith(f"{SESSION_COOKIE}={body['token']};")
     for attribute in ("HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="):
@@ -107,12 +114,17 @@ async def test_a_code_is_stored_hashed_and_works_exactly_once(api, clocks) -> No
     assert first.headers["cache-control"] == "no-store"
 
     # The token works, by header and by cookie.
-    listed = await api.client.get("/api/devices", headers={"Authorization": f"Bearer {body['token']}"})
+    listed = await api.client.get(
+        "/api/devices", headers={"Authorization": f"Bearer {body['token']}"}
+    )
     assert listed.status_code == 200
 
     again = await exchange(api, code)
     assert again.status_code == 403
-    assert again.json() == {"error": "invalid_code", "detail": "That pairing code is wrong, already used or expired."}
+    assert again.json() == {
+        "error": "invalid_code",
+        "detail": "That pairing code is wrong, already used or expired.",
+    }
 
 
 async def test_a_code_expires_after_ten_minutes(api, clocks) -> None:
@@ -153,9 +165,21 @@ async def test_forwarded_clients_are_limited_separately_behind_a_trusted_proxy(d
     config = load_config({"data_dir": str(data_dir), "trusted_proxies": "127.0.0.1"})
     async with running_api(config) as api:
         for _ in range(FAILURES_PER_CLIENT):
-            await api.client.post("/api/pairing/exchange", json={"code": "ZZZZZZZZ"}, headers={"X-Forwarded-For": "203.0.113.5"})
-        blocked = await api.client.post("/api/pairing/exchange", json={"code": "ZZZZZZZZ"}, headers={"X-Forwarded-For": "203.0.113.5"})
-        other = await api.client.post("/api/pairing/exchange", json={"code": "ZZZZZZZZ"}, headers={"X-Forwarded-For": "203.0.113.6"})
+            await api.client.post(
+                "/api/pairing/exchange",
+                json={"code": "ZZZZZZZZ"},
+                headers={"X-Forwarded-For": "203.0.113.5"},
+            )
+        blocked = await api.client.post(
+            "/api/pairing/exchange",
+            json={"code": "ZZZZZZZZ"},
+            headers={"X-Forwarded-For": "203.0.113.5"},
+        )
+        other = await api.client.post(
+            "/api/pairing/exchange",
+            json={"code": "ZZZZZZZZ"},
+            headers={"X-Forwarded-For": "203.0.113.6"},
+        )
         assert blocked.status_code == 429 and other.status_code == 403
 
 
@@ -186,13 +210,18 @@ async def test_the_login_link_sets_the_cookie_once_and_redirects_home(api, clock
 
     api.client.cookies.clear()
     again = await api.client.get(link.removeprefix("http://127.0.0.1:8765"))
-    assert again.status_code == 403 and again.json()["detail"] == "That login link is wrong, already used or expired."
+    assert (
+        again.status_code == 403
+        and again.json()["detail"] == "That login link is wrong, already used or expired."
+    )
 
 
 async def test_a_new_login_replaces_the_browsers_old_session(api, clocks) -> None:
-    first = await api.client.get((await login_link(api.app.state.pairing, api.db, "")))
+    first = await api.client.get(await login_link(api.app.state.pairing, api.db, ""))
     old = first.cookies[SESSION_COOKIE]
-    second = await api.client.get(await login_link(api.app.state.pairing, api.db, ""), cookies={SESSION_COOKIE: old})
+    second = await api.client.get(
+        await login_link(api.app.state.pairing, api.db, ""), cookies={SESSION_COOKIE: old}
+    )
     assert second.status_code == 303
     assert await api.db.token_by_hash(hash_token(old)) is None
     assert await api.db.token_by_hash(hash_token(second.cookies[SESSION_COOKIE])) is not None
@@ -202,7 +231,10 @@ async def test_login_tickets_and_pairing_codes_are_separate(api, clocks) -> None
     code = (await start(api))["code"]
     assert (await api.client.get(f"/login?t={code}")).status_code == 403
     issued = await api.app.state.pairing.issue(api.db, LOGIN)
-    assert (await exchange(api, issued.code)).status_code in (400, 403)  # too long to even be a code
+    assert (await exchange(api, issued.code)).status_code in (
+        400,
+        403,
+    )  # too long to even be a code
 
 
 # -- devices ------------------------------------------------------------------------
@@ -221,8 +253,12 @@ async def test_devices_are_listed_with_last_use_and_can_be_revoked(api, clocks, 
     from conftest import browser_keys
 
     await api.db.upsert_subscription(
-        endpoint="https://fcm.googleapis.com/fcm/send/phone", **browser_keys(), label="", expiration_time=None,
-        token_id=phone["device"]["id"], now=clocks.wall,
+        endpoint="https://fcm.googleapis.com/fcm/send/phone",
+        **browser_keys(),
+        label="",
+        expiration_time=None,
+        token_id=phone["device"]["id"],
+        now=clocks.wall,
     )
     response = await api.delete(f"/api/devices/{phone['device']['id']}")
     assert response.status_code == 204
@@ -235,15 +271,25 @@ async def test_devices_are_listed_with_last_use_and_can_be_revoked(api, clocks, 
 async def test_revoking_the_current_cookie_device_clears_the_cookie(api, clocks) -> None:
     phone = (await exchange(api, (await start(api))["code"])).json()
     response = await api.client.delete(
-        f"/api/devices/{phone['device']['id']}", cookies={SESSION_COOKIE: phone["token"]}, headers=SAME_ORIGIN
+        f"/api/devices/{phone['device']['id']}",
+        cookies={SESSION_COOKIE: phone["token"]},
+        headers=SAME_ORIGIN,
     )
     assert response.status_code == 204
-    assert 'notifier_session=""' in response.headers["set-cookie"] or "Max-Age=0" in response.headers["set-cookie"]
+    assert (
+        'notifier_session=""' in response.headers["set-cookie"]
+        or "Max-Age=0" in response.headers["set-cookie"]
+    )
 
 
 async def test_tls_info_and_the_ca_download_without_https(api) -> None:
     info = (await api.get("/api/tls")).json()
-    assert info == {"https": False, "phone_origin": "http://127.0.0.1:8765", "ca_page": None, "ca_fingerprint_sha256": None}
+    assert info == {
+        "https": False,
+        "phone_origin": "http://127.0.0.1:8765",
+        "ca_page": None,
+        "ca_fingerprint_sha256": None,
+    }
     response = await api.client.get("/ca/study-notifier-ca.crt")
     assert response.status_code == 404 and response.json()["error"] == "not_found"
     page = await api.client.get("/ca/")
@@ -256,10 +302,17 @@ async def test_tls_info_and_the_ca_download_without_https(api) -> None:
 def test_notifier_pair_prints_a_qr_code_and_a_code_that_the_server_accepts(data_dir) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "notifier", "pair", "--data-dir", str(data_dir)],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     assert "▀" in out.stdout or "█" in out.stdout
-    shown = [line.strip() for line in out.stdout.splitlines() if len(line.strip()) == 9 and line.strip()[4] == "-"]
+    shown = [
+        line.strip()
+        for line in out.stdout.splitlines()
+        if len(line.strip()) == 9 and line.strip()[4] == "-"
+    ]
     assert len(shown) == 1 and normalize_code(shown[0])
     assert "not running" in out.stderr and "https" in out.stderr
 
@@ -276,7 +329,10 @@ def test_notifier_pair_prints_a_qr_code_and_a_code_that_the_server_accepts(data_
 def test_notifier_login_prints_a_one_time_link(data_dir) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "notifier", "login", "--no-browser", "--data-dir", str(data_dir)],
-        capture_output=True, text=True, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     [link] = [line for line in out.stdout.split() if "/login?t=" in line]
     assert link.startswith("http://127.0.0.1:8765/login?t=") and len(link.split("t=")[1]) >= 40

@@ -7,12 +7,13 @@ import os
 import string
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from notifier.push import payload as payloads
 from notifier.errors import ConfigError
-from notifier.secretfiles import load_or_create, read_secret
+from notifier.push import payload as payloads
 from notifier.push.vapid import VapidKeys
+from notifier.secretfiles import load_or_create, read_secret
 
 URLSAFE = set(string.ascii_letters + string.digits + "-_")
 

@@ -11,7 +11,12 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 from peers.stub_push import ScriptedResponse, StubPushService, VapidError, parse_vapid, verify_vapid
-from peers.webpush_testing import STATUS_EXPIRED, STATUS_REJECTED, WebPushTesting, WebPushTestingError
+from peers.webpush_testing import (
+    STATUS_EXPIRED,
+    STATUS_REJECTED,
+    WebPushTesting,
+    WebPushTestingError,
+)
 from py_vapid import Vapid02, b64urlencode
 from pywebpush import WebPushException, webpush
 
@@ -25,7 +30,9 @@ def new_vapid() -> tuple[Vapid02, str]:
     # Vapid02 signs `vapid t=…,k=…`; Vapid01 signs the old `WebPush <jwt>` that aes128gcm receivers reject.
     vapid = Vapid02()
     vapid.generate_keys()
-    raw = vapid.public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    raw = vapid.public_key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
     return vapid, b64urlencode(raw)
 
 
@@ -53,7 +60,9 @@ def http():
         yield session
 
 
-def push(sub: dict, payload: dict, vapid: Vapid02, http: requests.Session, **kw) -> requests.Response:
+def push(
+    sub: dict, payload: dict, vapid: Vapid02, http: requests.Session, **kw
+) -> requests.Response:
     """Send one aes128gcm push with fresh claims (pywebpush mutates the dict it is given)."""
     kw.setdefault("headers", dict(PUSH_HEADERS))
     return webpush(
@@ -93,7 +102,9 @@ def test_wpt_rejects_wrong_vapid_key(wpt: WebPushTesting, http: requests.Session
     assert wpt.messages(sub) == []
 
 
-def test_wpt_rejects_push_without_octet_stream_content_type(wpt: WebPushTesting, http: requests.Session):
+def test_wpt_rejects_push_without_octet_stream_content_type(
+    wpt: WebPushTesting, http: requests.Session
+):
     vapid, key = new_vapid()
     sub = wpt.subscribe(key)
     with pytest.raises(WebPushException) as err:
@@ -126,10 +137,15 @@ def test_wpt_process_stops_by_pid_and_reports_early_death():
 # -- stub push service -----------------------------------------------------
 
 
-def test_stub_scripted_429_with_retry_after_then_default(stub: StubPushService, http: requests.Session):
+def test_stub_scripted_429_with_retry_after_then_default(
+    stub: StubPushService, http: requests.Session
+):
     vapid, key = new_vapid()
     _, wpt_like_key = new_vapid()  # any valid p256dh works: the stub does not decrypt
-    sub = {"endpoint": stub.endpoint("/push/a"), "keys": {"p256dh": wpt_like_key, "auth": "AAAAAAAAAAAAAAAAAAAAAA"}}
+    sub = {
+        "endpoint": stub.endpoint("/push/a"),
+        "keys": {"p256dh": wpt_like_key, "auth": "AAAAAAAAAAAAAAAAAAAAAA"},
+    }
     stub.script("/push/a", ScriptedResponse(429, headers={"Retry-After": "120"}))
     with pytest.raises(WebPushException) as err:
         push(sub, {"hello": "stub"}, vapid, http)
@@ -153,7 +169,9 @@ def test_stub_scripted_429_with_retry_after_then_default(stub: StubPushService, 
 def test_stub_detects_bad_vapid_signature():
     vapid, key = new_vapid()
     other, other_key = new_vapid()
-    header = vapid.sign({"aud": "http://127.0.0.1:1", "exp": int(time.time()) + 60, "sub": SUB})["Authorization"]
+    header = vapid.sign({"aud": "http://127.0.0.1:1", "exp": int(time.time()) + 60, "sub": SUB})[
+        "Authorization"
+    ]
     assert verify_vapid(header)["aud"] == "http://127.0.0.1:1"
 
     token, _ = parse_vapid(header)

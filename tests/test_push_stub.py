@@ -43,7 +43,13 @@ def sender_for(vapid, *stubs: StubPushService, **kw) -> PushSender:
 
 async def test_headers_follow_the_web_push_rules(vapid, stub) -> None:
     async with sender_for(vapid, stub) as sender:
-        result = await sender.send(target(stub, "/a"), MESSAGE, subject=TEST_SUBJECT, topic=payloads.topic_for("k"), ttl=600)
+        result = await sender.send(
+            target(stub, "/a"),
+            MESSAGE,
+            subject=TEST_SUBJECT,
+            topic=payloads.topic_for("k"),
+            ttl=600,
+        )
     assert result.outcome is Outcome.DELIVERED and result.status == 201
     [req] = stub.requests_for("/a")
     assert req.headers["Content-Type"] == "application/octet-stream"
@@ -141,14 +147,18 @@ async def test_two_origins_get_jwts_with_their_own_audience(vapid) -> None:
     with StubPushService() as one, StubPushService() as two:
         async with sender_for(vapid, one, two) as sender:
             results = await sender.fan_out(
-                [target(one, "/x", 1), target(two, "/y", 2), target(one, "/z", 3)], MESSAGE, subject=TEST_SUBJECT
+                [target(one, "/x", 1), target(two, "/y", 2), target(one, "/z", 3)],
+                MESSAGE,
+                subject=TEST_SUBJECT,
             )
         assert [r.outcome for r in results] == [Outcome.DELIVERED] * 3
         assert {r.vapid_claims(vapid.public_key_b64)["aud"] for r in one.requests} == {one.origin}
         assert {r.vapid_claims(vapid.public_key_b64)["aud"] for r in two.requests} == {two.origin}
 
 
-async def test_a_large_fan_out_keeps_order_and_its_bound_and_reports_each_device(vapid, stub) -> None:
+async def test_a_large_fan_out_keeps_order_and_its_bound_and_reports_each_device(
+    vapid, stub
+) -> None:
     targets = [target(stub, f"/d{i}", i) for i in range(100)]
     targets[7] = Target(7, "https://evil.example/push", targets[7].p256dh, targets[7].auth)
     stub.script("/d13", 410)
@@ -194,7 +204,9 @@ async def test_api_deletes_on_404_and_keeps_on_403(make_api, stub) -> None:
         stub.script("/dead", 410)
         stub.script("/misconfigured", ScriptedResponse(403, body=b"VAPID key mismatch"))
 
-        results = {r["subscription_id"]: r for r in (await api.post("/api/push/test")).json()["results"]}
+        results = {
+            r["subscription_id"]: r for r in (await api.post("/api/push/test")).json()["results"]
+        }
         assert results[ids["/dead"]]["outcome"] == "gone"
         assert results[ids["/misconfigured"]]["outcome"] == "error"
         assert results[ids["/fine"]]["outcome"] == "delivered"

@@ -15,7 +15,9 @@ async def _subscribe(api, wpt, label: str = "phone") -> tuple[dict, dict]:
     return subscription, response.json()
 
 
-async def test_a_test_push_arrives_decrypted_and_matches_the_payload_contract(make_api, wpt) -> None:
+async def test_a_test_push_arrives_decrypted_and_matches_the_payload_contract(
+    make_api, wpt
+) -> None:
     async with make_api(extra_hosts=wpt.host_port) as api:
         subscription, stored = await _subscribe(api, wpt)
         assert stored["endpoint"] == subscription["endpoint"]
@@ -24,7 +26,12 @@ async def test_a_test_push_arrives_decrypted_and_matches_the_payload_contract(ma
         response = await api.post("/api/push/test")
         assert response.status_code == 200
         assert response.json()["results"] == [
-            {"subscription_id": stored["id"], "outcome": "delivered", "status": 201, "detail": "201 Created"}
+            {
+                "subscription_id": stored["id"],
+                "outcome": "delivered",
+                "status": 201,
+                "detail": "201 Created",
+            }
         ]
 
         [message] = wpt.wait_for_messages(subscription)
@@ -64,6 +71,8 @@ async def test_subscribing_again_updates_instead_of_duplicating(make_api, wpt) -
         assert again.json()["id"] == first["id"] and again.json()["label"] == "renamed"
         assert len((await api.get("/api/push/subscriptions")).json()) == 1
 
-        by_endpoint = await api.delete("/api/push/subscriptions", params={"endpoint": subscription["endpoint"]})
+        by_endpoint = await api.delete(
+            "/api/push/subscriptions", params={"endpoint": subscription["endpoint"]}
+        )
         assert by_endpoint.status_code == 204
         assert (await api.get("/api/push/subscriptions")).json() == []

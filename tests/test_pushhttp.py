@@ -6,19 +6,19 @@ import asyncio
 import ipaddress
 import ssl
 import tracemalloc
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Awaitable, Callable
 
 import pytest
 from conftest import browser_keys
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notifier.push import http_client as pushhttp
 from notifier.host.lan import Lan
-from notifier.push.sender import PushSender, Target
-from notifier.push.http_client import HttpError, PushHttpClient
 from notifier.host.tls import ensure_certificates
+from notifier.push import http_client as pushhttp
+from notifier.push.http_client import HttpError, PushHttpClient
+from notifier.push.sender import PushSender, Target
 from notifier.push.vapid import VapidKeys
 
 Handler = Callable[[bytes, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[bool]]
@@ -54,7 +54,9 @@ class Server:
 
 
 @asynccontextmanager
-async def serving(handler: Handler, ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[Server]:
+async def serving(
+    handler: Handler, ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[Server]:
     server = Server(handler)
     listener = await asyncio.start_server(server._serve, "127.0.0.1", 0, ssl=ssl_context)
     server.port = listener.sockets[0].getsockname()[1]
@@ -65,7 +67,9 @@ async def serving(handler: Handler, ssl_context: ssl.SSLContext | None = None) -
 
 
 def answer(raw: bytes, keep: bool = True) -> Handler:
-    async def handler(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    async def handler(
+        request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         writer.write(raw)
         await writer.drain()
         return keep
@@ -76,7 +80,9 @@ def answer(raw: bytes, keep: bool = True) -> Handler:
 def stream(head: bytes, chunk: bytes, count: int) -> Handler:
     """Write `head`, then `chunk` `count` times or until the client hangs up."""
 
-    async def handler(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    async def handler(
+        request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         writer.write(head)
         try:
             for _ in range(count):
@@ -96,7 +102,9 @@ HEADERS = {"TTL": "60", "Urgency": "high", "Content-Type": "application/octet-st
 async def test_the_request_carries_host_port_length_and_every_header() -> None:
     async with serving(answer(CREATED)) as server:
         client = PushHttpClient()
-        response = await client.post(f"http://127.0.0.1:{server.port}/push/abc?x=1", b"\x00\x01body", HEADERS)
+        response = await client.post(
+            f"http://127.0.0.1:{server.port}/push/abc?x=1", b"\x00\x01body", HEADERS
+        )
         await client.close()
     assert (response.status, response.reason) == (201, "Created")
     head, body = server.requests[0].split(b"\r\n\r\n", 1)
@@ -117,7 +125,9 @@ async def test_the_request_carries_host_port_length_and_every_header() -> None:
         ("http://[::1]/p", "[::1]"),
     ],
 )
-def test_the_host_header_names_the_port_only_when_it_is_not_the_default(url: str, host: str) -> None:
+def test_the_host_header_names_the_port_only_when_it_is_not_the_default(
+    url: str, host: str
+) -> None:
     assert f"\r\nHost: {host}\r\n".encode() in pushhttp._parse(url).head
 
 
@@ -125,7 +135,9 @@ async def test_connections_are_kept_alive_and_reused() -> None:
     async with serving(answer(CREATED)) as server:
         client = PushHttpClient()
         for _ in range(5):
-            assert (await client.post(f"http://127.0.0.1:{server.port}/p", b"x", HEADERS)).status == 201
+            assert (
+                await client.post(f"http://127.0.0.1:{server.port}/p", b"x", HEADERS)
+            ).status == 201
         await client.close()
     assert (len(server.requests), server.connections) == (5, 1)
 
@@ -135,7 +147,9 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced_without_an_
     async with serving(answer(CREATED, keep=False)) as server:
         client = PushHttpClient()
         for _ in range(3):
-            assert (await client.post(f"http://127.0.0.1:{server.port}/p", b"x", HEADERS)).status == 201
+            assert (
+                await client.post(f"http://127.0.0.1:{server.port}/p", b"x", HEADERS)
+            ).status == 201
             await asyncio.sleep(0.01)  # let the close arrive
         await client.close()
     assert (len(server.requests), server.connections) == (3, 3)
@@ -145,7 +159,9 @@ async def test_a_reused_connection_closed_before_answering_is_retried_once_on_a_
     # The race an idle timeout makes: our request arrives as the server gives up on the connection.
     answered: set[asyncio.StreamWriter] = set()  # the writers themselves: an id() can be reused
 
-    async def once_per_connection(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    async def once_per_connection(
+        request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         if writer in answered:
             return False  # close without a word
         answered.add(writer)
@@ -156,7 +172,9 @@ async def test_a_reused_connection_closed_before_answering_is_retried_once_on_a_
     async with serving(once_per_connection) as server:
         client = PushHttpClient()
         for _ in range(2):
-            assert (await client.post(f"http://127.0.0.1:{server.port}/p", b"x", HEADERS)).status == 201
+            assert (
+                await client.post(f"http://127.0.0.1:{server.port}/p", b"x", HEADERS)
+            ).status == 201
         await client.close()
     assert (len(server.requests), server.connections) == (3, 2)
 
@@ -175,7 +193,9 @@ async def test_connection_close_is_honoured() -> None:
     async with serving(answer(raw)) as server:
         client = PushHttpClient()
         for _ in range(2):
-            assert (await client.post(f"http://127.0.0.1:{server.port}/p", b"x", HEADERS)).status == 201
+            assert (
+                await client.post(f"http://127.0.0.1:{server.port}/p", b"x", HEADERS)
+            ).status == 201
         await client.close()
     assert server.connections == 2
 
@@ -194,8 +214,15 @@ async def test_idle_connections_older_than_the_keepalive_expiry_are_not_reused(m
 
 async def test_a_chunked_error_answer_keeps_status_headers_and_the_start_of_the_body() -> None:
     text = b"invalid JWT " * 400  # 4800 bytes, more than is kept
-    chunks = b"".join(b"%x\r\n%s\r\n" % (len(text[i : i + 1000]), text[i : i + 1000]) for i in range(0, len(text), 1000))
-    raw = b"HTTP/1.1 403 Forbidden\r\nRetry-After: 7\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n"
+    chunks = b"".join(
+        b"%x\r\n%s\r\n" % (len(text[i : i + 1000]), text[i : i + 1000])
+        for i in range(0, len(text), 1000)
+    )
+    raw = (
+        b"HTTP/1.1 403 Forbidden\r\nRetry-After: 7\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + chunks
+        + b"0\r\n\r\n"
+    )
     async with serving(answer(raw)) as server:
         client = PushHttpClient()
         first = await client.post(f"http://127.0.0.1:{server.port}/p", b"x", HEADERS)
@@ -225,7 +252,9 @@ async def test_an_interim_100_continue_is_skipped() -> None:
 
 
 async def test_an_endless_body_is_cut_off_and_the_connection_dropped() -> None:
-    async with serving(stream(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n", b"z" * 8192, 100)) as server:
+    async with serving(
+        stream(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n", b"z" * 8192, 100)
+    ) as server:
         client = PushHttpClient(timeout=5)
         response = await client.post(f"http://127.0.0.1:{server.port}/p", b"x", HEADERS)
         assert response.status == 200 and len(response.body) == pushhttp.MAX_BODY_KEPT
@@ -234,7 +263,9 @@ async def test_an_endless_body_is_cut_off_and_the_connection_dropped() -> None:
 
 
 @pytest.mark.parametrize("host", ["a..notify.windows.com", "a" * 64 + ".notify.windows.com"])
-async def test_a_host_name_dns_cannot_encode_is_a_network_error_not_a_crash(host: str, tmp_path) -> None:
+async def test_a_host_name_dns_cannot_encode_is_a_network_error_not_a_crash(
+    host: str, tmp_path
+) -> None:
     client = PushHttpClient(timeout=2)
     with pytest.raises(HttpError):  # getaddrinfo's UnicodeError is caught; no lookup is made
         await client.post(f"https://{host}/w/?token=x", b"x", HEADERS)
@@ -273,11 +304,17 @@ async def test_bytes_after_the_answer_change_nothing_and_the_connection_is_dropp
         response = await client.post(f"http://127.0.0.1:{server.port}/p", b"x", HEADERS)
         assert not client._pools[("http", "127.0.0.1", server.port)].idle
         await client.close()
-    assert (response.status, response.reason, response.headers["retry-after"]) == (201, "Created", "1")
+    assert (response.status, response.reason, response.headers["retry-after"]) == (
+        201,
+        "Created",
+        "1",
+    )
 
 
 async def test_a_stray_answer_on_an_idle_connection_does_not_answer_the_next_request() -> None:
-    async def stray(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    async def stray(
+        request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         writer.write(CREATED)
         await writer.drain()
         if len(server.requests) == 1:  # then, while the client is idle, half of a 410
@@ -298,7 +335,9 @@ async def test_a_stray_answer_on_an_idle_connection_does_not_answer_the_next_req
 
 @pytest.mark.parametrize("prefix", [b"HTTP/1.1 200 OK\r\nX-Big: ", b"HTTP/1.1 200 "])
 async def test_an_endless_header_or_status_line_is_cut_off_while_it_arrives(prefix: bytes) -> None:
-    async with serving(stream(prefix, b"a" * 65536, 64)) as server:  # 4 MiB unless the client hangs up
+    async with serving(
+        stream(prefix, b"a" * 65536, 64)
+    ) as server:  # 4 MiB unless the client hangs up
         client = PushHttpClient(timeout=10)
         tracemalloc.start()
         try:
@@ -313,7 +352,9 @@ async def test_an_endless_header_or_status_line_is_cut_off_while_it_arrives(pref
 
 def test_a_body_in_one_byte_chunks_keeps_only_the_start() -> None:
     n = pushhttp.MAX_BODY_READ // 2
-    raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1\r\nz\r\n" * n + b"0\r\n\r\n"
+    raw = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1\r\nz\r\n" * n + b"0\r\n\r\n"
+    )
 
     async def run() -> pushhttp.Response:
         conn = pushhttp._Connection()
@@ -327,7 +368,9 @@ def test_a_body_in_one_byte_chunks_keeps_only_the_start() -> None:
 async def test_closing_the_client_mid_request_closes_that_connection_too() -> None:
     hung_up = asyncio.Event()
 
-    async def slow(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    async def slow(
+        request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         await asyncio.sleep(0.2)
         writer.write(CREATED)
         await writer.drain()
@@ -337,7 +380,9 @@ async def test_closing_the_client_mid_request_closes_that_connection_too() -> No
 
     async with serving(slow) as server:
         client = PushHttpClient()
-        request = asyncio.create_task(client.post(f"http://127.0.0.1:{server.port}/p", b"x", HEADERS))
+        request = asyncio.create_task(
+            client.post(f"http://127.0.0.1:{server.port}/p", b"x", HEADERS)
+        )
         await asyncio.sleep(0.05)
         await client.close()
         assert (await request).status == 201  # the request in flight still gets its answer
@@ -350,7 +395,10 @@ async def test_closing_the_client_mid_request_closes_that_connection_too() -> No
     "raw, problem",
     [
         (b"NOT HTTP AT ALL\r\n\r\n", "malformed answer"),
-        (b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * (pushhttp.MAX_HEADER_BYTES + 10) + b"\r\n\r\n", "malformed answer"),
+        (
+            b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * (pushhttp.MAX_HEADER_BYTES + 10) + b"\r\n\r\n",
+            "malformed answer",
+        ),
     ],
 )
 async def test_broken_answers_are_network_errors(raw: bytes, problem: str) -> None:
@@ -370,7 +418,9 @@ async def test_a_refused_connection_is_a_network_error() -> None:
 
 
 async def test_a_silent_server_times_out_and_its_connection_is_not_reused() -> None:
-    async def silent(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    async def silent(
+        request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         await asyncio.sleep(5)
         return False
 
@@ -398,7 +448,9 @@ async def test_https_verifies_the_certificate(tmp_path) -> None:
     async with serving(answer(CREATED), server_context) as server:
         trusting = ssl.create_default_context(cafile=str(files.ca_cert))
         client = PushHttpClient(ssl_context=trusting)
-        assert (await client.post(f"https://localhost:{server.port}/p", b"x", HEADERS)).status == 201
+        assert (
+            await client.post(f"https://localhost:{server.port}/p", b"x", HEADERS)
+        ).status == 201
         await client.close()
 
         stranger = PushHttpClient()  # the system and certifi roots: our local CA is not among them
@@ -408,10 +460,14 @@ async def test_https_verifies_the_certificate(tmp_path) -> None:
 
 
 reasons = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=30).map(str.strip)
-header_values = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=60)
+header_values = st.text(
+    st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=60
+)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     status=st.integers(200, 599),
     reason=reasons,
@@ -420,7 +476,9 @@ header_values = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), m
     framing=st.sampled_from(["length", "chunked", "close"]),
     split=st.integers(1, 97),
 )
-def test_any_well_formed_answer_is_read_back_as_sent(status, reason, retry_after, body, framing, split) -> None:
+def test_any_well_formed_answer_is_read_back_as_sent(
+    status, reason, retry_after, body, framing, split
+) -> None:
     """Whatever the framing and however the bytes are split, the client reads what was sent."""
     if status in (204, 304):
         body = b""  # these answers never have a body (RFC 9110), whatever follows them
@@ -431,12 +489,17 @@ def test_any_well_formed_answer_is_read_back_as_sent(status, reason, retry_after
         raw = head.encode() + b"Content-Length: %d\r\n\r\n" % len(body) + body
     elif framing == "chunked":
         raw = head.encode() + b"Transfer-Encoding: chunked\r\n\r\n"
-        raw += b"".join(b"%x\r\n%s\r\n" % (len(body[i : i + 700]), body[i : i + 700]) for i in range(0, len(body), 700))
+        raw += b"".join(
+            b"%x\r\n%s\r\n" % (len(body[i : i + 700]), body[i : i + 700])
+            for i in range(0, len(body), 700)
+        )
         raw += b"0\r\n\r\n"
     else:
         raw = head.encode() + b"Connection: close\r\n\r\n" + body
 
-    async def dribble(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    async def dribble(
+        request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         for i in range(0, len(raw), split * 53):  # in pieces, so parsing spans reads
             writer.write(raw[i : i + split * 53])
             await writer.drain()

@@ -42,12 +42,16 @@ def blocks(server: LiveServer) -> list[dict[str, Any]]:
 
 def agenda(server: LiveServer, day: str) -> list[dict[str, Any]]:
     nxt = (datetime.fromisoformat(day) + timedelta(days=1)).strftime("%Y-%m-%d")
-    response = server.api("GET", "/api/agenda", params={"from": f"{day}T00:00", "to": f"{nxt}T00:00"})
+    response = server.api(
+        "GET", "/api/agenda", params={"from": f"{day}T00:00", "to": f"{nxt}T00:00"}
+    )
     assert response.status_code == 200, response.text
     return response.json()["occurrences"]
 
 
-def fill_block_form(phone: Phone, *, title: str, start: datetime, minutes: int | None = None, notes: str = "") -> None:
+def fill_block_form(
+    phone: Phone, *, title: str, start: datetime, minutes: int | None = None, notes: str = ""
+) -> None:
     page = phone.page
     page.fill("#b-title", title)
     page.fill("#b-date", start.strftime("%Y-%m-%d"))
@@ -69,7 +73,13 @@ def test_add_edit_complete_and_delete_a_block_through_the_ui(phone) -> None:
     phone.shot("block-new-empty")
 
     # a block that is on right now, with the 30-minute chip one tap away
-    fill_block_form(phone, title="Organic chemistry", start=earlier_today(now, 10), minutes=45, notes="Chapter 4, problems 1-12")
+    fill_block_form(
+        phone,
+        title="Organic chemistry",
+        start=earlier_today(now, 10),
+        minutes=45,
+        notes="Chapter 4, problems 1-12",
+    )
     page.click("button[data-offset='30']")
     assert page.locator("button[data-offset='30']").get_attribute("aria-pressed") == "true"
     phone.shot("block-new-filled")
@@ -91,7 +101,9 @@ def test_add_edit_complete_and_delete_a_block_through_the_ui(phone) -> None:
     page.click("button[type=submit]")
     phone.wait_ready("today")
     weekly = next(b for b in blocks(server) if b["title"] == "Spanish vocab")
-    assert weekly["rrule"].startswith("FREQ=WEEKLY;BYDAY=") and {"MO", "WE", "FR"} <= set(weekly["rrule"].split("=")[-1].split(","))
+    assert weekly["rrule"].startswith("FREQ=WEEKLY;BYDAY=") and {"MO", "WE", "FR"} <= set(
+        weekly["rrule"].split("=")[-1].split(",")
+    )
     assert weekly["reminder_offsets"] is None  # untouched chips follow the defaults
 
     page.get_by_text("Organic chemistry").first.wait_for()
@@ -118,7 +130,9 @@ def test_add_edit_complete_and_delete_a_block_through_the_ui(phone) -> None:
     page.fill("#b-title", "Organic chemistry II")
     page.click("button[type=submit]")
     phone.wait_ready("today")
-    assert next(b for b in blocks(server) if b["id"] == made["id"])["title"] == "Organic chemistry II"
+    assert (
+        next(b for b in blocks(server) if b["id"] == made["id"])["title"] == "Organic chemistry II"
+    )
 
     # a rejected change is shown on the form, not lost
     phone.go("#/block/new", "new")
@@ -147,7 +161,15 @@ def test_changes_made_offline_are_queued_shown_and_synced_exactly_once(phone) ->
     now = server_now(server)
     today = now.strftime("%Y-%m-%d")
     start_a = earlier_today(now, 10)
-    response = server.api("POST", "/api/blocks", json={"title": "Linear algebra", "start": start_a.strftime("%Y-%m-%dT%H:%M"), "duration_minutes": 50})
+    response = server.api(
+        "POST",
+        "/api/blocks",
+        json={
+            "title": "Linear algebra",
+            "start": start_a.strftime("%Y-%m-%dT%H:%M"),
+            "duration_minutes": 50,
+        },
+    )
     assert response.status_code == 201, response.text
     block_a = response.json()
 

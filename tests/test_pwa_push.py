@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -26,8 +26,10 @@ NEVER_ASKED = """
   };
 })();
 """
-IPHONE_SAFARI = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-                 "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
+IPHONE_SAFARI = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
 
 
 def wpt_subscription(server: LiveServer, wpt: Any) -> tuple[dict[str, Any], str]:
@@ -54,7 +56,9 @@ def wait_push_state(phone: Phone, want: str) -> None:
 def registration_id(phone: Phone, cdp: Any) -> str:
     """The service worker registration's id, from CDP's ServiceWorker domain."""
     seen: list[dict[str, Any]] = []
-    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: seen.extend(event["registrations"]))
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated", lambda event: seen.extend(event["registrations"])
+    )
     cdp.send("ServiceWorker.enable")
     scope = phone.server.url + "/"
 
@@ -69,7 +73,10 @@ def registration_id(phone: Phone, cdp: Any) -> str:
 
 
 def deliver(phone: Phone, cdp: Any, reg_id: str, data: str) -> None:
-    cdp.send("ServiceWorker.deliverPushMessage", {"origin": phone.server.url, "registrationId": reg_id, "data": data})
+    cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": phone.server.url, "registrationId": reg_id, "data": data},
+    )
 
 
 def wait_notification(phone: Phone, tag: str) -> dict[str, Any]:
@@ -89,18 +96,34 @@ def subscribed_phone(make_phone: Any, server: LiveServer, wpt: Any) -> tuple[Pho
     phone = make_phone(init_script=fake_push_script(sub), permissions=["notifications"])
     phone.open()
     phone.wait_for_service_worker()
-    wait_until(lambda: any(s["endpoint"] == sub["endpoint"] for s in server_subscriptions(server)), message="the subscription on the server")
+    wait_until(
+        lambda: any(s["endpoint"] == sub["endpoint"] for s in server_subscriptions(server)),
+        message="the subscription on the server",
+    )
     return phone, sub
 
 
-def make_block(server: LiveServer, title: str, start: datetime, minutes: int = 45, **extra: Any) -> dict[str, Any]:
-    response = server.api("POST", "/api/blocks", json={"title": title, "start": start.strftime("%Y-%m-%dT%H:%M"), "duration_minutes": minutes, **extra})
+def make_block(
+    server: LiveServer, title: str, start: datetime, minutes: int = 45, **extra: Any
+) -> dict[str, Any]:
+    response = server.api(
+        "POST",
+        "/api/blocks",
+        json={
+            "title": title,
+            "start": start.strftime("%Y-%m-%dT%H:%M"),
+            "duration_minutes": minutes,
+            **extra,
+        },
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
 
 def occurrences(server: LiveServer, day_from: str, day_to: str) -> list[dict[str, Any]]:
-    response = server.api("GET", "/api/agenda", params={"from": f"{day_from}T00:00", "to": f"{day_to}T00:00"})
+    response = server.api(
+        "GET", "/api/agenda", params={"from": f"{day_from}T00:00", "to": f"{day_to}T00:00"}
+    )
     assert response.status_code == 200, response.text
     return response.json()["occurrences"]
 
@@ -108,9 +131,13 @@ def occurrences(server: LiveServer, day_from: str, day_to: str) -> list[dict[str
 # ---- opt-in ------------------------------------------------------------------------
 
 
-def test_opt_in_asks_only_on_a_tap_subscribes_and_the_server_stores_it(make_phone, live_server, wpt) -> None:
+def test_opt_in_asks_only_on_a_tap_subscribes_and_the_server_stores_it(
+    make_phone, live_server, wpt
+) -> None:
     sub, key = wpt_subscription(live_server, wpt)
-    phone = make_phone(init_script=NEVER_ASKED + fake_push_script(sub), permissions=["notifications"])
+    phone = make_phone(
+        init_script=NEVER_ASKED + fake_push_script(sub), permissions=["notifications"]
+    )
     phone.open("#/devices")
     page = phone.page
     assert push_state(phone) == "default"
@@ -125,27 +152,39 @@ def test_opt_in_asks_only_on_a_tap_subscribes_and_the_server_stores_it(make_phon
     assert page.evaluate("window.__permissionAsked") == 1
     # subscribed with the server's VAPID key, and the server stored it with our label
     assert page.evaluate("localStorage.getItem('__test_push_subscribed')") == key
-    [stored] = wait_until(lambda: server_subscriptions(live_server), message="a stored subscription")
+    [stored] = wait_until(
+        lambda: server_subscriptions(live_server), message="a stored subscription"
+    )
     assert stored["endpoint"] == sub["endpoint"] and stored["label"] == "Test phone"
-    page.locator(f".device[data-endpoint='{sub['endpoint']}']").get_by_text("This device").wait_for()
+    page.locator(f".device[data-endpoint='{sub['endpoint']}']").get_by_text(
+        "This device"
+    ).wait_for()
     phone.shot("devices-push-on")
     assert [e for e in phone.errors if "pageerror" in e] == []
 
 
-def test_the_subscription_is_re_synced_each_time_the_app_opens_and_unsubscribe_works(make_phone, live_server, wpt) -> None:
+def test_the_subscription_is_re_synced_each_time_the_app_opens_and_unsubscribe_works(
+    make_phone, live_server, wpt
+) -> None:
     phone, sub = subscribed_phone(make_phone, live_server, wpt)
     [stored] = server_subscriptions(live_server)
     # the server lost it (say, a restore from backup): opening the app sends it again
     assert live_server.api("DELETE", f"/api/push/subscriptions/{stored['id']}").status_code == 204
     phone.reload("today")
-    wait_until(lambda: [s["endpoint"] for s in server_subscriptions(live_server)] == [sub["endpoint"]], message="re-sync on open")
+    wait_until(
+        lambda: [s["endpoint"] for s in server_subscriptions(live_server)] == [sub["endpoint"]],
+        message="re-sync on open",
+    )
 
     phone.go("#/devices", "devices")
     wait_push_state(phone, "on")
     phone.page.click("#push-off")
     wait_push_state(phone, "off")
     assert phone.page.evaluate("window.__pushUnsubscribed") == 1
-    assert wait_until(lambda: server_subscriptions(live_server) == [], message="DELETE ?endpoint=") is True
+    assert (
+        wait_until(lambda: server_subscriptions(live_server) == [], message="DELETE ?endpoint=")
+        is True
+    )
     phone.shot("devices-push-off")
 
     # turned off here means off: reopening the app does not subscribe again
@@ -156,7 +195,9 @@ def test_the_subscription_is_re_synced_each_time_the_app_opens_and_unsubscribe_w
 
 
 def test_blocked_and_unsupported_and_iphone_states_explain_what_to_do(make_phone) -> None:
-    denied = make_phone(init_script="Object.defineProperty(Notification, 'permission', {get: () => 'denied'});")
+    denied = make_phone(
+        init_script="Object.defineProperty(Notification, 'permission', {get: () => 'denied'});"
+    )
     denied.open("#/devices")
     assert push_state(denied) == "denied"
     assert denied.page.get_by_text("Notifications are blocked").is_visible()
@@ -179,7 +220,9 @@ def test_blocked_and_unsupported_and_iphone_states_explain_what_to_do(make_phone
 # ---- a real push into the service worker ---------------------------------------------
 
 
-def test_a_real_push_from_the_server_shows_a_notification_with_title_tag_and_data(make_phone, live_server, wpt) -> None:
+def test_a_real_push_from_the_server_shows_a_notification_with_title_tag_and_data(
+    make_phone, live_server, wpt
+) -> None:
     phone, sub = subscribed_phone(make_phone, live_server, wpt)
     response = live_server.api("POST", "/api/push/test")
     assert response.status_code == 200, response.text
@@ -204,7 +247,9 @@ def test_a_real_push_from_the_server_shows_a_notification_with_title_tag_and_dat
     assert [n["tag"] for n in phone.notifications()].count(payload["tag"]) == 1
 
 
-def test_an_unreadable_push_still_shows_a_generic_notification(make_phone, live_server, wpt) -> None:
+def test_an_unreadable_push_still_shows_a_generic_notification(
+    make_phone, live_server, wpt
+) -> None:
     phone, _ = subscribed_phone(make_phone, live_server, wpt)
     cdp = phone.cdp()
     deliver(phone, cdp, registration_id(phone, cdp), "this is not json {")
@@ -214,24 +259,39 @@ def test_an_unreadable_push_still_shows_a_generic_notification(make_phone, live_
 
 def reminder_payload(block: dict[str, Any], occ: dict[str, Any], token: str) -> dict[str, Any]:
     return {
-        "v": 1, "kind": "reminder", "title": f"{block['title']} in 15 minutes",
-        "body": "Put the phone face down and open chapter 4.", "url": occ["url"],
-        "tag": f"reminder:{block['id']}:{occ['key']}:15", "due": occ["start_utc"],
-        "actions": [{"action": "done", "title": "Done"}, {"action": "snooze", "title": "Snooze 10 min"}],
+        "v": 1,
+        "kind": "reminder",
+        "title": f"{block['title']} in 15 minutes",
+        "body": "Put the phone face down and open chapter 4.",
+        "url": occ["url"],
+        "tag": f"reminder:{block['id']}:{occ['key']}:15",
+        "due": occ["start_utc"],
+        "actions": [
+            {"action": "done", "title": "Done"},
+            {"action": "snooze", "title": "Snooze 10 min"},
+        ],
         "action_token": token,
     }
 
 
-def test_tapping_a_notification_opens_the_occurrence_and_its_done_button_marks_it(make_phone, live_server, wpt) -> None:
+def test_tapping_a_notification_opens_the_occurrence_and_its_done_button_marks_it(
+    make_phone, live_server, wpt
+) -> None:
     from notifier.access.action_tokens import ActionTokens
 
     phone, _ = subscribed_phone(make_phone, live_server, wpt)
     start = datetime.now() + timedelta(hours=1)
     block = make_block(live_server, "Organic chemistry", start, notes="Chapter 4, problems 1-12")
     today = start.strftime("%Y-%m-%d")
-    [occ] = [o for o in occurrences(live_server, today, (start + timedelta(days=1)).strftime("%Y-%m-%d")) if o["block_id"] == block["id"]]
+    [occ] = [
+        o
+        for o in occurrences(live_server, today, (start + timedelta(days=1)).strftime("%Y-%m-%d"))
+        if o["block_id"] == block["id"]
+    ]
     assert occ["url"].startswith("/#/occurrence/")
-    token = ActionTokens.load_or_create(live_server.data_dir).issue(block["id"], occ["key"], datetime.now(timezone.utc) + timedelta(hours=2))
+    token = ActionTokens.load_or_create(live_server.data_dir).issue(
+        block["id"], occ["key"], datetime.now(UTC) + timedelta(hours=2)
+    )
     payload = reminder_payload(block, occ, token)
 
     cdp = phone.cdp()
@@ -244,10 +304,13 @@ def test_tapping_a_notification_opens_the_occurrence_and_its_done_button_marks_i
     # a tap on the notification body: the open window goes to the deep link
     phone.go("#/week", "week")
     worker = phone.service_worker()
-    worker.evaluate("""async (tag) => {
+    worker.evaluate(
+        """async (tag) => {
         const [n] = await self.registration.getNotifications({tag});
         self.dispatchEvent(new NotificationEvent("notificationclick", {notification: n}));
-    }""", payload["tag"])
+    }""",
+        payload["tag"],
+    )
     phone.page.wait_for_function("url => location.hash === url.slice(1)", arg=occ["url"])
     phone.wait_ready("occurrence")
     assert phone.page.locator("h1").inner_text() == "Organic chemistry"
@@ -256,28 +319,55 @@ def test_tapping_a_notification_opens_the_occurrence_and_its_done_button_marks_i
     # the Done button on the notification: no window needed, the action token is the credential
     deliver(phone, cdp, reg, json.dumps(payload))
     wait_notification(phone, payload["tag"])
-    worker.evaluate("""async (tag) => {
+    worker.evaluate(
+        """async (tag) => {
         const [n] = await self.registration.getNotifications({tag});
         self.dispatchEvent(new NotificationEvent("notificationclick", {notification: n, action: "done"}));
-    }""", payload["tag"])
-    wait_until(lambda: [o["status"] for o in occurrences(live_server, today, (start + timedelta(days=1)).strftime("%Y-%m-%d"))
-                        if o["block_id"] == block["id"]] == ["done"], message="the occurrence marked done")
+    }""",
+        payload["tag"],
+    )
+    wait_until(
+        lambda: (
+            [
+                o["status"]
+                for o in occurrences(
+                    live_server, today, (start + timedelta(days=1)).strftime("%Y-%m-%d")
+                )
+                if o["block_id"] == block["id"]
+            ]
+            == ["done"]
+        ),
+        message="the occurrence marked done",
+    )
     # and the open app refreshes itself
     phone.page.get_by_text("Done", exact=True).first.wait_for()
 
 
-def test_an_expired_action_token_says_so_instead_of_failing_silently(make_phone, live_server, wpt) -> None:
+def test_an_expired_action_token_says_so_instead_of_failing_silently(
+    make_phone, live_server, wpt
+) -> None:
     phone, _ = subscribed_phone(make_phone, live_server, wpt)
-    payload = {"v": 1, "kind": "reminder", "title": "Physics", "body": "Now!", "url": "/#/occurrence/1/20300101T090000Z",
-               "tag": "reminder:1:20300101T090000Z:0", "due": None,
-               "actions": [{"action": "done", "title": "Done"}], "action_token": "forged.token"}
+    payload = {
+        "v": 1,
+        "kind": "reminder",
+        "title": "Physics",
+        "body": "Now!",
+        "url": "/#/occurrence/1/20300101T090000Z",
+        "tag": "reminder:1:20300101T090000Z:0",
+        "due": None,
+        "actions": [{"action": "done", "title": "Done"}],
+        "action_token": "forged.token",
+    }
     cdp = phone.cdp()
     deliver(phone, cdp, registration_id(phone, cdp), json.dumps(payload))
     wait_notification(phone, payload["tag"])
-    phone.service_worker().evaluate("""async (tag) => {
+    phone.service_worker().evaluate(
+        """async (tag) => {
         const [n] = await self.registration.getNotifications({tag});
         self.dispatchEvent(new NotificationEvent("notificationclick", {notification: n, action: "done"}));
-    }""", payload["tag"])
+    }""",
+        payload["tag"],
+    )
 
     def replaced() -> bool:
         return any(n["title"] == "Couldn't update that block" for n in phone.notifications())
@@ -285,18 +375,29 @@ def test_an_expired_action_token_says_so_instead_of_failing_silently(make_phone,
     wait_until(replaced, message="the 'could not update' notification")
 
 
-def test_pushsubscriptionchange_subscribes_again_and_tells_the_server(make_phone, live_server, wpt) -> None:
+def test_pushsubscriptionchange_subscribes_again_and_tells_the_server(
+    make_phone, live_server, wpt
+) -> None:
     phone, old = subscribed_phone(make_phone, live_server, wpt)
     new, _ = wpt_subscription(live_server, wpt)
     worker = phone.service_worker()
     # the push service rotated the subscription: the worker must subscribe again on its own
-    worker.evaluate("""(sub) => {
+    worker.evaluate(
+        """(sub) => {
         PushManager.prototype.subscribe = async () => ({ endpoint: sub.endpoint, toJSON: () => sub });
         self.dispatchEvent(new ExtendableEvent("pushsubscriptionchange"));
-    }""", new)
-    wait_until(lambda: [s["endpoint"] for s in server_subscriptions(live_server)] == [old["endpoint"], new["endpoint"]]
-               or {s["endpoint"] for s in server_subscriptions(live_server)} == {old["endpoint"], new["endpoint"]},
-               message="the new subscription on the server")
+    }""",
+        new,
+    )
+    wait_until(
+        lambda: (
+            [s["endpoint"] for s in server_subscriptions(live_server)]
+            == [old["endpoint"], new["endpoint"]]
+            or {s["endpoint"] for s in server_subscriptions(live_server)}
+            == {old["endpoint"], new["endpoint"]}
+        ),
+        message="the new subscription on the server",
+    )
     labels = {s["endpoint"]: s["label"] for s in server_subscriptions(live_server)}
     assert labels[new["endpoint"]] == labels[old["endpoint"]]  # the device keeps its name
 

@@ -38,7 +38,10 @@ def test_settings_save_and_preview_a_message(phone) -> None:
     preview = page.locator("#s-preview")
     preview.locator("strong").wait_for(timeout=30_000)
     assert preview.locator("strong").inner_text().strip()
-    assert server.api("GET", "/api/settings").json()["persona"] == "A dry, deadpan tutor who loves puns."
+    assert (
+        server.api("GET", "/api/settings").json()["persona"]
+        == "A dry, deadpan tutor who loves puns."
+    )
     page.wait_for_timeout(3800)  # let the "saved" toast go
     preview.evaluate("e => e.scrollIntoView({block: 'center'})")
     phone.shot("settings-preview")

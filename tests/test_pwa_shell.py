@@ -11,7 +11,13 @@ from browser import *  # noqa: F403 - the browser fixtures
 
 pytestmark = pytest.mark.slow
 
-SCREENS = [("#/today", "today"), ("#/week", "week"), ("#/block/new", "new"), ("#/devices", "devices"), ("#/settings", "settings")]
+SCREENS = [
+    ("#/today", "today"),
+    ("#/week", "week"),
+    ("#/block/new", "new"),
+    ("#/devices", "devices"),
+    ("#/settings", "settings"),
+]
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -37,16 +43,20 @@ def test_the_app_shell_loads_and_every_tab_draws_without_errors(phone) -> None:
 
 
 def test_no_inline_script_or_style_trips_the_content_security_policy(make_phone) -> None:
-    phone = make_phone(init_script="""
+    phone = make_phone(
+        init_script="""
         window.__csp = [];
         document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
-    """)
+    """
+    )
     phone.open()
     for route, view in SCREENS:
         phone.go(route, view)
     assert phone.page.evaluate("window.__csp") == []
     # and nothing is fetched from another origin (no CDNs or web fonts)
-    origins = phone.page.evaluate("performance.getEntriesByType('resource').map(e => new URL(e.name).origin)")
+    origins = phone.page.evaluate(
+        "performance.getEntriesByType('resource').map(e => new URL(e.name).origin)"
+    )
     assert set(origins) <= {phone.server.url}
 
 
@@ -71,7 +81,9 @@ def test_the_manifest_is_complete_and_chromium_reports_no_installability_errors(
     page = phone.page
     apple = page.locator("link[rel='apple-touch-icon']").get_attribute("href")
     assert png_size(httpx.get(server.url + apple, trust_env=False).content) == (180, 180)
-    assert page.locator("meta[name='apple-mobile-web-app-capable']").get_attribute("content") == "yes"
+    assert (
+        page.locator("meta[name='apple-mobile-web-app-capable']").get_attribute("content") == "yes"
+    )
     assert page.locator("meta[name='apple-mobile-web-app-title']").count() == 1
 
     phone.wait_for_service_worker()
@@ -156,7 +168,9 @@ def test_every_file_the_app_needs_is_in_the_service_worker_shell() -> None:
     needed = {"/", "/manifest.webmanifest"} | {
         "/" + p.relative_to(web).as_posix()
         for p in web.rglob("*")
-        if p.suffix in {".js", ".css", ".png"} and p.parent.name != "pair" and p.name not in {"pair-redirect.js", "sw.js"}
+        if p.suffix in {".js", ".css", ".png"}
+        and p.parent.name != "pair"
+        and p.name not in {"pair-redirect.js", "sw.js"}
     }
     assert needed == shell
 

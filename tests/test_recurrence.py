@@ -102,12 +102,27 @@ def near_transition(draw, tz: ZoneInfo) -> datetime:
     """A naive local time close to a DST change of tz (or anywhere, for zones without one)."""
     marks = transitions(tz)
     if not marks or draw(st.integers(0, 3)) == 0:
-        return draw(st.datetimes(datetime(2015, 1, 1), datetime(2035, 12, 31))).replace(microsecond=0)
+        return draw(st.datetimes(datetime(2015, 1, 1), datetime(2035, 12, 31))).replace(
+            microsecond=0
+        )
     return before(draw(st.sampled_from(marks)), tz) + draw(minutes)
 
 
 start_times = st.one_of(
-    st.sampled_from([time(0, 0), time(0, 30), time(1, 30), time(2, 0), time(2, 15), time(2, 30), time(2, 45), time(3, 0), time(9, 0), time(23, 30)]),
+    st.sampled_from(
+        [
+            time(0, 0),
+            time(0, 30),
+            time(1, 30),
+            time(2, 0),
+            time(2, 15),
+            time(2, 30),
+            time(2, 45),
+            time(3, 0),
+            time(9, 0),
+            time(23, 30),
+        ]
+    ),
     st.times().map(lambda t: t.replace(microsecond=0)),
 )
 
@@ -128,10 +143,15 @@ def rrules(draw, start: datetime) -> str | None:
             days = [f"{draw(st.sampled_from([1, 2, -1]))}{d}" for d in days]
         parts.append("BYDAY=" + ",".join(days))
     elif freq in ("MONTHLY", "DAILY") and draw(st.booleans()):
-        mdays = draw(st.lists(st.sampled_from([1, 13, 15, 28, 29, 31, -1]), min_size=1, unique=True))
+        mdays = draw(
+            st.lists(st.sampled_from([1, 13, 15, 28, 29, 31, -1]), min_size=1, unique=True)
+        )
         parts.append("BYMONTHDAY=" + ",".join(map(str, mdays)))
     if freq == "YEARLY" and draw(st.booleans()):
-        parts.append("BYMONTH=" + ",".join(map(str, draw(st.lists(st.integers(1, 12), min_size=1, unique=True)))))
+        parts.append(
+            "BYMONTH="
+            + ",".join(map(str, draw(st.lists(st.integers(1, 12), min_size=1, unique=True))))
+        )
     if freq == "MONTHLY" and len(parts) > 1 and "BY" in parts[-1] and draw(st.booleans()):
         parts.append(f"BYSETPOS={draw(st.sampled_from([1, 2, -1]))}")
     if draw(st.integers(0, 4)) == 0:
@@ -141,7 +161,10 @@ def rrules(draw, start: datetime) -> str | None:
         parts.append(f"COUNT={draw(st.integers(1, 120))}")
     elif end == "UNTIL":
         until = start + draw(st.integers(-24, 800 * 24)) * H + draw(minutes)
-        parts.append("UNTIL=" + until.strftime(draw(st.sampled_from(["%Y%m%d", "%Y%m%dT%H%M%S", "%Y%m%dT%H%M%SZ"]))))
+        parts.append(
+            "UNTIL="
+            + until.strftime(draw(st.sampled_from(["%Y%m%d", "%Y%m%dT%H%M%S", "%Y%m%dT%H%M%SZ"])))
+        )
     return ";".join(parts)
 
 
@@ -153,8 +176,16 @@ def blocks(draw, block_id: int = 1) -> BlockSpec:
         near = before(draw(st.sampled_from(transitions(tz))), tz) + draw(minutes)
         start = near.replace(second=0) - draw(st.integers(0, 60)) * timedelta(days=1)
     else:
-        start = datetime.combine(draw(st.dates(date(2015, 1, 1), date(2034, 12, 31))), draw(start_times))
-    offsets = draw(st.lists(st.sampled_from([0, 0, 5, 15, 30, 60, 120, 1440]) | st.integers(0, 1440), min_size=1, max_size=4))
+        start = datetime.combine(
+            draw(st.dates(date(2015, 1, 1), date(2034, 12, 31))), draw(start_times)
+        )
+    offsets = draw(
+        st.lists(
+            st.sampled_from([0, 0, 5, 15, 30, 60, 120, 1440]) | st.integers(0, 1440),
+            min_size=1,
+            max_size=4,
+        )
+    )
     return BlockSpec(block_id, start, tz, draw(rrules(start)), tuple(offsets), True)
 
 
@@ -162,7 +193,9 @@ def blocks(draw, block_id: int = 1) -> BlockSpec:
 def windows(draw, block: BlockSpec) -> tuple[datetime, datetime]:
     """A UTC window around the block's start or one of its zone's DST changes soon after."""
     first = localize(block.start_local, block.tz)
-    anchors = [first, first] + [t for t in transitions(block.tz) if first - 7 * 24 * H < t < first + 120 * 24 * H]
+    anchors = [first, first] + [
+        t for t in transitions(block.tz) if first - 7 * 24 * H < t < first + 120 * 24 * H
+    ]
     start = draw(st.sampled_from(anchors)) + draw(st.integers(-7 * 24, 3 * 24)) * H + draw(minutes)
     return start, start + draw(st.integers(0, 20 * 24)) * H + abs(draw(minutes))
 
@@ -185,7 +218,10 @@ def test_localize_matches_oracle_round_trips_and_moves_gaps_forward(data, tz):
         # Ambiguous times take the first of their two instants.
         assert got <= local.replace(tzinfo=tz, fold=1).astimezone(UTC)
     else:
-        gap = local.replace(tzinfo=tz, fold=1).utcoffset() - local.replace(tzinfo=tz, fold=0).utcoffset()
+        gap = (
+            local.replace(tzinfo=tz, fold=1).utcoffset()
+            - local.replace(tzinfo=tz, fold=0).utcoffset()
+        )
         assert gap > timedelta(0) and wall(got, tz) == local + gap
 
 
@@ -214,7 +250,9 @@ def test_every_occurrence_offset_pair_in_the_window_yields_exactly_one_due(data)
     start, end = data.draw(windows(block))
     dues = all_dues(block, start, end)
     # Search occurrences over a much wider window: the set must not depend on the window.
-    wide = occurrences(block.start_local, block.tz, block.rrule, start - 3 * 24 * H, end + 3 * 24 * H, limit=None)
+    wide = occurrences(
+        block.start_local, block.tz, block.rrule, start - 3 * 24 * H, end + 3 * 24 * H, limit=None
+    )
     expected = {
         (o.start_utc, off)
         for o in wide
@@ -225,7 +263,9 @@ def test_every_occurrence_offset_pair_in_the_window_yields_exactly_one_due(data)
     assert len(got) == len(set(got)) and set(got) == expected
     assert len({d.key for d in dues}) == len(dues)
     for d in dues:
-        assert d.block_id == block.id and d.due_utc == d.occurrence_utc - timedelta(minutes=d.offset_minutes)
+        assert d.block_id == block.id and d.due_utc == d.occurrence_utc - timedelta(
+            minutes=d.offset_minutes
+        )
         assert parse_occurrence_key(d.key.split(":")[1]) == d.occurrence_utc
 
 
@@ -249,7 +289,14 @@ def test_closed_occurrences_get_no_reminders(data):
     closed = {(block.id, u) for u in picks}
     left = due_reminders([block], start, end, closed=closed)
     assert left == [d for d in dues if (d.block_id, d.occurrence_utc) not in closed]
-    assert due_reminders([BlockSpec(block.id, block.start_local, block.tz, block.rrule, block.offsets, False)], start, end) == []
+    assert (
+        due_reminders(
+            [BlockSpec(block.id, block.start_local, block.tz, block.rrule, block.offsets, False)],
+            start,
+            end,
+        )
+        == []
+    )
 
 
 @props
@@ -293,7 +340,9 @@ def test_daily_blocks_around_dst_changes(data, tz):
     occs = occurrences(block.start_local, tz, block.rrule, start, end)
     assert [o.start_utc for o in occs] == want
     for o in occs:
-        assert o.local.time() == at.time() or not exists(datetime.combine(o.local.date(), at.time()), tz)
+        assert o.local.time() == at.time() or not exists(
+            datetime.combine(o.local.date(), at.time()), tz
+        )
     cut = start + (end - start) * data.draw(st.floats(0, 1))
     assert all_dues(block, start, cut) + all_dues(block, cut, end) == all_dues(block, start, end)
 
@@ -308,12 +357,18 @@ def test_occurrences_match_plain_dateutil_expansion(data):
     endless = ";".join(p for p in block.rrule.split(";") if not p.startswith("COUNT"))
     # occurrences() runs the rule moved by whole 400-year cycles; plain rrule.between() only
     # returns once it sees a start past the window, so skip rules that never match again.
-    assume(occurrences(block.start_local, block.tz, endless, end + 5 * 24 * H, end + 400 * 24 * H, limit=1))
+    assume(
+        occurrences(
+            block.start_local, block.tz, endless, end + 5 * 24 * H, end + 400 * 24 * H, limit=1
+        )
+    )
     expected: dict[datetime, datetime] = {}
     for local in rrulestr(block.rrule, dtstart=block.start_local).between(lo, hi, inc=True):
         expected.setdefault(expected_utc(local, block.tz), local)
     want = sorted(u for u in expected if start <= u < end)
-    assert [o.start_utc for o in occurrences(block.start_local, block.tz, block.rrule, start, end)] == want
+    assert [
+        o.start_utc for o in occurrences(block.start_local, block.tz, block.rrule, start, end)
+    ] == want
 
 
 @props
@@ -333,33 +388,78 @@ def test_daily_summaries_are_one_per_local_day_at_the_local_time(data, tz, at):
 # --- examples ----------------------------------------------------------------
 
 
-def local_times(start: datetime, tz: ZoneInfo, rule: str | None, a: datetime, b: datetime) -> list[str]:
-    return [f"{o.local:%m-%d %H:%M}={o.start_utc:%H:%M}Z" for o in occurrences(start, tz, rule, a, b)]
+def local_times(
+    start: datetime, tz: ZoneInfo, rule: str | None, a: datetime, b: datetime
+) -> list[str]:
+    return [
+        f"{o.local:%m-%d %H:%M}={o.start_utc:%H:%M}Z" for o in occurrences(start, tz, rule, a, b)
+    ]
 
 
 @pytest.mark.parametrize(
     ("tz", "first", "expected"),
     [
         # Berlin jumps 02:00 -> 03:00 on 2026-03-29: 02:30 does not exist and becomes 03:30.
-        (BERLIN, datetime(2026, 3, 28, 2, 30), ["03-28 02:30=01:30Z", "03-29 03:30=01:30Z", "03-30 02:30=00:30Z"]),
+        (
+            BERLIN,
+            datetime(2026, 3, 28, 2, 30),
+            ["03-28 02:30=01:30Z", "03-29 03:30=01:30Z", "03-30 02:30=00:30Z"],
+        ),
         # Berlin falls back 03:00 -> 02:00 on 2026-10-25: 02:30 happens twice, the first counts.
-        (BERLIN, datetime(2026, 10, 24, 2, 30), ["10-24 02:30=00:30Z", "10-25 02:30=00:30Z", "10-26 02:30=01:30Z"]),
-        (BERLIN, datetime(2026, 3, 28, 9, 0), ["03-28 09:00=08:00Z", "03-29 09:00=07:00Z", "03-30 09:00=07:00Z"]),
-        (BERLIN, datetime(2026, 10, 24, 9, 0), ["10-24 09:00=07:00Z", "10-25 09:00=08:00Z", "10-26 09:00=08:00Z"]),
+        (
+            BERLIN,
+            datetime(2026, 10, 24, 2, 30),
+            ["10-24 02:30=00:30Z", "10-25 02:30=00:30Z", "10-26 02:30=01:30Z"],
+        ),
+        (
+            BERLIN,
+            datetime(2026, 3, 28, 9, 0),
+            ["03-28 09:00=08:00Z", "03-29 09:00=07:00Z", "03-30 09:00=07:00Z"],
+        ),
+        (
+            BERLIN,
+            datetime(2026, 10, 24, 9, 0),
+            ["10-24 09:00=07:00Z", "10-25 09:00=08:00Z", "10-26 09:00=08:00Z"],
+        ),
         # New York jumps 02:00 -> 03:00 on 2026-03-08 and falls back 02:00 -> 01:00 on 2026-11-01.
-        (NEW_YORK, datetime(2026, 3, 7, 2, 30), ["03-07 02:30=07:30Z", "03-08 03:30=07:30Z", "03-09 02:30=06:30Z"]),
-        (NEW_YORK, datetime(2026, 10, 31, 1, 30), ["10-31 01:30=05:30Z", "11-01 01:30=05:30Z", "11-02 01:30=06:30Z"]),
-        (NEW_YORK, datetime(2026, 10, 31, 2, 30), ["10-31 02:30=06:30Z", "11-01 02:30=07:30Z", "11-02 02:30=07:30Z"]),
-        (NEW_YORK, datetime(2026, 3, 7, 9, 0), ["03-07 09:00=14:00Z", "03-08 09:00=13:00Z", "03-09 09:00=13:00Z"]),
+        (
+            NEW_YORK,
+            datetime(2026, 3, 7, 2, 30),
+            ["03-07 02:30=07:30Z", "03-08 03:30=07:30Z", "03-09 02:30=06:30Z"],
+        ),
+        (
+            NEW_YORK,
+            datetime(2026, 10, 31, 1, 30),
+            ["10-31 01:30=05:30Z", "11-01 01:30=05:30Z", "11-02 01:30=06:30Z"],
+        ),
+        (
+            NEW_YORK,
+            datetime(2026, 10, 31, 2, 30),
+            ["10-31 02:30=06:30Z", "11-01 02:30=07:30Z", "11-02 02:30=07:30Z"],
+        ),
+        (
+            NEW_YORK,
+            datetime(2026, 3, 7, 9, 0),
+            ["03-07 09:00=14:00Z", "03-08 09:00=13:00Z", "03-09 09:00=13:00Z"],
+        ),
     ],
 )
 def test_daily_blocks_across_dst_changes(tz, first, expected):
     window_start = localize(first, tz) - H
-    assert local_times(first, tz, "FREQ=DAILY", window_start, window_start + timedelta(days=3)) == expected
+    assert (
+        local_times(first, tz, "FREQ=DAILY", window_start, window_start + timedelta(days=3))
+        == expected
+    )
 
 
 def test_weekly_monday_wednesday_rule():
-    got = local_times(datetime(2026, 3, 2, 18, 0), BERLIN, "RRULE:FREQ=WEEKLY;BYDAY=MO,WE", utc(2026, 3, 1), utc(2026, 4, 2))
+    got = local_times(
+        datetime(2026, 3, 2, 18, 0),
+        BERLIN,
+        "RRULE:FREQ=WEEKLY;BYDAY=MO,WE",
+        utc(2026, 3, 1),
+        utc(2026, 4, 2),
+    )
     assert got == [
         "03-02 18:00=17:00Z", "03-04 18:00=17:00Z", "03-09 18:00=17:00Z", "03-11 18:00=17:00Z",
         "03-16 18:00=17:00Z", "03-18 18:00=17:00Z", "03-23 18:00=17:00Z", "03-25 18:00=17:00Z",
@@ -374,8 +474,14 @@ def test_weekly_monday_wednesday_rule():
         ("FREQ=WEEKLY;INTERVAL=2", ["01-15", "01-29", "02-12", "02-26"]),
         ("FREQ=WEEKLY;INTERVAL=2;WKST=SU", ["01-15", "01-29", "02-12", "02-26"]),
         # WKST decides which days share the start's week (RFC 5545 §3.3.10's own example).
-        ("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,SU", ["01-18", "01-26", "02-01", "02-09", "02-15", "02-23"]),
-        ("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,SU;WKST=SU", ["01-25", "01-26", "02-08", "02-09", "02-22", "02-23"]),
+        (
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,SU",
+            ["01-18", "01-26", "02-01", "02-09", "02-15", "02-23"],
+        ),
+        (
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,SU;WKST=SU",
+            ["01-25", "01-26", "02-08", "02-09", "02-22", "02-23"],
+        ),
         ("FREQ=MONTHLY", ["01-15", "02-15"]),
         ("FREQ=MONTHLY;BYDAY=-1FR", ["01-30", "02-27"]),
         ("FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", ["01-30", "02-27"]),
@@ -393,36 +499,60 @@ def test_defaults_come_from_the_start(rule, expected):
 
 def test_a_skipped_day_gives_one_occurrence_not_two():
     # Samoa skipped 2011-12-30 entirely; its 09:00 moves a day forward onto 12-31's 09:00.
-    got = local_times(datetime(2011, 12, 29, 9), ZoneInfo("Pacific/Apia"), "FREQ=DAILY", utc(2011, 12, 29), utc(2011, 12, 31))
+    got = local_times(
+        datetime(2011, 12, 29, 9),
+        ZoneInfo("Pacific/Apia"),
+        "FREQ=DAILY",
+        utc(2011, 12, 29),
+        utc(2011, 12, 31),
+    )
     assert got == ["12-29 09:00=19:00Z", "12-31 09:00=19:00Z"]
 
 
 def test_one_off_block_and_until_and_count():
     start = datetime(2026, 5, 4, 9)
-    assert local_times(start, BERLIN, None, utc(2026, 1, 1), utc(2027, 1, 1)) == ["05-04 09:00=07:00Z"]
+    assert local_times(start, BERLIN, None, utc(2026, 1, 1), utc(2027, 1, 1)) == [
+        "05-04 09:00=07:00Z"
+    ]
     assert local_times(start, BERLIN, None, utc(2026, 5, 4, 7, 0, 1), utc(2027, 1, 1)) == []
     a, b = utc(2026, 1, 1), utc(2027, 1, 1)
     assert len(occurrences(start, BERLIN, "FREQ=DAILY;COUNT=3", a, b)) == 3
-    assert len(occurrences(start, BERLIN, "FREQ=DAILY;UNTIL=20260506", a, b)) == 3  # a date includes its day
-    assert len(occurrences(start, BERLIN, "FREQ=DAILY;UNTIL=20260506T090000", a, b)) == 3  # local time, inclusive
+    assert (
+        len(occurrences(start, BERLIN, "FREQ=DAILY;UNTIL=20260506", a, b)) == 3
+    )  # a date includes its day
+    assert (
+        len(occurrences(start, BERLIN, "FREQ=DAILY;UNTIL=20260506T090000", a, b)) == 3
+    )  # local time, inclusive
     assert len(occurrences(start, BERLIN, "FREQ=DAILY;UNTIL=20260506T065959Z", a, b)) == 2  # UTC
     assert len(occurrences(start, BERLIN, "FREQ=DAILY;UNTIL=20260506T070000Z", a, b)) == 3
     # COUNT is counted from the block's start, not from the window.
-    assert local_times(start, BERLIN, "FREQ=DAILY;COUNT=3", utc(2026, 5, 5), b) == ["05-05 09:00=07:00Z", "05-06 09:00=07:00Z"]
+    assert local_times(start, BERLIN, "FREQ=DAILY;COUNT=3", utc(2026, 5, 5), b) == [
+        "05-05 09:00=07:00Z",
+        "05-06 09:00=07:00Z",
+    ]
 
 
 def test_limit_keeps_the_earliest():
-    occs = occurrences(datetime(2026, 1, 1, 9), BERLIN, "FREQ=DAILY", utc(2026, 1, 1), utc(2030, 1, 1), limit=10)
+    occs = occurrences(
+        datetime(2026, 1, 1, 9), BERLIN, "FREQ=DAILY", utc(2026, 1, 1), utc(2030, 1, 1), limit=10
+    )
     assert [o.local.day for o in occs] == list(range(1, 11))
 
 
 @pytest.mark.parametrize(
-    "rule", ["FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "FREQ=DAILY;INTERVAL=7;BYDAY=TU", "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=6"]
+    "rule",
+    [
+        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=DAILY;INTERVAL=7;BYDAY=TU",
+        "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=6",
+    ],
 )
 def test_rules_that_never_match_return_quickly(rule):
     # From a Monday. Plain dateutil walks such a rule to year 9999 (seconds for a daily one).
     for expand in (
-        lambda: occurrences(datetime(2026, 3, 2, 9), BERLIN, rule, utc(2026, 1, 1), utc(2027, 1, 1)),
+        lambda: occurrences(
+            datetime(2026, 3, 2, 9), BERLIN, rule, utc(2026, 1, 1), utc(2027, 1, 1)
+        ),
         lambda: first_occurrence_within(datetime(2026, 3, 2, 9), BERLIN, rule),
     ):
         began = wallclock.perf_counter()
@@ -433,30 +563,61 @@ def test_rules_that_never_match_return_quickly(rule):
 def test_first_occurrence_within():
     monday = datetime(2026, 3, 2, 9)
     assert first_occurrence_within(monday, BERLIN, None) == Occurrence(monday, utc(2026, 3, 2, 8))
-    assert first_occurrence_within(monday, BERLIN, "FREQ=WEEKLY;BYDAY=TU").local == datetime(2026, 3, 3, 9)
+    assert first_occurrence_within(monday, BERLIN, "FREQ=WEEKLY;BYDAY=TU").local == datetime(
+        2026, 3, 3, 9
+    )
     assert first_occurrence_within(monday, BERLIN, "FREQ=DAILY;UNTIL=20260301") is None
     # February 29th on a Monday: next in 2044.
     leap_monday = "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO"
     assert first_occurrence_within(monday, BERLIN, leap_monday) is None
-    assert first_occurrence_within(monday, BERLIN, leap_monday, years=20).local == datetime(2044, 2, 29, 9)
+    assert first_occurrence_within(monday, BERLIN, leap_monday, years=20).local == datetime(
+        2044, 2, 29, 9
+    )
 
 
 def test_far_future_windows_are_cheap_and_right():
     # The walk runs from the block's start to the window's end: a few thousand weeks here.
     began = wallclock.perf_counter()
-    occs = occurrences(datetime(2026, 1, 5, 9), BERLIN, "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO", utc(2400, 7, 1), utc(2400, 8, 1))
+    occs = occurrences(
+        datetime(2026, 1, 5, 9),
+        BERLIN,
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO",
+        utc(2400, 7, 1),
+        utc(2400, 8, 1),
+    )
     assert wallclock.perf_counter() - began < 0.5
-    assert [o.local for o in occs] == [datetime(2400, 7, 3, 9), datetime(2400, 7, 17, 9), datetime(2400, 7, 31, 9)]
-    assert occs == [o for o in occurrences(datetime(2026, 1, 5, 9), BERLIN, "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO", utc(2400, 1, 1), utc(2401, 1, 1)) if o.start_utc < utc(2400, 8, 1) and o.start_utc >= utc(2400, 7, 1)]
+    assert [o.local for o in occs] == [
+        datetime(2400, 7, 3, 9),
+        datetime(2400, 7, 17, 9),
+        datetime(2400, 7, 31, 9),
+    ]
+    assert occs == [
+        o
+        for o in occurrences(
+            datetime(2026, 1, 5, 9),
+            BERLIN,
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO",
+            utc(2400, 1, 1),
+            utc(2401, 1, 1),
+        )
+        if o.start_utc < utc(2400, 8, 1) and o.start_utc >= utc(2400, 7, 1)
+    ]
 
 
 def test_the_end_of_the_calendar():
     # The last week of 9999 runs into year 10000, which datetime cannot hold.
     end = datetime.max.replace(tzinfo=UTC)
-    got = occurrences(datetime(9999, 12, 20, 9), UTC, "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR,SA,SU", utc(9999, 12, 1), end)
+    got = occurrences(
+        datetime(9999, 12, 20, 9),
+        UTC,
+        "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR,SA,SU",
+        utc(9999, 12, 1),
+        end,
+    )
     assert [o.local.day for o in got] == list(range(20, 32))
     assert daily_summary_due(time(9), UTC, utc(9999, 12, 30), end) == [
-        (date(9999, 12, 30), utc(9999, 12, 30, 9)), (date(9999, 12, 31), utc(9999, 12, 31, 9))
+        (date(9999, 12, 30), utc(9999, 12, 30, 9)),
+        (date(9999, 12, 31), utc(9999, 12, 31, 9)),
     ]
 
 
@@ -471,8 +632,15 @@ def test_due_reminders_example():
     ]
     # A reminder inside the window for an occurrence after it is still found.
     late = BlockSpec(8, datetime(2026, 3, 31, 0, 30), BERLIN, None, (1440,), True)
-    assert [d.key for d in due_reminders([late], utc(2026, 3, 29), utc(2026, 3, 30, 1))] == ["b8:20260330T223000Z:1440"]
-    assert due_reminders([block], utc(2026, 3, 29), utc(2026, 3, 30, 1), closed={(7, utc(2026, 3, 29, 1, 30))})[0].key == "b7:20260330T003000Z:30"
+    assert [d.key for d in due_reminders([late], utc(2026, 3, 29), utc(2026, 3, 30, 1))] == [
+        "b8:20260330T223000Z:1440"
+    ]
+    assert (
+        due_reminders(
+            [block], utc(2026, 3, 29), utc(2026, 3, 30, 1), closed={(7, utc(2026, 3, 29, 1, 30))}
+        )[0].key
+        == "b7:20260330T003000Z:30"
+    )
 
 
 @pytest.mark.parametrize(
@@ -481,8 +649,14 @@ def test_due_reminders_example():
         ("FREQ=DAILY", "FREQ=DAILY"),
         ("rrule:freq=weekly;byday=we,mo", "FREQ=WEEKLY;BYDAY=MO,WE"),
         ("FREQ=MONTHLY;BYDAY=-1FR,+1MO;BYSETPOS=1;", "FREQ=MONTHLY;BYDAY=1MO,-1FR;BYSETPOS=1"),
-        ("FREQ=DAILY;UNTIL=20261231T220000Z;INTERVAL=01;WKST=MO", "FREQ=DAILY;UNTIL=20261231T220000Z"),
-        ("FREQ=YEARLY;BYMONTH=12,3,3;BYMONTHDAY=-1;COUNT=5;WKST=SU", "FREQ=YEARLY;COUNT=5;BYMONTH=3,12;BYMONTHDAY=-1;WKST=SU"),
+        (
+            "FREQ=DAILY;UNTIL=20261231T220000Z;INTERVAL=01;WKST=MO",
+            "FREQ=DAILY;UNTIL=20261231T220000Z",
+        ),
+        (
+            "FREQ=YEARLY;BYMONTH=12,3,3;BYMONTHDAY=-1;COUNT=5;WKST=SU",
+            "FREQ=YEARLY;COUNT=5;BYMONTH=3,12;BYMONTHDAY=-1;WKST=SU",
+        ),
     ],
 )
 def test_parse_rrule_normalises(text, canonical):
@@ -545,7 +719,11 @@ def test_bad_rrule_reaches_occurrences_as_value_error():
 
 
 @props
-@given(st.datetimes(datetime(2, 1, 1), datetime(9998, 12, 31), timezones=st.sampled_from([UTC, *ZONES[:3]])))
+@given(
+    st.datetimes(
+        datetime(2, 1, 1), datetime(9998, 12, 31), timezones=st.sampled_from([UTC, *ZONES[:3]])
+    )
+)
 def test_occurrence_key_round_trips(dt):
     dt = dt.replace(microsecond=0)
     key = occurrence_key(dt)
@@ -565,7 +743,9 @@ def test_parse_occurrence_key_is_strict(key):
 
 def test_occurrence_key_needs_an_aware_datetime():
     assert occurrence_key(datetime(2026, 3, 29, 3, 30, tzinfo=BERLIN)) == "20260329T013000Z"
-    assert occurrence_key(utc(2026, 1, 1, 0, 0, 59, 999_999)) == "20260101T000059Z"  # a clock's `now` works too
+    assert (
+        occurrence_key(utc(2026, 1, 1, 0, 0, 59, 999_999)) == "20260101T000059Z"
+    )  # a clock's `now` works too
     with pytest.raises(ValueError):
         occurrence_key(datetime(2026, 1, 1))
 
@@ -586,13 +766,25 @@ def test_windows_must_be_aware():
 
 def test_tz_from_name():
     assert tz_from_name("Europe/Berlin") is BERLIN
-    for bad in ("", "Mars/Olympus_Mons", "Europe", "/etc/passwd", "../etc/x", "localtime", "europe/berlin", None):
+    for bad in (
+        "",
+        "Mars/Olympus_Mons",
+        "Europe",
+        "/etc/passwd",
+        "../etc/x",
+        "localtime",
+        "europe/berlin",
+        None,
+    ):
         with pytest.raises(ValueError, match="time zone"):
             tz_from_name(bad)
 
 
 def test_system_timezone_name(tmp_path):
-    assert system_timezone_name(environ={"TZ": ":America/New_York"}, etc=tmp_path) == "America/New_York"
+    assert (
+        system_timezone_name(environ={"TZ": ":America/New_York"}, etc=tmp_path)
+        == "America/New_York"
+    )
     assert system_timezone_name(environ={}, etc=tmp_path) == "UTC"
     (tmp_path / "timezone").write_text("Asia/Kolkata\n")
     assert system_timezone_name(environ={}, etc=tmp_path) == "Asia/Kolkata"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import browser_keys
@@ -12,7 +12,7 @@ from test_scheduler import T0, TZ, add_block, reminders, run_at
 
 from notifier.schedule.scheduler import RETRY_AFTER
 
-DUE = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)  # the block below, offset 0
+DUE = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # the block below, offset 0
 
 
 @pytest.fixture
@@ -24,9 +24,14 @@ def clock() -> FakeClock:
 async def sched(make_api, stub, clock):
     """Two devices on the stub push service; one attempt per send, so every 503 is a RETRY."""
     async with make_api(
-        extra_hosts=stub.host_port, clock=clock, run_scheduler=False, sender_options={"max_attempts": 1}
+        extra_hosts=stub.host_port,
+        clock=clock,
+        run_scheduler=False,
+        sender_options={"max_attempts": 1},
     ) as api:
-        await api.put("/api/settings", json={"timezone": TZ, "default_offsets": [0], "late_grace_minutes": 10})
+        await api.put(
+            "/api/settings", json={"timezone": TZ, "default_offsets": [0], "late_grace_minutes": 10}
+        )
         api.ids = {}
         for device in ("/phone", "/tablet"):
             body = {"endpoint": stub.endpoint(device), "keys": browser_keys()}
@@ -62,7 +67,9 @@ async def test_a_device_that_said_later_is_retried_alone(sched, stub, clock) -> 
     assert len(tags) == 1  # the same Topic every time: the push service replaces, never doubles
 
 
-async def test_when_every_device_says_later_the_reminder_waits_for_retry_after(sched, stub, clock) -> None:
+async def test_when_every_device_says_later_the_reminder_waits_for_retry_after(
+    sched, stub, clock
+) -> None:
     stub.script("/phone", ScriptedResponse(429, headers={"Retry-After": "120"}))
     stub.script("/tablet", 503)
     await run_at(sched, clock, DUE)
@@ -76,7 +83,9 @@ async def test_when_every_device_says_later_the_reminder_waits_for_retry_after(s
     assert len(stub.requests) == 4
 
 
-async def test_a_wait_past_the_late_grace_ends_retrying_without_a_missed_push(sched, stub, clock) -> None:
+async def test_a_wait_past_the_late_grace_ends_retrying_without_a_missed_push(
+    sched, stub, clock
+) -> None:
     stub.script("/tablet", ScriptedResponse(429, headers={"Retry-After": "3600"}))
     await run_at(sched, clock, DUE)
     result = await reminder(sched)
@@ -92,7 +101,9 @@ async def test_nobody_reached_before_the_grace_ends_is_a_failure(sched, stub, cl
     assert (await reminder(sched))["status"] == "failed"
 
 
-async def test_a_partly_delivered_reminder_is_not_called_missed_after_downtime(sched, stub, clock) -> None:
+async def test_a_partly_delivered_reminder_is_not_called_missed_after_downtime(
+    sched, stub, clock
+) -> None:
     stub.script("/tablet", 503)
     await run_at(sched, clock, DUE)
     # The server is then down until the late grace has passed.

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 from conftest import running_api
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from notifier.access.tokens import SESSION_COOKIE
-from notifier.config import load_config
-from notifier.edge.forwarded import parse_ip, parse_proxies, resolve
+from notifier.config import load_config, parse_proxies
+from notifier.edge.forwarded import parse_ip, resolve
 from notifier.edge.gate import CSP, SecurityPolicy
 
 INVALID_HOST = "invalid_host"
@@ -22,7 +23,12 @@ PROXIES = parse_proxies("127.0.0.1, 10.0.0.0/8")
 def assert_security_headers(response) -> None:
     assert response.headers["content-security-policy"] == CSP
     assert "script-src 'self'" in CSP and "'unsafe-inline'" not in CSP
-    for directive in ("default-src 'self'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"):
+    for directive in (
+        "default-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    ):
         assert directive in CSP
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "no-referrer"
@@ -34,18 +40,36 @@ def assert_security_headers(response) -> None:
 
 @pytest.mark.parametrize(
     "host",
-    ["evil.example", "evil.example:8765", "localhost.", "127.0.0.1.evil.example", "192.168.1.5:8765", "", "a b", "x@127.0.0.1"],
+    [
+        "evil.example",
+        "evil.example:8765",
+        "localhost.",
+        "127.0.0.1.evil.example",
+        "192.168.1.5:8765",
+        "",
+        "a b",
+        "x@127.0.0.1",
+    ],
 )
 async def test_a_host_we_do_not_serve_is_refused_on_every_route(api, host: str) -> None:
-    for method, path in (("GET", "/healthz"), ("GET", "/api/push/subscriptions"), ("POST", "/healthz"), ("GET", "/nope")):
+    for method, path in (
+        ("GET", "/healthz"),
+        ("GET", "/api/push/subscriptions"),
+        ("POST", "/healthz"),
+        ("GET", "/nope"),
+    ):
         response = await api.client.request(method, path, headers={"Host": host, **api.auth})
         assert response.status_code == 400, (host, method, path)
         body = response.json()
-        assert body["error"] == INVALID_HOST and body["detail"].startswith("This server does not answer to the host")
+        assert body["error"] == INVALID_HOST and body["detail"].startswith(
+            "This server does not answer to the host"
+        )
         assert_security_headers(response)
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1:8765", "localhost:8765", "[::1]:8765", "127.0.0.2", "LOCALHOST:8765"])
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1:8765", "localhost:8765", "[::1]:8765", "127.0.0.2", "LOCALHOST:8765"]
+)
 async def test_loopback_hosts_are_served(api, host: str) -> None:
     assert (await api.client.get("/healthz", headers={"Host": host})).status_code == 200
 
@@ -56,10 +80,18 @@ def test_lan_and_public_names_are_served_only_when_we_listen_there(data_dir, mon
     assert not loopback.host_allowed("studybox.local") and not loopback.host_allowed("192.168.1.5")
 
     lan = SecurityPolicy.from_config(load_config({"data_dir": str(data_dir), "https": True}))
-    assert lan.host_allowed("studybox.local") and lan.host_allowed("192.168.1.5") and lan.host_allowed("fd00::5")
-    assert not lan.host_allowed("evil.example") and not lan.host_allowed("studybox.local.evil.example")
+    assert (
+        lan.host_allowed("studybox.local")
+        and lan.host_allowed("192.168.1.5")
+        and lan.host_allowed("fd00::5")
+    )
+    assert not lan.host_allowed("evil.example") and not lan.host_allowed(
+        "studybox.local.evil.example"
+    )
 
-    public = SecurityPolicy.from_config(load_config({"data_dir": str(data_dir), "public_url": "https://Box.tail1.ts.net"}))
+    public = SecurityPolicy.from_config(
+        load_config({"data_dir": str(data_dir), "public_url": "https://Box.tail1.ts.net"})
+    )
     assert public.host_allowed("box.tail1.ts.net") and not public.host_allowed("tail1.ts.net")
     assert public.public_origin == "https://box.tail1.ts.net"
 
@@ -107,14 +139,20 @@ async def test_cookie_authenticated_changes_must_come_from_our_own_pages(api) ->
         assert response.json() == CROSS_SITE
 
     assert (await post(**{"Sec-Fetch-Site": "same-origin"})).status_code == 201
-    assert (await post(Origin="http://127.0.0.1:8765")).status_code == 201  # browsers without Sec-Fetch-*
+    assert (
+        await post(Origin="http://127.0.0.1:8765")
+    ).status_code == 201  # browsers without Sec-Fetch-*
     api.client.cookies.clear()
     reads = await api.client.get("/api/devices", cookies=cookie)
     assert reads.status_code == 200  # reading is not a change
 
 
 async def test_bearer_requests_are_not_subject_to_the_csrf_check(api) -> None:
-    response = await api.client.post("/api/pairing", headers={**api.auth, "Sec-Fetch-Site": "cross-site"}, cookies={SESSION_COOKIE: "x"})
+    response = await api.client.post(
+        "/api/pairing",
+        headers={**api.auth, "Sec-Fetch-Site": "cross-site"},
+        cookies={SESSION_COOKIE: "x"},
+    )
     assert response.status_code == 201
 
 
@@ -122,41 +160,65 @@ async def test_bearer_requests_are_not_subject_to_the_csrf_check(api) -> None:
 
 
 async def test_forwarded_headers_are_ignored_from_untrusted_peers(api) -> None:
-    response = await api.client.get("/healthz", headers={"X-Forwarded-Host": "evil.example", "Forwarded": "host=evil.example"})
+    response = await api.client.get(
+        "/healthz", headers={"X-Forwarded-Host": "evil.example", "Forwarded": "host=evil.example"}
+    )
     assert response.status_code == 200  # our own Host is checked, the claim is ignored
 
 
 async def test_a_trusted_proxy_supplies_scheme_host_and_client(data_dir) -> None:
     config = load_config(
-        {"data_dir": str(data_dir), "trusted_proxies": "127.0.0.1", "public_url": "https://box.tail1.ts.net"}
+        {
+            "data_dir": str(data_dir),
+            "trusted_proxies": "127.0.0.1",
+            "public_url": "https://box.tail1.ts.net",
+        }
     )
     async with running_api(config) as api:
-        via_tunnel = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "box.tail1.ts.net"}
+        via_tunnel = {
+            "X-Forwarded-For": "203.0.113.7",
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": "box.tail1.ts.net",
+        }
         code = (await api.post("/api/pairing")).json()["code"]
         response = await api.client.post(
-            "/api/pairing/exchange", json={"code": code}, headers={**via_tunnel, "Origin": "https://box.tail1.ts.net"}
+            "/api/pairing/exchange",
+            json={"code": code},
+            headers={**via_tunnel, "Origin": "https://box.tail1.ts.net"},
         )
         assert response.status_code == 201
         assert "secure" in response.headers["set-cookie"].lower()  # the phone's page was https
 
-        evil = await api.client.get("/healthz", headers={**via_tunnel, "X-Forwarded-Host": "evil.example"})
+        evil = await api.client.get(
+            "/healthz", headers={**via_tunnel, "X-Forwarded-Host": "evil.example"}
+        )
         assert evil.status_code == 400 and evil.json()["error"] == INVALID_HOST
 
 
 def test_resolve_takes_the_rightmost_untrusted_address() -> None:
-    headers = {"x-forwarded-for": "1.2.3.4, 203.0.113.9, 10.0.0.2", "x-forwarded-proto": "http, https", "x-forwarded-host": "box.example"}
+    headers = {
+        "x-forwarded-for": "1.2.3.4, 203.0.113.9, 10.0.0.2",
+        "x-forwarded-proto": "http, https",
+        "x-forwarded-host": "box.example",
+    }
     seen = resolve("127.0.0.1", "http", headers, PROXIES)
     assert (seen.client, seen.scheme, seen.host) == ("203.0.113.9", "https", "box.example")
-    assert resolve("192.0.2.1", "http", headers, PROXIES).client == "192.0.2.1"  # untrusted peer: headers ignored
+    assert (
+        resolve("192.0.2.1", "http", headers, PROXIES).client == "192.0.2.1"
+    )  # untrusted peer: headers ignored
     assert resolve("127.0.0.1", "http", headers, ()).host is None
 
 
 def test_resolve_reads_rfc7239_forwarded() -> None:
-    headers = {"forwarded": 'for="[2001:db8:cafe::17]:4711";proto=https;host=box.example, for=10.0.0.3'}
+    headers = {
+        "forwarded": 'for="[2001:db8:cafe::17]:4711";proto=https;host=box.example, for=10.0.0.3'
+    }
     seen = resolve("127.0.0.1", "http", headers, PROXIES)
     # The nearest hop (10.0.0.3, ours) reported no proto/host; the client is the first untrusted one.
     assert seen.client == "2001:db8:cafe::17" and seen.scheme == "http" and seen.host is None
-    seen = resolve("127.0.0.1", "http", {"forwarded": "for=unknown;proto=https;host=box.example"}, PROXIES)
+    seen = resolve(
+        "127.0.0.1", "http", {"forwarded": "for=unknown;proto=https;host=box.example"}, PROXIES
+    )
     assert (seen.client, seen.scheme, seen.host) == ("127.0.0.1", "https", "box.example")
     odd = resolve("127.0.0.1", "http", {"forwarded": "for=1.2.3.4;proto=gopher;host=a/b"}, PROXIES)
     assert (odd.client, odd.scheme, odd.host) == ("1.2.3.4", "http", None)
@@ -164,7 +226,10 @@ def test_resolve_reads_rfc7239_forwarded() -> None:
 
 @given(st.text(max_size=120), st.text(max_size=60), st.text(max_size=60))
 def test_resolve_never_fails_and_never_invents_a_client(forwarded: str, xff: str, xfh: str) -> None:
-    for headers in ({"forwarded": forwarded}, {"x-forwarded-for": xff, "x-forwarded-host": xfh, "x-forwarded-proto": xfh}):
+    for headers in (
+        {"forwarded": forwarded},
+        {"x-forwarded-for": xff, "x-forwarded-host": xfh, "x-forwarded-proto": xfh},
+    ):
         seen = resolve("127.0.0.1", "http", headers, PROXIES)
         assert seen.client == "127.0.0.1" or parse_ip(seen.client) is not None
         assert seen.scheme in ("http", "https")

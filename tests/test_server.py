@@ -29,9 +29,20 @@ def test_serves_health_and_stops_cleanly_on_sigterm(server) -> None:
 
 def test_a_second_instance_on_the_same_data_dir_refuses_to_start(server) -> None:
     second = subprocess.run(
-        [sys.executable, "-m", "notifier", "serve", "--no-browser", "--data-dir", str(server.data_dir),
-         "--port", str(free_port())],
-        capture_output=True, text=True, timeout=30,
+        [
+            sys.executable,
+            "-m",
+            "notifier",
+            "serve",
+            "--no-browser",
+            "--data-dir",
+            str(server.data_dir),
+            "--port",
+            str(free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert second.returncode == 3
     assert "already running" in second.stderr and server.url in second.stderr
@@ -49,12 +60,26 @@ def test_the_lock_is_released_when_the_process_is_killed(server) -> None:
 
 def test_token_command_prints_a_working_token(server) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "notifier", "token", "--data-dir", str(server.data_dir), "--label", "script"],
-        capture_output=True, text=True, timeout=30, check=True,
+        [
+            sys.executable,
+            "-m",
+            "notifier",
+            "token",
+            "--data-dir",
+            str(server.data_dir),
+            "--label",
+            "script",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     )
     token = out.stdout.strip()
     assert token.startswith("snt_")
-    response = httpx.get(f"{server.url}/api/push/subscriptions", headers={"Authorization": f"Bearer {token}"})
+    response = httpx.get(
+        f"{server.url}/api/push/subscriptions", headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 200 and response.json() == []
 
 
@@ -71,9 +96,13 @@ def test_the_vapid_key_survives_a_restart(server) -> None:
 def test_version_and_help() -> None:
     from notifier import __version__
 
-    out = subprocess.run([sys.executable, "-m", "notifier", "--version"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "notifier", "--version"], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == f"notifier {__version__}"
-    out = subprocess.run([sys.executable, "-m", "notifier", "--help"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "notifier", "--help"], capture_output=True, text=True, check=True
+    )
     assert "serve" in out.stdout and "token" in out.stdout
 
 
@@ -90,15 +119,24 @@ def test_assets_come_from_granian_and_pages_revalidate(server) -> None:
 def test_bootstrap_hands_the_app_its_key_and_version(server) -> None:
     from notifier import __version__
 
-    token = subprocess.run([sys.executable, "-m", "notifier", "token", "--data-dir", str(server.data_dir)],
-                           capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+    token = subprocess.run(
+        [sys.executable, "-m", "notifier", "token", "--data-dir", str(server.data_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout.strip()
     assert httpx.get(f"{server.url}/api/bootstrap").status_code == 401
-    data = httpx.get(f"{server.url}/api/bootstrap", headers={"Authorization": f"Bearer {token}"}).json()
+    data = httpx.get(
+        f"{server.url}/api/bootstrap", headers={"Authorization": f"Bearer {token}"}
+    ).json()
     key = httpx.get(f"{server.url}/api/push/vapid-public-key").json()["key"]
     assert data["version"] == __version__ and data["vapid_public_key"] == key
 
 
-def test_a_double_click_opens_the_browser_and_a_second_one_reuses_the_running_instance(data_dir, tmp_path) -> None:
+def test_a_double_click_opens_the_browser_and_a_second_one_reuses_the_running_instance(
+    data_dir, tmp_path
+) -> None:
     browser, opened = recording_browser(tmp_path)
     first = ServerProcess(data_dir, env={"BROWSER": browser}, double_click=True).start()
     try:
@@ -110,7 +148,10 @@ def test_a_double_click_opens_the_browser_and_a_second_one_reuses_the_running_in
         assert "Data and logs:" in first.output() and (data_dir / "logs" / "notifier.log").exists()
 
         second = subprocess.run(
-            [sys.executable, "-m", "notifier"], capture_output=True, text=True, timeout=60,
+            [sys.executable, "-m", "notifier"],
+            capture_output=True,
+            text=True,
+            timeout=60,
             env={**first.env, "BROWSER": browser},
         )
         assert second.returncode == 0, second.stderr
@@ -119,7 +160,10 @@ def test_a_double_click_opens_the_browser_and_a_second_one_reuses_the_running_in
         assert second_link != first_link and second_link.startswith(f"{first.url}/login?t=")
         for one_time in (first_link, second_link):
             signed_in = httpx.get(one_time, follow_redirects=False)
-            assert signed_in.status_code == 303 and "notifier_session=" in signed_in.headers["set-cookie"]
+            assert (
+                signed_in.status_code == 303
+                and "notifier_session=" in signed_in.headers["set-cookie"]
+            )
         assert first.terminate() == 0
     finally:
         first.kill()

@@ -8,7 +8,7 @@ import socket
 import ssl
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -20,7 +20,7 @@ from notifier.errors import ConfigError
 from notifier.host.lan import Lan
 from notifier.host.tls import SERVER_VALIDITY, ca_der, ensure_certificates, fingerprint, tls_dir
 
-NOW = datetime(2026, 11, 23, 18, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)
 HOME = Lan(("studybox", "studybox.local"), (ipaddress.ip_address("192.168.1.23"),))
 MOVED = Lan(("studybox", "studybox.local"), (ipaddress.ip_address("192.168.1.42"),))
 
@@ -28,7 +28,9 @@ MOVED = Lan(("studybox", "studybox.local"), (ipaddress.ip_address("192.168.1.42"
 def sans(path) -> tuple[set[str], set[str]]:
     cert = x509.load_pem_x509_certificate(path.read_bytes())
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    return set(san.get_values_for_type(x509.DNSName)), {str(a) for a in san.get_values_for_type(x509.IPAddress)}
+    return set(san.get_values_for_type(x509.DNSName)), {
+        str(a) for a in san.get_values_for_type(x509.IPAddress)
+    }
 
 
 def test_the_ca_and_certificate_are_made_once_with_private_files(data_dir) -> None:
@@ -37,9 +39,15 @@ def test_the_ca_and_certificate_are_made_once_with_private_files(data_dir) -> No
     folder = tls_dir(data_dir)
     assert folder.stat().st_mode & 0o777 == 0o700
     assert {p.name: p.stat().st_mode & 0o777 for p in folder.iterdir()} == {
-        "ca.key": 0o600, "ca.pem": 0o600, "server.key": 0o600, "server.pem": 0o600
+        "ca.key": 0o600,
+        "ca.pem": 0o600,
+        "server.key": 0o600,
+        "server.pem": 0o600,
     }
-    assert sans(files.cert) == ({"localhost", "studybox", "studybox.local"}, {"127.0.0.1", "::1", "192.168.1.23"})
+    assert sans(files.cert) == (
+        {"localhost", "studybox", "studybox.local"},
+        {"127.0.0.1", "::1", "192.168.1.23"},
+    )
     assert not ensure_certificates(data_dir, HOME, NOW + timedelta(days=1)).renewed
 
     ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
@@ -49,18 +57,33 @@ def test_the_ca_and_certificate_are_made_once_with_private_files(data_dir) -> No
     assert basic.critical and basic.value.ca and basic.value.path_length == 0
     eku = server.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert list(eku) == [ExtendedKeyUsageOID.SERVER_AUTH]
-    assert server.not_valid_after_utc - server.not_valid_before_utc <= SERVER_VALIDITY + timedelta(hours=1)
-    assert server.not_valid_after_utc - server.not_valid_before_utc <= timedelta(days=398)  # Apple's limit
+    assert server.not_valid_after_utc - server.not_valid_before_utc <= SERVER_VALIDITY + timedelta(
+        hours=1
+    )
+    assert server.not_valid_after_utc - server.not_valid_before_utc <= timedelta(
+        days=398
+    )  # Apple's limit
 
 
-def test_the_certificate_is_renewed_when_addresses_change_or_expiry_nears_but_the_ca_never(data_dir) -> None:
+def test_the_certificate_is_renewed_when_addresses_change_or_expiry_nears_but_the_ca_never(
+    data_dir,
+) -> None:
     ensure_certificates(data_dir, HOME, NOW)
-    ca_key, ca_cert = (tls_dir(data_dir) / "ca.key").read_bytes(), (tls_dir(data_dir) / "ca.pem").read_bytes()
+    ca_key, ca_cert = (
+        (tls_dir(data_dir) / "ca.key").read_bytes(),
+        (tls_dir(data_dir) / "ca.pem").read_bytes(),
+    )
 
     moved = ensure_certificates(data_dir, MOVED, NOW)
-    assert moved.renewed and "192.168.1.42" in sans(moved.cert)[1] and "192.168.1.23" not in sans(moved.cert)[1]
+    assert (
+        moved.renewed
+        and "192.168.1.42" in sans(moved.cert)[1]
+        and "192.168.1.23" not in sans(moved.cert)[1]
+    )
 
-    assert not ensure_certificates(data_dir, MOVED, NOW + SERVER_VALIDITY - timedelta(days=31)).renewed
+    assert not ensure_certificates(
+        data_dir, MOVED, NOW + SERVER_VALIDITY - timedelta(days=31)
+    ).renewed
     assert ensure_certificates(data_dir, MOVED, NOW + SERVER_VALIDITY - timedelta(days=29)).renewed
 
     assert (tls_dir(data_dir) / "ca.key").read_bytes() == ca_key
@@ -82,7 +105,9 @@ def test_a_key_readable_by_others_is_refused(data_dir) -> None:
 def https_server(data_dir):
     port = free_port()
     proc = ServerProcess(
-        data_dir, env={"NOTIFIER_HTTPS_HOST": "127.0.0.1"}, args=("--https", "--https-port", str(port))
+        data_dir,
+        env={"NOTIFIER_HTTPS_HOST": "127.0.0.1"},
+        args=("--https", "--https-port", str(port)),
     ).start()
     proc.https_port = port
     yield proc
@@ -103,7 +128,9 @@ def handshake(port: int, ctx: ssl.SSLContext, name: str = "127.0.0.1") -> tuple[
             return tls.version(), tls.cipher()
 
 
-def test_tls_handshakes_verify_against_the_generated_ca_including_a_tls12_only_client(https_server, data_dir) -> None:
+def test_tls_handshakes_verify_against_the_generated_ca_including_a_tls12_only_client(
+    https_server, data_dir
+) -> None:
     port = https_server.https_port
     version, _ = handshake(port, client_context(data_dir))
     assert version in ("TLSv1.2", "TLSv1.3")
@@ -124,43 +151,70 @@ def test_tls_handshakes_verify_against_the_generated_ca_including_a_tls12_only_c
         handshake(port, ssl.create_default_context())
 
 
-def test_https_serves_the_app_the_ca_and_secure_cookies_while_loopback_stays_http(https_server, data_dir) -> None:
+def test_https_serves_the_app_the_ca_and_secure_cookies_while_loopback_stays_http(
+    https_server, data_dir
+) -> None:
     base = f"https://127.0.0.1:{https_server.https_port}"
     with httpx.Client(verify=client_context(data_dir), base_url=base) as client:
         assert client.get("/healthz").json()["status"] == "ok"
         der = client.get("/ca/study-notifier-ca.crt")
-        assert der.status_code == 200 and der.headers["content-type"] == "application/x-x509-ca-cert"
+        assert (
+            der.status_code == 200 and der.headers["content-type"] == "application/x-x509-ca-cert"
+        )
         assert der.content == ca_der(data_dir)
-        assert fingerprint(der.content).replace(":", "") == hashlib.sha256(der.content).hexdigest().upper()
-        assert fingerprint(der.content) in https_server.output()  # printed at start for comparing on the phone
+        assert (
+            fingerprint(der.content).replace(":", "")
+            == hashlib.sha256(der.content).hexdigest().upper()
+        )
+        assert (
+            fingerprint(der.content) in https_server.output()
+        )  # printed at start for comparing on the phone
         assert "Certificate Trust Settings" in client.get("/ca/").text
 
         token = subprocess.run(
             [sys.executable, "-m", "notifier", "token", "--data-dir", str(data_dir)],
-            capture_output=True, text=True, timeout=30, check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
         ).stdout.strip()
-        code = client.post("/api/pairing", headers={"Authorization": f"Bearer {token}"}).json()["code"]
-        paired = client.post("/api/pairing/exchange", json={"code": code}, headers={"Sec-Fetch-Site": "same-origin"})
+        code = client.post("/api/pairing", headers={"Authorization": f"Bearer {token}"}).json()[
+            "code"
+        ]
+        paired = client.post(
+            "/api/pairing/exchange", json={"code": code}, headers={"Sec-Fetch-Site": "same-origin"}
+        )
         assert paired.status_code == 201
         assert "; secure" in paired.headers["set-cookie"].lower()
 
-    assert httpx.get(f"{https_server.url}/healthz").status_code == 200  # the desktop keeps plain http
+    assert (
+        httpx.get(f"{https_server.url}/healthz").status_code == 200
+    )  # the desktop keeps plain http
     assert https_server.terminate() == 0
 
 
-async def test_the_lan_server_restarts_with_a_new_certificate_when_the_address_changes(data_dir, monkeypatch) -> None:
+async def test_the_lan_server_restarts_with_a_new_certificate_when_the_address_changes(
+    data_dir, monkeypatch
+) -> None:
     import asyncio
     from types import SimpleNamespace
 
+    from notifier.access.pairing import Pairing
     from notifier.config import load_config
     from notifier.serve.lan_listener import LanHttps
-    from notifier.access.pairing import Pairing
 
     async def app(scope, receive, send):  # the real app is covered above; this is about the restart
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    config = load_config({"data_dir": str(data_dir), "https": True, "https_port": free_port(), "https_host": "127.0.0.1"})
+    config = load_config(
+        {
+            "data_dir": str(data_dir),
+            "https": True,
+            "https_port": free_port(),
+            "https_host": "127.0.0.1",
+        }
+    )
     app.state = SimpleNamespace(pairing=Pairing(config))
     seen = [HOME]
     monkeypatch.setattr("notifier.serve.lan_listener.discover", lambda: seen[-1])
@@ -170,7 +224,9 @@ async def test_the_lan_server_restarts_with_a_new_certificate_when_the_address_c
         with socket.create_connection(("127.0.0.1", config.https_port), timeout=5) as raw:
             with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
                 der = tls.getpeercert(binary_form=True)
-        san = x509.load_der_x509_certificate(der).extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        san = x509.load_der_x509_certificate(der).extensions.get_extension_for_class(
+            x509.SubjectAlternativeName
+        )
         return {str(ip) for ip in san.value.get_values_for_type(x509.IPAddress)}
 
     server = LanHttps(app, config, check_every=0.2)

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from notifier.errors import Forbidden
@@ -44,7 +44,7 @@ class ActionTokens:
         self._secret = secret
 
     @classmethod
-    def load_or_create(cls, data_dir: Path) -> "ActionTokens":
+    def load_or_create(cls, data_dir: Path) -> ActionTokens:
         return cls(load_or_create(data_dir / SECRET_FILE, lambda: secrets.token_bytes(32)))
 
     def issue(self, block_id: int, occurrence_key: str, expires: datetime) -> str:
@@ -59,13 +59,20 @@ class ActionTokens:
             ok = hmac.compare_digest(_unb64(mac_b64), self._mac(body))
             block, occurrence, expires = body.decode().split(":")
             grant = ActionGrant(int(block), occurrence)
-            expired = datetime.fromtimestamp(int(expires), timezone.utc) < now
+            expired = datetime.fromtimestamp(int(expires), UTC) < now
         except (ValueError, UnicodeDecodeError):
-            raise Forbidden("This notification's action link is not valid.", code="invalid_action_token") from None
+            raise Forbidden(
+                "This notification's action link is not valid.", code="invalid_action_token"
+            ) from None
         if not ok:
-            raise Forbidden("This notification's action link is not valid.", code="invalid_action_token")
+            raise Forbidden(
+                "This notification's action link is not valid.", code="invalid_action_token"
+            )
         if expired:
-            raise Forbidden("This notification is too old to act on; open the app instead.", code="action_token_expired")
+            raise Forbidden(
+                "This notification is too old to act on; open the app instead.",
+                code="action_token_expired",
+            )
         return grant
 
     def _mac(self, body: bytes) -> bytes:

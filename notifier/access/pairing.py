@@ -15,16 +15,17 @@ import io
 import math
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
+from notifier.access.ratelimit import FailureLimiter, client_key
 from notifier.access.tokens import hash_token, new_token
 from notifier.clock import utcnow
 from notifier.config import Config
 from notifier.errors import InvalidCode, TooManyRequests
 from notifier.host.lan import Lan
-from notifier.access.ratelimit import FailureLimiter, client_key
 
 # Crockford base32: no I, L, O or U; typed I/L/O are read as 1/1/0.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -121,7 +122,10 @@ class Pairing:
         self.now = now
         self.lan: Lan | None = None  # set by the server once it has looked
         self.limiter = FailureLimiter(
-            per_client=FAILURES_PER_CLIENT, overall=FAILURES_OVERALL, window=FAILURE_WINDOW, monotonic=monotonic
+            per_client=FAILURES_PER_CLIENT,
+            overall=FAILURES_OVERALL,
+            window=FAILURE_WINDOW,
+            monotonic=monotonic,
         )
 
     def phone_origin(self) -> str:
@@ -135,21 +139,28 @@ class Pairing:
         await db.add_code(code_hash(kind, code), kind, now, expires)
         return Issued(code, expires)
 
-    async def redeem(self, db: Any, kind: str, secret: object, *, client: str | None, label: str) -> tuple[int, str]:
+    async def redeem(
+        self, db: Any, kind: str, secret: object, *, client: str | None, label: str
+    ) -> tuple[int, str]:
         """Exchange a code for a new device token: (token id, token in clear)."""
         key = client_key(client)
         wait = self.limiter.retry_after(key)
         if wait is not None:
             raise TooManyRequests(
-                "Too many wrong codes; wait a few minutes and try again.", retry_after=math.ceil(wait)
+                "Too many wrong codes; wait a few minutes and try again.",
+                retry_after=math.ceil(wait),
             )
         code = normalize_code(secret) if kind == PAIR else _ticket(secret)
         token = new_token()
         token_id = None
         if code is not None:
             token_id = await db.redeem_code(
-                code_hash(kind, code), kind, self.now(),
-                token_hash=hash_token(token), label=label, token_kind="device" if kind == PAIR else "browser",
+                code_hash(kind, code),
+                kind,
+                self.now(),
+                token_hash=hash_token(token),
+                label=label,
+                token_kind="device" if kind == PAIR else "browser",
             )
         if token_id is None:
             self.limiter.failed(key)

@@ -9,12 +9,17 @@ from litestar import Controller, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from notifier.plan import occurrences
-from notifier.plan import prefs as prefs_mod
-from notifier.plan import recurrence
-from notifier.plan.blocks import block_json, check_repeats, effective_timezone, expand, parse_start, validate_block
-
 from notifier.errors import BadRequest, NotFound
+from notifier.plan import occurrences, recurrence
+from notifier.plan import prefs as prefs_mod
+from notifier.plan.blocks import (
+    block_json,
+    check_repeats,
+    effective_timezone,
+    expand,
+    parse_start,
+    validate_block,
+)
 
 MAX_AGENDA_DAYS = 62
 
@@ -28,7 +33,7 @@ async def _block(state: State, block_id: int) -> Any:
 
 class BlocksController(Controller):
     path = "/api"
-    tags = ["blocks"]
+    tags = ("blocks",)
 
     @post("/blocks", status_code=201)
     async def create(self, state: State, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
@@ -50,7 +55,9 @@ class BlocksController(Controller):
         return block_json(await _block(state, block_id))
 
     @patch("/blocks/{block_id:int}")
-    async def update(self, state: State, block_id: FromPath[int], data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+    async def update(
+        self, state: State, block_id: FromPath[int], data: JSONBody[dict[str, Any]]
+    ) -> dict[str, Any]:
         """Change a block; its future reminders are recomputed."""
         row = await _block(state, block_id)
         fields = validate_block(data, partial=True, default_tz=row["timezone"])
@@ -88,8 +95,16 @@ class BlocksController(Controller):
         return {"timezone": tz_name, "occurrences": occurrences_}
 
     @post("/blocks/{block_id:int}/occurrences/{key:str}", status_code=200)
-    async def act(self, state: State, block_id: FromPath[int], key: FromPath[str], data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+    async def act(
+        self,
+        state: State,
+        block_id: FromPath[int],
+        key: FromPath[str],
+        data: JSONBody[dict[str, Any]],
+    ) -> dict[str, Any]:
         """Mark an occurrence done/skipped/planned, or snooze it (one extra reminder later)."""
         status, snooze = occurrences.parse_action(data)
         row = await _block(state, block_id)
-        return await occurrences.apply(state.db, state.scheduler, row, key, status, snooze, state.clock.now())
+        return await occurrences.apply(
+            state.db, state.scheduler, row, key, status, snooze, state.clock.now()
+        )

@@ -25,7 +25,9 @@ _HTTP_CODES = {
 }
 
 
-def error_response(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> Response[Any]:
+def error_response(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None
+) -> Response[Any]:
     return Response({"error": code, "detail": detail}, status_code=status, headers=headers)
 
 
@@ -33,7 +35,11 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
     """Render any exception raised while handling a request."""
     if isinstance(exc, NotifierError):
         status = exc.status if exc.status < 500 else 500
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else getattr(exc, "headers", None)
+        headers = (
+            {"WWW-Authenticate": "Bearer"}
+            if isinstance(exc, Unauthorized)
+            else getattr(exc, "headers", None)
+        )
         if status == 500:
             log.error("%s: %s", exc.code, exc.detail)
         return error_response(status, exc.code, exc.detail, headers)

@@ -11,10 +11,10 @@ from litestar.datastructures import Cookie, State
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Redirect
 
+from notifier.access.pairing import LOGIN, PAIR, pair_url, qr_svg
 from notifier.access.tokens import SESSION_COOKIE, hash_token
 from notifier.clock import iso
 from notifier.errors import NotFound
-from notifier.access.pairing import LOGIN, PAIR, pair_url, qr_svg
 
 COOKIE_LIFETIME = timedelta(days=400)  # the longest browsers keep a cookie (RFC 6265bis §5.5)
 CA_FILENAME = "study-notifier-ca.crt"
@@ -60,14 +60,23 @@ async def start_pairing(state: State) -> dict[str, Any]:
     """A single-use pairing code for a new phone, with the link and QR code to scan."""
     issued = await state.pairing.issue(state.db, PAIR)
     url = pair_url(state.pairing.phone_origin(), issued.code)
-    return {"code": issued.code, "url": url, "qr_svg": qr_svg(url), "expires_at": iso(issued.expires_at)}
+    return {
+        "code": issued.code,
+        "url": url,
+        "qr_svg": qr_svg(url),
+        "expires_at": iso(issued.expires_at),
+    }
 
 
 @post("/api/pairing/exchange", status_code=201, opt={"public": True}, tags=["pairing"])
-async def exchange_code(data: JSONBody[ExchangeIn], state: State, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+async def exchange_code(
+    data: JSONBody[ExchangeIn], state: State, request: Request[Any, Any, Any]
+) -> Response[dict[str, Any]]:
     """Trade a pairing code for this device's token: set as a cookie, and returned once."""
     label = data.label.strip() or "Phone"
-    token_id, token = await state.pairing.redeem(state.db, PAIR, data.code, client=_client(request), label=label)
+    token_id, token = await state.pairing.redeem(
+        state.db, PAIR, data.code, client=_client(request), label=label
+    )
     rows = [r for r in await state.db.active_tokens() if r["id"] == token_id]
     body = {"token": token, "device": device_json(rows[0], token_id)}
     return Response(body, status_code=201, cookies=[session_cookie(request, token)])
@@ -79,7 +88,9 @@ async def login(
 ) -> Redirect:
     """The launcher's one-time link: swap it for a session cookie, then show the dashboard."""
     previous = request.cookies.get(SESSION_COOKIE)
-    token_id, token = await state.pairing.redeem(state.db, LOGIN, t, client=_client(request), label="Desktop browser")
+    token_id, token = await state.pairing.redeem(
+        state.db, LOGIN, t, client=_client(request), label="Desktop browser"
+    )
     if previous:
         # This browser's old desktop session is replaced, not left lying around.
         row = await state.db.token_by_hash(hash_token(previous))
@@ -96,7 +107,9 @@ async def list_devices(state: State, request: Request[Any, Any, Any]) -> list[di
 
 
 @delete("/api/devices/{device_id:int}", status_code=204, tags=["devices"])
-async def revoke_device(device_id: FromPath[int], state: State, request: Request[Any, Any, Any]) -> Response[None]:
+async def revoke_device(
+    device_id: FromPath[int], state: State, request: Request[Any, Any, Any]
+) -> Response[None]:
     """Revoke a device's token and drop its push subscriptions."""
     if not await state.db.revoke_device(device_id, state.pairing.now()):
         raise NotFound(f"no device {device_id}")
@@ -107,7 +120,10 @@ async def revoke_device(device_id: FromPath[int], state: State, request: Request
 @get("/api/tls", tags=["devices"])
 async def tls_info(state: State) -> dict[str, Any]:
     """Where phones reach us and which CA they must trust (for the dashboard to show)."""
-    from notifier.host.tls import ca_der, fingerprint  # cryptography.x509 loads on use, not at every start
+    from notifier.host.tls import (
+        ca_der,
+        fingerprint,
+    )  # cryptography.x509 loads on use, not at every start
 
     der = ca_der(state.config.data_dir)
     origin = state.pairing.phone_origin()

@@ -12,12 +12,12 @@ from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from notifier.push import payload as payloads
-from notifier.plan import prefs as prefs_mod
 from notifier.clock import iso
+from notifier.errors import BadRequest, NotFound
+from notifier.plan import prefs as prefs_mod
+from notifier.push import payload as payloads
 from notifier.push.delivery import deliver
 from notifier.push.endpoints import check_endpoint
-from notifier.errors import BadRequest, NotFound
 
 
 class SubscriptionKeys(msgspec.Struct):
@@ -73,7 +73,7 @@ def subscription_json(row: Any) -> dict[str, Any]:
 
 class PushController(Controller):
     path = "/api/push"
-    tags = ["push"]
+    tags = ("push",)
 
     @get("/vapid-public-key", opt={"public": True})
     async def vapid_public_key(self, state: State) -> dict[str, str]:
@@ -81,7 +81,9 @@ class PushController(Controller):
         return {"key": state.vapid.public_key_b64}
 
     @post("/subscriptions", status_code=201)
-    async def subscribe(self, data: JSONBody[SubscriptionIn], state: State, request: Request[Any, Any, Any]) -> dict[str, Any]:
+    async def subscribe(
+        self, data: JSONBody[SubscriptionIn], state: State, request: Request[Any, Any, Any]
+    ) -> dict[str, Any]:
         """Store a subscription; the same endpoint again updates it."""
         check_endpoint(data.endpoint, state.config.push_extra_hosts)
         check_keys(data.keys)
@@ -114,7 +116,9 @@ class PushController(Controller):
             raise NotFound("no subscription with that endpoint")
 
     @post("/test", status_code=200)
-    async def test_push(self, state: State, data: JSONBody[TestPushIn | None] = None) -> dict[str, Any]:
+    async def test_push(
+        self, state: State, data: JSONBody[TestPushIn | None] = None
+    ) -> dict[str, Any]:
         """Send a test notification now and report each device's outcome."""
         ids = None
         if data is not None and data.subscription_id is not None:
@@ -133,7 +137,13 @@ class PushController(Controller):
             due=now,
         )
         results = await deliver(
-            state.db, state.sender, message, subject=prefs.vapid_subject or None,
-            subscription_ids=ids, now=state.clock.now, topic=payloads.topic_for(tag), ttl=300,
+            state.db,
+            state.sender,
+            message,
+            subject=prefs.vapid_subject or None,
+            subscription_ids=ids,
+            now=state.clock.now,
+            topic=payloads.topic_for(tag),
+            ttl=300,
         )
         return {"results": [r.as_json() for r in results], "sent_at": iso(now)}

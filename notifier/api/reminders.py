@@ -9,10 +9,9 @@ from litestar import get, post
 from litestar.datastructures import State
 from litestar.params import JSONBody, QueryParameter
 
+from notifier.errors import BadRequest, NotFound
 from notifier.plan import occurrences
 from notifier.plan import prefs as prefs_mod
-
-from notifier.errors import BadRequest, NotFound
 
 
 def reminder_json(row: Any, deliveries: list[Any]) -> dict[str, Any]:
@@ -34,8 +33,13 @@ def reminder_json(row: Any, deliveries: list[Any]) -> dict[str, Any]:
         "sent_at": row["sent_at"],
         "error": row["error"],
         "deliveries": [
-            {"subscription_id": d["subscription_id"], "outcome": d["outcome"], "status": d["status"],
-             "detail": d["detail"], "at": d["at"]}
+            {
+                "subscription_id": d["subscription_id"],
+                "outcome": d["outcome"],
+                "status": d["status"],
+                "detail": d["detail"],
+                "at": d["at"],
+            }
             for d in deliveries
         ],
     }
@@ -73,4 +77,6 @@ async def notification_action(state: State, data: JSONBody[ActionIn]) -> dict[st
     block = await state.db.block(grant.block_id)
     if block is None:
         raise NotFound("that block was deleted")
-    return await occurrences.apply(state.db, state.scheduler, block, grant.occurrence_key, status, snooze, now)
+    return await occurrences.apply(
+        state.db, state.scheduler, block, grant.occurrence_key, status, snooze, now
+    )

@@ -8,13 +8,12 @@ from litestar import get, put
 from litestar.datastructures import State
 from litestar.params import JSONBody
 
-from notifier.texts import api_key as llm_key
-from notifier.plan import prefs as prefs_mod
-from notifier.plan.blocks import effective_timezone
 from notifier.config import Config
 from notifier.errors import BadRequest, ConfigError, Conflict
-
+from notifier.plan import prefs as prefs_mod
+from notifier.plan.blocks import effective_timezone
 from notifier.push.vapid import subject_problem
+from notifier.texts import api_key as llm_key
 
 # Changing these changes which reminders exist.
 SCHEDULING = {"timezone", "default_offsets", "reminders_enabled", "summary_enabled", "summary_time"}
@@ -44,7 +43,9 @@ def _store_key(config: Config, key: Any) -> None:
     if key is not None and not isinstance(key, str):
         raise BadRequest(f"{KEY_FIELD}: must be text, or null to remove the saved key")
     if config.anthropic_api_key:
-        raise Conflict(f"{KEY_FIELD}: the key comes from the ANTHROPIC_API_KEY environment variable; change it there")
+        raise Conflict(
+            f"{KEY_FIELD}: the key comes from the ANTHROPIC_API_KEY environment variable; change it there"
+        )
     if key and key.strip():
         llm_key.save_key(config.data_dir, key)
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from notifier import __version__
 from notifier.config import Config, load_config
@@ -24,13 +24,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8765)")
     serve.add_argument("--no-browser", action="store_true", help="do not open the browser")
-    serve.add_argument("--https", action="store_true", default=None, help="also serve HTTPS on the LAN (local CA)")
+    serve.add_argument(
+        "--https", action="store_true", default=None, help="also serve HTTPS on the LAN (local CA)"
+    )
     serve.add_argument("--https-port", type=int, help="port of the LAN HTTPS server (default 8766)")
 
     pair = sub.add_parser("pair", help="print a QR code and a code that pair a phone")
     _add_common(pair)
 
-    login = sub.add_parser("login", help="print (and open) a one-time link that signs this browser in")
+    login = sub.add_parser(
+        "login", help="print (and open) a one-time link that signs this browser in"
+    )
     _add_common(login)
     login.add_argument("--no-browser", action="store_true", help="only print the link")
 
@@ -59,7 +63,7 @@ def _config(args: argparse.Namespace) -> Config:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv.insert(0, "serve")  # a double-click starts the server
     args = parser.parse_args(argv)
     try:
@@ -67,9 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "token":
             return _token(config, args.label)
         if args.command in ("pair", "login"):
-            from notifier.cli.codes import login, pair
+            from notifier.serve.codes import login, pair
 
-            return pair(config) if args.command == "pair" else login(config, open_browser=not args.no_browser)
+            return (
+                pair(config)
+                if args.command == "pair"
+                else login(config, open_browser=not args.no_browser)
+            )
         from notifier.serve.server import serve
 
         return serve(config, open_browser=not args.no_browser)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from notifier.clock import iso
 from notifier.db.core import CoreDB
 
-BLOCK_COLUMNS = ("title", "notes", "start_local", "timezone", "duration_minutes", "rrule", "reminder_offsets", "reminders")
+BLOCK_COLUMNS = (
+    "title",
+    "notes",
+    "start_local",
+    "timezone",
+    "duration_minutes",
+    "rrule",
+    "reminder_offsets",
+    "reminders",
+)
 
 
 class BlockQueries(CoreDB):
@@ -32,10 +42,13 @@ class BlockQueries(CoreDB):
 
     async def update_block(self, block_id: int, fields: Mapping[str, Any], now: datetime) -> bool:
         cols = [c for c in BLOCK_COLUMNS if c in fields]
-        return await self.write(
-            f"UPDATE blocks SET {', '.join(f'{c} = ?' for c in cols)}{', ' if cols else ''}updated_at = ? WHERE id = ?",
-            (*(fields[c] for c in cols), iso(now), block_id),
-        ) > 0
+        return (
+            await self.write(
+                f"UPDATE blocks SET {', '.join(f'{c} = ?' for c in cols)}{', ' if cols else ''}updated_at = ? WHERE id = ?",
+                (*(fields[c] for c in cols), iso(now), block_id),
+            )
+            > 0
+        )
 
     async def delete_block(self, block_id: int, now: datetime) -> bool:
         """Delete a block; its pending reminders are cancelled, the log kept."""
@@ -52,11 +65,14 @@ class BlockQueries(CoreDB):
         if block_ids is None:
             return await self.fetchall("SELECT * FROM occurrence_state")
         marks = ",".join("?" for _ in block_ids) or "NULL"
-        return await self.fetchall(f"SELECT * FROM occurrence_state WHERE block_id IN ({marks})", block_ids)
+        return await self.fetchall(
+            f"SELECT * FROM occurrence_state WHERE block_id IN ({marks})", block_ids
+        )
 
     async def occurrence_state(self, block_id: int, occurrence_key: str):
         return await self.fetchone(
-            "SELECT * FROM occurrence_state WHERE block_id = ? AND occurrence_key = ?", (block_id, occurrence_key)
+            "SELECT * FROM occurrence_state WHERE block_id = ? AND occurrence_key = ?",
+            (block_id, occurrence_key),
         )
 
     async def closed_occurrences(self) -> set[tuple[int, str]]:
@@ -66,7 +82,13 @@ class BlockQueries(CoreDB):
         return {(r["block_id"], r["occurrence_key"]) for r in rows}
 
     async def set_occurrence_state(
-        self, block_id: int, occurrence_key: str, *, status: str, snoozed_until: datetime | None, now: datetime
+        self,
+        block_id: int,
+        occurrence_key: str,
+        *,
+        status: str,
+        snoozed_until: datetime | None,
+        now: datetime,
     ) -> None:
         async with self.transaction() as conn:
             await conn.execute(
@@ -75,5 +97,11 @@ class BlockQueries(CoreDB):
                    ON CONFLICT(block_id, occurrence_key) DO UPDATE SET
                        status = excluded.status, snoozed_until = excluded.snoozed_until,
                        updated_at = excluded.updated_at""",
-                (block_id, occurrence_key, status, iso(snoozed_until) if snoozed_until else None, iso(now)),
+                (
+                    block_id,
+                    occurrence_key,
+                    status,
+                    iso(snoozed_until) if snoozed_until else None,
+                    iso(now),
+                ),
             )

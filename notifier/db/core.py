@@ -6,14 +6,15 @@ import asyncio
 import logging
 import os
 import sqlite3
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable
+from typing import Any
 
 import aiosqlite
 
-from notifier.errors import DatabaseTooNew, StorageError
 from notifier.db.migrations import MIGRATIONS, SCHEMA_VERSION
+from notifier.errors import DatabaseTooNew, StorageError
 
 log = logging.getLogger(__name__)
 

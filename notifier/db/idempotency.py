@@ -17,7 +17,14 @@ class IdempotencyQueries(CoreDB):
         )
 
     async def save_idempotent_response(
-        self, token_id: int, key: str, method: str, path: str, status: int, body: bytes, now: datetime
+        self,
+        token_id: int,
+        key: str,
+        method: str,
+        path: str,
+        status: int,
+        body: bytes,
+        now: datetime,
     ) -> None:
         async with self.transaction() as conn:
             await conn.execute(

@@ -16,9 +16,7 @@ class PairingQueries(CoreDB):
     async def add_code(self, code_hash: str, kind: str, now: datetime, expires_at: datetime) -> int:
         """Store a new code; forget codes that expired or were used a day ago or more."""
         async with self.transaction() as conn:
-            await conn.execute(
-                "DELETE FROM pairing_codes WHERE expires_at < ?", (iso(now - _DAY),)
-            )
+            await conn.execute("DELETE FROM pairing_codes WHERE expires_at < ?", (iso(now - _DAY),))
             cur = await conn.execute(
                 "INSERT INTO pairing_codes (code_hash, kind, created_at, expires_at) VALUES (?, ?, ?, ?)",
                 (code_hash, kind, iso(now), iso(expires_at)),
@@ -26,7 +24,14 @@ class PairingQueries(CoreDB):
             return int(cur.lastrowid)
 
     async def redeem_code(
-        self, code_hash: str, kind: str, now: datetime, *, token_hash: str, label: str, token_kind: str
+        self,
+        code_hash: str,
+        kind: str,
+        now: datetime,
+        *,
+        token_hash: str,
+        label: str,
+        token_kind: str,
     ) -> int | None:
         """Use up a live code and create its token in one transaction; the token id, or None."""
         async with self.transaction() as conn:
@@ -43,5 +48,7 @@ class PairingQueries(CoreDB):
                 (token_hash, label, token_kind, iso(now)),
             )
             token_id = int(cur.lastrowid)
-            await conn.execute("UPDATE pairing_codes SET token_id = ? WHERE id = ?", (token_id, row[0]))
+            await conn.execute(
+                "UPDATE pairing_codes SET token_id = ? WHERE id = ?", (token_id, row[0])
+            )
             return token_id

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from notifier.clock import iso
 from notifier.db.core import CoreDB
@@ -23,8 +24,17 @@ class ReminderQueries(CoreDB):
                 cur = await conn.execute(
                     "INSERT OR IGNORE INTO reminders (key, kind, block_id, occurrence_key, offset_minutes, "
                     "due_at, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (r["key"], r["kind"], r.get("block_id"), r.get("occurrence_key"), r.get("offset_minutes"),
-                     iso(r["due_at"]), r.get("status", "pending"), iso(now), iso(now)),
+                    (
+                        r["key"],
+                        r["kind"],
+                        r.get("block_id"),
+                        r.get("occurrence_key"),
+                        r.get("offset_minutes"),
+                        iso(r["due_at"]),
+                        r.get("status", "pending"),
+                        iso(now),
+                        iso(now),
+                    ),
                 )
                 count += cur.rowcount
         return count
@@ -47,11 +57,14 @@ class ReminderQueries(CoreDB):
 
     async def claim_reminder(self, reminder_id: int, now: datetime) -> bool:
         """pending → sending; False if someone else changed it first."""
-        return await self.write(
-            "UPDATE reminders SET status = 'sending', attempts = attempts + 1, updated_at = ? "
-            "WHERE id = ? AND status = 'pending'",
-            (iso(now), reminder_id),
-        ) > 0
+        return (
+            await self.write(
+                "UPDATE reminders SET status = 'sending', attempts = attempts + 1, updated_at = ? "
+                "WHERE id = ? AND status = 'pending'",
+                (iso(now), reminder_id),
+            )
+            > 0
+        )
 
     async def finish_reminder(self, reminder_id: int, now: datetime, **fields: Any) -> None:
         """Write the outcome of a send (status, texts, error, retry time …)."""
@@ -59,29 +72,44 @@ class ReminderQueries(CoreDB):
         cols = ", ".join(f"{k} = ?" for k in fields)
         async with self.transaction() as conn:
             await conn.execute(
-                f"UPDATE reminders SET {cols}, updated_at = ? WHERE id = ?", (*fields.values(), iso(now), reminder_id)
+                f"UPDATE reminders SET {cols}, updated_at = ? WHERE id = ?",
+                (*fields.values(), iso(now), reminder_id),
             )
 
-    async def record_deliveries(self, reminder_id: int, results: Iterable[Any], now: datetime) -> None:
+    async def record_deliveries(
+        self, reminder_id: int, results: Iterable[Any], now: datetime
+    ) -> None:
         async with self.transaction() as conn:
             await conn.executemany(
                 "INSERT INTO deliveries (reminder_id, subscription_id, outcome, status, detail, at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(reminder_id, subscription_id) DO UPDATE SET "
                 "outcome = excluded.outcome, status = excluded.status, detail = excluded.detail, at = excluded.at",
-                [(reminder_id, r.subscription_id, r.outcome.value, r.status, r.detail[:500], iso(now)) for r in results],
+                [
+                    (
+                        reminder_id,
+                        r.subscription_id,
+                        r.outcome.value,
+                        r.status,
+                        r.detail[:500],
+                        iso(now),
+                    )
+                    for r in results
+                ],
             )
 
     async def delivered_to(self, reminder_id: int) -> set[int]:
         """The subscriptions that already accepted this reminder."""
         rows = await self.fetchall(
-            "SELECT subscription_id FROM deliveries WHERE reminder_id = ? AND outcome = 'delivered'", (reminder_id,)
+            "SELECT subscription_id FROM deliveries WHERE reminder_id = ? AND outcome = 'delivered'",
+            (reminder_id,),
         )
         return {r["subscription_id"] for r in rows}
 
     async def release_unfinished(self, now: datetime) -> int:
         """After a crash: sends that were in flight go back to pending (same key, same tag)."""
         return await self.write(
-            "UPDATE reminders SET status = 'pending', updated_at = ? WHERE status = 'sending'", (iso(now),)
+            "UPDATE reminders SET status = 'pending', updated_at = ? WHERE status = 'sending'",
+            (iso(now),),
         )
 
     async def mark_missed(self, reminder_ids: list[int], now: datetime) -> None:
@@ -91,7 +119,9 @@ class ReminderQueries(CoreDB):
                 [(iso(now), rid) for rid in reminder_ids],
             )
 
-    async def cancel_pending(self, block_id: int, occurrence_key: str | None, reason: str, now: datetime) -> int:
+    async def cancel_pending(
+        self, block_id: int, occurrence_key: str | None, reason: str, now: datetime
+    ) -> int:
         """Cancel what is still pending for a block, or for one of its occurrences."""
         sql = "UPDATE reminders SET status = 'cancelled', error = ?, updated_at = ? WHERE block_id = ? AND status = 'pending'"
         params: list[Any] = [reason, iso(now), block_id]
@@ -100,15 +130,19 @@ class ReminderQueries(CoreDB):
             params.append(occurrence_key)
         return await self.write(sql, params)
 
-    async def drop_future_unsent(self, now: datetime, block_id: int | None = None, occurrence_key: str | None = None) -> int:
+    async def drop_future_unsent(
+        self, now: datetime, block_id: int | None = None, occurrence_key: str | None = None
+    ) -> int:
         """Forget not-yet-sent block reminders due from `now` on, so they can be recomputed.
 
         Snoozes are kept: they are the user's explicit wish, not derived from the block.
         """
-        sql = ("DELETE FROM reminders WHERE kind IN ('reminder', 'summary') AND status IN ('pending', 'cancelled') "
-               "AND due_at >= ? AND key NOT LIKE 'snooze:%' "
-               # a deleted block's cancelled reminders stay in the log (their block_id is NULL)
-               "AND (block_id IS NOT NULL OR kind = 'summary')")
+        sql = (
+            "DELETE FROM reminders WHERE kind IN ('reminder', 'summary') AND status IN ('pending', 'cancelled') "
+            "AND due_at >= ? AND key NOT LIKE 'snooze:%' "
+            # a deleted block's cancelled reminders stay in the log (their block_id is NULL)
+            "AND (block_id IS NOT NULL OR kind = 'summary')"
+        )
         params: list[Any] = [iso(now)]
         if block_id is not None:
             sql += " AND block_id = ?"
@@ -118,7 +152,9 @@ class ReminderQueries(CoreDB):
             params.append(occurrence_key)
         return await self.write(sql, params)
 
-    async def reminders_needing_text(self, until: datetime, limit: int = 20, after: datetime | None = None):
+    async def reminders_needing_text(
+        self, until: datetime, limit: int = 20, after: datetime | None = None
+    ):
         """Pending reminders without a text, due in (after, until], soonest first."""
         return await self.fetchall(
             "SELECT * FROM reminders WHERE status = 'pending' AND title IS NULL AND due_at <= ? AND due_at > ? "
@@ -134,7 +170,9 @@ class ReminderQueries(CoreDB):
             (iso(after), iso(after)),
         )
 
-    async def set_reminder_text(self, reminder_id: int, title: str, body: str, source: str, error: str | None, now: datetime) -> None:
+    async def set_reminder_text(
+        self, reminder_id: int, title: str, body: str, source: str, error: str | None, now: datetime
+    ) -> None:
         async with self.transaction() as conn:
             await conn.execute(
                 "UPDATE reminders SET title = ?, body = ?, text_source = ?, text_error = ?, updated_at = ? "
@@ -143,7 +181,9 @@ class ReminderQueries(CoreDB):
             )
 
     async def list_reminders(self, limit: int):
-        rows = await self.fetchall("SELECT * FROM reminders ORDER BY due_at DESC, id DESC LIMIT ?", (limit,))
+        rows = await self.fetchall(
+            "SELECT * FROM reminders ORDER BY due_at DESC, id DESC LIMIT ?", (limit,)
+        )
         ids = [r["id"] for r in rows]
         marks = ",".join("?" for _ in ids) or "NULL"
         deliveries = await self.fetchall(

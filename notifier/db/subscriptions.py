@@ -53,7 +53,9 @@ class SubscriptionQueries(CoreDB):
         return await self.write("DELETE FROM push_subscriptions WHERE id = ?", (sub_id,)) > 0
 
     async def delete_subscription_by_endpoint(self, endpoint: str) -> bool:
-        return await self.write("DELETE FROM push_subscriptions WHERE endpoint = ?", (endpoint,)) > 0
+        return (
+            await self.write("DELETE FROM push_subscriptions WHERE endpoint = ?", (endpoint,)) > 0
+        )
 
     async def record_push_success(self, sub_id: int, now: datetime) -> None:
         async with self.transaction() as conn:
@@ -74,5 +76,6 @@ class SubscriptionQueries(CoreDB):
     async def expire_silent_subscriptions(self, cutoff: datetime) -> int:
         """Delete subscriptions with no delivery (or creation) since `cutoff`."""
         return await self.write(
-            "DELETE FROM push_subscriptions WHERE COALESCE(last_success_at, created_at) < ?", (iso(cutoff),)
+            "DELETE FROM push_subscriptions WHERE COALESCE(last_success_at, created_at) < ?",
+            (iso(cutoff),),
         )

@@ -35,9 +35,13 @@ class TokenQueries(CoreDB):
         return await self.fetchall("SELECT * FROM tokens ORDER BY id")
 
     async def revoke_token(self, token_id: int, now: datetime) -> bool:
-        return await self.write(
-            "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (iso(now), token_id)
-        ) > 0
+        return (
+            await self.write(
+                "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (iso(now), token_id),
+            )
+            > 0
+        )
 
     async def active_tokens(self):
         """Tokens that still work, oldest first (the devices list)."""
@@ -59,6 +63,9 @@ class TokenQueries(CoreDB):
         """Revoke `old_id` in favour of `new_id`, keeping the push subscriptions made with it."""
         async with self.transaction() as conn:
             await conn.execute(
-                "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (iso(now), old_id)
+                "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (iso(now), old_id),
             )
-            await conn.execute("UPDATE push_subscriptions SET token_id = ? WHERE token_id = ?", (new_id, old_id))
+            await conn.execute(
+                "UPDATE push_subscriptions SET token_id = ? WHERE token_id = ?", (new_id, old_id)
+            )

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
-from notifier.errors import ConfigError
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from notifier.config import Network
 
 _HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
 _PAIR = re.compile(r'\s*([A-Za-z]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;,\s]*)\s*')
@@ -28,19 +26,6 @@ class Origin:
     client: str | None
     scheme: str
     host: str | None  # None: keep the request's own Host header
-
-
-def parse_proxies(raw: str) -> tuple[Network, ...]:
-    """Comma-separated IPs or CIDR blocks (`127.0.0.1, 10.0.0.0/8`)."""
-    nets = []
-    for item in (part.strip() for part in raw.split(",")):
-        if not item:
-            continue
-        try:
-            nets.append(ipaddress.ip_network(item, strict=False))
-        except ValueError:
-            raise ConfigError(f"NOTIFIER_TRUSTED_PROXIES entries must be IPs or CIDR blocks, got {item!r}") from None
-    return tuple(nets)
 
 
 def parse_ip(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -111,7 +96,10 @@ def resolve(
         hops = _forwarded_hops(headers["forwarded"])
     else:
         hops = [{"for": f} for f in (headers.get("x-forwarded-for") or "").split(",") if f.strip()]
-        last = {"proto": _last(headers.get("x-forwarded-proto")), "host": _last(headers.get("x-forwarded-host"))}
+        last = {
+            "proto": _last(headers.get("x-forwarded-proto")),
+            "host": _last(headers.get("x-forwarded-host")),
+        }
         if not hops:
             hops = [{}]
         hops[-1].update({k: v for k, v in last.items() if v})

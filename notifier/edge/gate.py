@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from notifier.access.tokens import SESSION_COOKIE
 from notifier.config import Config
-from notifier.errors import CrossSiteRequest, InvalidHost, NotifierError
 from notifier.edge.forwarded import Network, resolve
+from notifier.errors import CrossSiteRequest, InvalidHost, NotifierError
 from notifier.host.lan import hostnames
 
 ASGIApp = Callable[..., Awaitable[None]]
@@ -83,7 +84,7 @@ class SecurityPolicy:
     public_origin: str | None = None
 
     @classmethod
-    def from_config(cls, config: Config) -> "SecurityPolicy":
+    def from_config(cls, config: Config) -> SecurityPolicy:
         names = set(LOOPBACK_NAMES)
         on_lan = config.https or not _loopback_bind(config.host)
         if on_lan:
@@ -161,7 +162,9 @@ class SecurityMiddleware:
     def _check(self, scope: dict[str, Any]) -> dict[str, Any]:
         headers = _headers(scope)
         client = scope.get("client")
-        seen = resolve(client[0] if client else None, scope.get("scheme", "http"), headers, self.policy.proxies)
+        seen = resolve(
+            client[0] if client else None, scope.get("scheme", "http"), headers, self.policy.proxies
+        )
         host_value = seen.host or headers.get("host", "")
         parsed = split_host(host_value)
         if parsed is None or not self.policy.host_allowed(parsed[0]):
@@ -209,7 +212,10 @@ async def _send_error(send: Any, exc: NotifierError) -> None:
         {
             "type": "http.response.start",
             "status": exc.status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})

@@ -14,7 +14,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from notifier.access.tokens import hash_token, SESSION_COOKIE
+from notifier.access.tokens import SESSION_COOKIE, hash_token
 
 HEADER = b"idempotency-key"
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -43,8 +43,16 @@ def _token(scope: dict[str, Any]) -> str | None:
 
 async def _send_json(send: Any, status: int, body: dict[str, str]) -> None:
     data = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": data})
 
 
@@ -58,7 +66,14 @@ def idempotency_middleware(app: Any) -> Any:
             await app(scope, receive, send)
             return
         if not key or len(key) > MAX_KEY or not key.isprintable():
-            await _send_json(send, 400, {"error": "bad_request", "detail": f"Idempotency-Key must be 1 to {MAX_KEY} printable characters"})
+            await _send_json(
+                send,
+                400,
+                {
+                    "error": "bad_request",
+                    "detail": f"Idempotency-Key must be 1 to {MAX_KEY} printable characters",
+                },
+            )
             return
         state = scope["app"].state
         token = _token(scope)
@@ -85,17 +100,28 @@ def idempotency_middleware(app: Any) -> Any:
 
 async def _replay(stored: Any, scope: dict[str, Any], send: Any) -> None:
     if (stored["method"], stored["path"]) != (scope["method"], scope["path"]):
-        await _send_json(send, 422, {"error": "idempotency_key_reused",
-                                     "detail": "This Idempotency-Key was already used for a different request."})
+        await _send_json(
+            send,
+            422,
+            {
+                "error": "idempotency_key_reused",
+                "detail": "This Idempotency-Key was already used for a different request.",
+            },
+        )
         return
     body = bytes(stored["body"])
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-               (b"idempotency-replayed", b"true")]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"idempotency-replayed", b"true"),
+    ]
     await send({"type": "http.response.start", "status": stored["status"], "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
-async def _record(app: Any, scope: dict[str, Any], receive: Any, send: Any, state: Any, slot: tuple[int, str]) -> None:
+async def _record(
+    app: Any, scope: dict[str, Any], receive: Any, send: Any, state: Any, slot: tuple[int, str]
+) -> None:
     status = 0
     chunks: list[bytes] = []
 
@@ -110,5 +136,7 @@ async def _record(app: Any, scope: dict[str, Any], receive: Any, send: Any, stat
     await app(scope, receive, capture)
     if 0 < status < 500:  # a server error may succeed on retry: do not pin it
         now = state.clock.now()
-        await state.db.save_idempotent_response(*slot, scope["method"], scope["path"], status, b"".join(chunks), now)
+        await state.db.save_idempotent_response(
+            *slot, scope["method"], scope["path"], status, b"".join(chunks), now
+        )
         await state.db.prune_idempotency(now - KEEP_FOR)

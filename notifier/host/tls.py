@@ -96,7 +96,9 @@ def _ensure_ca(folder: Path, now: datetime) -> tuple[ec.EllipticCurvePrivateKey,
         name = x509.Name(
             [
                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Study Notifier"),
-                x509.NameAttribute(NameOID.COMMON_NAME, f"Study Notifier local CA ({os.urandom(3).hex()})"),
+                x509.NameAttribute(
+                    NameOID.COMMON_NAME, f"Study Notifier local CA ({os.urandom(3).hex()})"
+                ),
             ]
         )
         ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
@@ -112,9 +114,15 @@ def _ensure_ca(folder: Path, now: datetime) -> tuple[ec.EllipticCurvePrivateKey,
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=False, content_commitment=False, key_encipherment=False,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                    crl_sign=True, encipher_only=False, decipher_only=False,
+                    digital_signature=False,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )
@@ -140,10 +148,14 @@ def _cert_names(cert: x509.Certificate) -> tuple[frozenset[str], frozenset]:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return frozenset(), frozenset()
-    return frozenset(san.get_values_for_type(x509.DNSName)), frozenset(san.get_values_for_type(x509.IPAddress))
+    return frozenset(san.get_values_for_type(x509.DNSName)), frozenset(
+        san.get_values_for_type(x509.IPAddress)
+    )
 
 
-def needs_renewal(cert: x509.Certificate, ca: x509.Certificate, lan: Lan, now: datetime) -> str | None:
+def needs_renewal(
+    cert: x509.Certificate, ca: x509.Certificate, lan: Lan, now: datetime
+) -> str | None:
     """Why the server certificate must be re-issued, or None if it is fine."""
     if cert.issuer != ca.subject:
         return "it was not issued by the current CA"
@@ -175,16 +187,23 @@ def _issue_server_cert(
         .not_valid_after(now + SERVER_VALIDITY)
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName(n) for n in sorted(dns)] + [x509.IPAddress(a) for a in sorted(ips, key=str)]
+                [x509.DNSName(n) for n in sorted(dns)]
+                + [x509.IPAddress(a) for a in sorted(ips, key=str)]
             ),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                crl_sign=False, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )

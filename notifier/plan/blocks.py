@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from notifier.plan import recurrence
 from notifier.clock import iso
 from notifier.errors import BadRequest
+from notifier.plan import recurrence
 from notifier.plan.prefs import Prefs, validate_offsets
 
 MAX_TITLE = 200
@@ -52,7 +53,16 @@ def validate_block(data: Mapping[str, Any], *, partial: bool, default_tz: str) -
     """Check a create/patch body and return the database columns it sets."""
     if not isinstance(data, Mapping):
         raise BadRequest("the block must be a JSON object")
-    known = {"title", "notes", "start", "timezone", "duration_minutes", "rrule", "reminder_offsets", "reminders"}
+    known = {
+        "title",
+        "notes",
+        "start",
+        "timezone",
+        "duration_minutes",
+        "rrule",
+        "reminder_offsets",
+        "reminders",
+    }
     unknown = sorted(set(data) - known)
     if unknown:
         raise BadRequest(f"{unknown[0]}: unknown field")
@@ -100,7 +110,11 @@ def validate_block(data: Mapping[str, Any], *, partial: bool, default_tz: str) -
                 raise BadRequest(f"rrule: {exc}") from None
     if "reminder_offsets" in data:
         offsets = data["reminder_offsets"]
-        out["reminder_offsets"] = None if offsets is None else json.dumps(list(validate_offsets("reminder_offsets", offsets)))
+        out["reminder_offsets"] = (
+            None
+            if offsets is None
+            else json.dumps(list(validate_offsets("reminder_offsets", offsets)))
+        )
     if "reminders" in data:
         if not isinstance(data["reminders"], bool):
             raise BadRequest("reminders: must be true or false")
@@ -138,7 +152,11 @@ def block_json(row: Any) -> dict[str, Any]:
 
 def block_spec(row: Any, prefs: Prefs) -> recurrence.BlockSpec:
     """The pure-scheduling view of a block under the current settings."""
-    offsets = json.loads(row["reminder_offsets"]) if row["reminder_offsets"] is not None else prefs.default_offsets
+    offsets = (
+        json.loads(row["reminder_offsets"])
+        if row["reminder_offsets"] is not None
+        else prefs.default_offsets
+    )
     return recurrence.BlockSpec(
         id=row["id"],
         start_local=datetime.fromisoformat(row["start_local"]),
@@ -172,14 +190,22 @@ def occurrence_json(row: Any, occ: recurrence.Occurrence, state: Any | None) -> 
     }
 
 
-def expand(rows: list[Any], states: list[Any], start: datetime, end: datetime) -> list[dict[str, Any]]:
+def expand(
+    rows: list[Any], states: list[Any], start: datetime, end: datetime
+) -> list[dict[str, Any]]:
     """All occurrences of `rows` starting in [start, end), with state, in time order."""
     by_key = {(s["block_id"], s["occurrence_key"]): s for s in states}
     out = []
     for row in rows:
         tz = recurrence.tz_from_name(row["timezone"])
-        for occ in recurrence.occurrences(datetime.fromisoformat(row["start_local"]), tz, row["rrule"], start, end):
-            out.append(occurrence_json(row, occ, by_key.get((row["id"], recurrence.occurrence_key(occ.start_utc)))))
+        for occ in recurrence.occurrences(
+            datetime.fromisoformat(row["start_local"]), tz, row["rrule"], start, end
+        ):
+            out.append(
+                occurrence_json(
+                    row, occ, by_key.get((row["id"], recurrence.occurrence_key(occ.start_utc)))
+                )
+            )
     out.sort(key=lambda o: (o["start_utc"], o["block_id"]))
     return out
 
@@ -192,7 +218,11 @@ def find_occurrence(row: Any, key: str) -> recurrence.Occurrence:
         raise BadRequest("occurrence: must be the start in UTC as YYYYMMDDTHHMMSSZ") from None
     tz = recurrence.tz_from_name(row["timezone"])
     found = recurrence.occurrences(
-        datetime.fromisoformat(row["start_local"]), tz, row["rrule"], start, start + timedelta(seconds=1)
+        datetime.fromisoformat(row["start_local"]),
+        tz,
+        row["rrule"],
+        start,
+        start + timedelta(seconds=1),
     )
     if not found:
         raise BadRequest(f"occurrence: block {row['id']} has no occurrence starting at {key}")
@@ -200,4 +230,4 @@ def find_occurrence(row: Any, key: str) -> recurrence.Occurrence:
 
 
 def utc(dt: datetime) -> datetime:
-    return dt.astimezone(timezone.utc)
+    return dt.astimezone(UTC)

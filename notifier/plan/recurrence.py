@@ -22,13 +22,25 @@ _MARGIN = timedelta(days=2)
 _FREQS = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")  # finer ones would flood the outbox
 _DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 # The parts a rule may have, in the order of the canonical form.
-_PARTS = ("FREQ", "INTERVAL", "COUNT", "UNTIL", "BYMONTH", "BYMONTHDAY", "BYDAY", "BYSETPOS", "WKST")
+_PARTS = (
+    "FREQ",
+    "INTERVAL",
+    "COUNT",
+    "UNTIL",
+    "BYMONTH",
+    "BYMONTHDAY",
+    "BYDAY",
+    "BYSETPOS",
+    "WKST",
+)
 _DEFAULTS = {"INTERVAL": "1", "WKST": "MO"}  # left out of the canonical form
 # Numeric parts dateutil lets through out of range (an INTERVAL of 0 never advances): lowest
 # and highest value; zero is never valid and negatives count from the end.
 _RANGES = {"INTERVAL": (1, 1000), "COUNT": (1, 10_000), "BYMONTH": (1, 12),
            "BYMONTHDAY": (-31, 31), "BYSETPOS": (-366, 366)}  # fmt: skip
-_REFUSED = dict.fromkeys(("BYHOUR", "BYMINUTE", "BYSECOND"), "the block's start time sets the time of day")
+_REFUSED = dict.fromkeys(
+    ("BYHOUR", "BYMINUTE", "BYSECOND"), "the block's start time sets the time of day"
+)
 _REFUSED |= dict.fromkeys(("BYYEARDAY", "BYWEEKNO", "BYEASTER"), "study blocks have no use for it")
 _BYDAY_RE = re.compile(r"([+-]?[0-9]{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
 _UNTIL_RE = re.compile(r"([0-9]{8})(?:T([0-9]{6})(Z?))?")
@@ -75,8 +87,14 @@ class BlockSpec:
             raise ValueError("a block's start must be a naive local time")
         object.__setattr__(self, "offsets", tuple(self.offsets))
         for off in self.offsets:
-            if isinstance(off, bool) or not isinstance(off, int) or not 0 <= off <= MAX_OFFSET_MINUTES:
-                raise ValueError(f"reminder offsets are whole minutes, 0 to {MAX_OFFSET_MINUTES}: not {off!r}")
+            if (
+                isinstance(off, bool)
+                or not isinstance(off, int)
+                or not 0 <= off <= MAX_OFFSET_MINUTES
+            ):
+                raise ValueError(
+                    f"reminder offsets are whole minutes, 0 to {MAX_OFFSET_MINUTES}: not {off!r}"
+                )
 
 
 def localize(local: datetime, tz: ZoneInfo) -> datetime:
@@ -115,13 +133,21 @@ def _parse(text: str) -> _Rule:
     # dateutil accepts both of these and quietly reads them as something else.
     if "BYMONTHDAY" in parts and freq == "WEEKLY":
         raise ValueError("BYMONTHDAY cannot be used with FREQ=WEEKLY (RFC 5545 §3.3.10)")
-    if "BYSETPOS" in parts and (freq in ("DAILY", "WEEKLY") or not {"BYMONTH", "BYMONTHDAY", "BYDAY"} & parts.keys()):
+    if "BYSETPOS" in parts and (
+        freq in ("DAILY", "WEEKLY") or not {"BYMONTH", "BYMONTHDAY", "BYDAY"} & parts.keys()
+    ):
         raise ValueError("BYSETPOS needs FREQ=MONTHLY or YEARLY and another BY part")
     parts |= {name: _numbers(name, parts[name]) for name in _RANGES if name in parts}
     if "BYDAY" in parts:
         parts["BYDAY"] = _byday(parts["BYDAY"], freq)
-    parts.setdefault("WKST", "MO")  # dateutil would take calendar.firstweekday(), a process-wide setting
-    canon = [f"{name}={parts[name]}" for name in _PARTS if name in parts and parts[name] != _DEFAULTS.get(name)]
+    parts.setdefault(
+        "WKST", "MO"
+    )  # dateutil would take calendar.firstweekday(), a process-wide setting
+    canon = [
+        f"{name}={parts[name]}"
+        for name in _PARTS
+        if name in parts and parts[name] != _DEFAULTS.get(name)
+    ]
     body = ";".join(f"{name}={parts[name]}" for name in _PARTS if name in parts and name != "UNTIL")
     try:  # dateutil has the last word on anything let through (an unknown WKST, say)
         rrulestr(body, dtstart=datetime(2000, 1, 1))
@@ -170,9 +196,13 @@ def _byday(value: str, freq: str) -> str:
     days = set()
     for item in value.split(","):
         if not (m := _BYDAY_RE.fullmatch(item)):
-            raise ValueError(f"BYDAY entries look like MO, TU or (monthly/yearly) 1MO, -1FR; got {item!r}")
+            raise ValueError(
+                f"BYDAY entries look like MO, TU or (monthly/yearly) 1MO, -1FR; got {item!r}"
+            )
         if m[1] and (freq not in ("MONTHLY", "YEARLY") or not 1 <= abs(int(m[1])) <= 53):
-            raise ValueError("numbered BYDAY entries (1MO, -1FR) need FREQ=MONTHLY or YEARLY and 1..53")
+            raise ValueError(
+                "numbered BYDAY entries (1MO, -1FR) need FREQ=MONTHLY or YEARLY and 1..53"
+            )
         days.add((_DAYS.index(m[2]), int(m[1] or 0)))
     return ",".join(f"{n or ''}{_DAYS[d]}" for d, n in sorted(days))
 
@@ -209,8 +239,13 @@ def _local_starts(rule: _Rule, start: datetime, lo: datetime, hi: datetime) -> I
 
 
 def occurrences(
-    start_local: datetime, tz: ZoneInfo, rrule: str | None, window_start: datetime, window_end: datetime,
-    *, limit: int | None = 5000,
+    start_local: datetime,
+    tz: ZoneInfo,
+    rrule: str | None,
+    window_start: datetime,
+    window_end: datetime,
+    *,
+    limit: int | None = 5000,
 ) -> list[Occurrence]:
     """Occurrences of a block starting in [window_start, window_end), sorted, unique by UTC."""
     ws, we = _utc(window_start), _utc(window_end)
@@ -243,13 +278,18 @@ def first_occurrence_within(
 ) -> Occurrence | None:
     """The block's first occurrence if there is one within `years` of its start, else None."""
     begin = localize(start_local, tz)
-    found = occurrences(start_local, tz, rrule, begin, _shift(begin, timedelta(days=365.25 * years)), limit=1)
+    found = occurrences(
+        start_local, tz, rrule, begin, _shift(begin, timedelta(days=365.25 * years)), limit=1
+    )
     return found[0] if found else None
 
 
 def due_reminders(
-    blocks: Iterable[BlockSpec], window_start: datetime, window_end: datetime,
-    *, closed: Container[tuple[int, datetime]] = (),
+    blocks: Iterable[BlockSpec],
+    window_start: datetime,
+    window_end: datetime,
+    *,
+    closed: Container[tuple[int, datetime]] = (),
 ) -> list[Due]:
     """Every reminder due in [window_start, window_end), sorted by (due time, key)."""
     ws, we = _utc(window_start), _utc(window_end)
@@ -278,7 +318,9 @@ def daily_summary_due(
     if local_time.tzinfo is not None:
         raise ValueError("the summary time must be a naive local time")
     # A daily block at that time starting just before the window: same DST rules, one per instant.
-    first = datetime.combine(_shift(_utc(window_start).replace(tzinfo=None), -_MARGIN).date(), local_time)
+    first = datetime.combine(
+        _shift(_utc(window_start).replace(tzinfo=None), -_MARGIN).date(), local_time
+    )
     days = occurrences(first, tz, "FREQ=DAILY", window_start, window_end, limit=None)
     return [(o.local.date(), o.start_utc) for o in days]
 
@@ -308,7 +350,9 @@ def tz_from_name(name: str) -> ZoneInfo:
     raise ValueError(f"unknown time zone {name!r}: use an IANA name such as 'Europe/Berlin'")
 
 
-def system_timezone_name(*, environ: Mapping[str, str] | None = None, etc: Path = Path("/etc")) -> str:
+def system_timezone_name(
+    *, environ: Mapping[str, str] | None = None, etc: Path = Path("/etc")
+) -> str:
     """Best-effort IANA name of this machine's time zone, "UTC" when unknown."""
     env = os.environ if environ is None else environ
     candidates = [env.get("TZ", "").lstrip(":")]  # POSIX allows TZ=":Europe/Berlin"

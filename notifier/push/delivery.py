@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from notifier.clock import utcnow
 from notifier.db import Database
@@ -35,7 +36,9 @@ async def deliver(
         rows = [r for r in rows if r["id"] in wanted]
     if skip_ids:
         rows = [r for r in rows if r["id"] not in skip_ids]
-    results = await sender.fan_out([Target.from_row(r) for r in rows], message, subject=subject, **send_kwargs)
+    results = await sender.fan_out(
+        [Target.from_row(r) for r in rows], message, subject=subject, **send_kwargs
+    )
     for result in results:
         await record(db, result, now())
     return results

@@ -17,9 +17,9 @@ import asyncio
 import ssl
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Mapping
 from urllib.parse import urlsplit
 
 import httptools
@@ -156,7 +156,11 @@ class _Connection(asyncio.Protocol):
         elif not self._got_bytes and self.used:
             self._fail(_Stale("the server closed an idle connection"))
         else:
-            self._fail(HttpError(f"connection closed: {exc}" if exc else "connection closed before an answer"))
+            self._fail(
+                HttpError(
+                    f"connection closed: {exc}" if exc else "connection closed before an answer"
+                )
+            )
 
     # httptools callbacks
 
@@ -256,7 +260,11 @@ class _Pool:
             self.idle.popleft().close()  # the oldest ones, expired
         while self.idle:
             conn = self.idle.pop()
-            if conn.transport is not None and not conn.transport.is_closing() and now - conn.idle_since < KEEPALIVE_EXPIRY:
+            if (
+                conn.transport is not None
+                and not conn.transport.is_closing()
+                and now - conn.idle_since < KEEPALIVE_EXPIRY
+            ):
                 return conn
             conn.close()
         return None
@@ -270,7 +278,13 @@ class _Pool:
 class PushHttpClient:
     """POSTs to push services over pooled keep-alive connections."""
 
-    def __init__(self, *, limit_per_origin: int = 64, timeout: float = 10.0, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        limit_per_origin: int = 64,
+        timeout: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.limit = limit_per_origin
         self.timeout = timeout
         self._ssl = ssl_context
@@ -339,7 +353,10 @@ class PushHttpClient:
                 # after a timeout: home networks with broken IPv6 are common.
                 happy_eyeballs_delay=0.25,
             )
-        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError; UnicodeError (IDNA) a ValueError
+        except (
+            OSError,
+            ValueError,
+        ) as exc:  # ssl.SSLError is an OSError; UnicodeError (IDNA) a ValueError
             raise HttpError(f"{exc.__class__.__name__}: {exc}") from exc
         return conn
 

@@ -13,14 +13,15 @@ import logging
 import random
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 from itertools import islice
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any
 
+from notifier.errors import InvalidEndpoint
 from notifier.push import payload as payloads
 from notifier.push.endpoints import check_endpoint
-from notifier.errors import InvalidEndpoint
 from notifier.push.http_client import HttpError, PushHttpClient
 from notifier.push.vapid import VapidKeys, subject_problem
 
@@ -53,7 +54,7 @@ class Target:
     auth: str
 
     @classmethod
-    def from_row(cls, row: Any) -> "Target":
+    def from_row(cls, row: Any) -> Target:
         return cls(row["id"], row["endpoint"], row["p256dh"], row["auth"])
 
 
@@ -116,7 +117,9 @@ def encrypt(target: Target, data: bytes) -> bytes:
     """aes128gcm-encrypt `data` for one subscription (RFC 8291)."""
     from pywebpush import WebPusher  # imported late: pulls in requests and more
 
-    pusher = WebPusher({"endpoint": target.endpoint, "keys": {"p256dh": target.p256dh, "auth": target.auth}})
+    pusher = WebPusher(
+        {"endpoint": target.endpoint, "keys": {"p256dh": target.p256dh, "auth": target.auth}}
+    )
     return pusher.encode(data, "aes128gcm")["body"]
 
 
@@ -145,7 +148,7 @@ class PushSender:
         self._monotonic = monotonic
         self._http: PushHttpClient | None = None
 
-    async def __aenter__(self) -> "PushSender":
+    async def __aenter__(self) -> PushSender:
         # No proxy settings are read: pushes go straight to the push service.
         self._http = PushHttpClient(limit_per_origin=self.concurrency, timeout=self.timeout)
         # pywebpush (with requests) takes ~0.1 s to import and the CA store a
@@ -195,7 +198,9 @@ class PushSender:
             if outcome is None:  # 413: shrink once per attempt, then give up
                 smaller = payloads.shrink(message)
                 if smaller == message or attempt >= self.max_attempts:
-                    return PushResult(target.id, Outcome.ERROR, status, "payload too large", attempt)
+                    return PushResult(
+                        target.id, Outcome.ERROR, status, "payload too large", attempt
+                    )
                 message, data = smaller, payloads.encode(smaller)
                 continue
             if outcome is not Outcome.RETRY:
@@ -254,7 +259,12 @@ class PushSender:
         return resp.status, _describe(resp.status, resp.reason, resp.text), retry_after
 
     async def fan_out(
-        self, targets: Iterable[Target], message: dict[str, Any], *, subject: str | None, **kwargs: Any
+        self,
+        targets: Iterable[Target],
+        message: dict[str, Any],
+        *,
+        subject: str | None,
+        **kwargs: Any,
     ) -> list[PushResult]:
         """Send the same message to many subscriptions, at most `concurrency` at once."""
         data = payloads.encode(message)  # once, not once per device
@@ -268,7 +278,9 @@ class PushSender:
             # code each run faster with the caches to themselves.
             for i, target in islice(queue, SEAL_BATCH):
                 refused = self._refusal(target, subject)  # send() reports why
-                ready.append((i, target, None if refused else self.seal(target, data, subject or "")))
+                ready.append(
+                    (i, target, None if refused else self.seal(target, data, subject or ""))
+                )
 
         # A fixed set of workers: the bound costs nothing per message, where a
         # task and a semaphore per target would.
@@ -279,7 +291,9 @@ class PushSender:
                     if not ready:
                         return
                 i, target, sealed = ready.popleft()
-                results[i] = await self.send(target, message, subject=subject, data=data, sealed=sealed, **kwargs)
+                results[i] = await self.send(
+                    target, message, subject=subject, data=data, sealed=sealed, **kwargs
+                )
 
         await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(todo)))))
         return results  # type: ignore[return-value]  # every slot is filled

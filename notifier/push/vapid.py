@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import re
-from functools import lru_cache
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -46,7 +46,7 @@ class VapidKeys:
     public_key_b64: str
 
     @classmethod
-    def load_or_create(cls, data_dir: Path) -> "VapidKeys":
+    def load_or_create(cls, data_dir: Path) -> VapidKeys:
         """Load the key pair from the data dir, creating it on first run only."""
         pem = load_or_create(data_dir / KEY_FILE, _new_private_pem)
         signer = Vapid02.from_pem(pem)
@@ -80,8 +80,14 @@ def subject_problem(subject: str | None) -> str | None:
         )
     if not _SUBJECT.match(subject):
         return "The VAPID contact must be a mailto: address or an https: URL."
-    host = subject.split("@", 1)[-1] if subject.startswith("mailto:") else urlsplit(subject).hostname or ""
-    if host.lower().rstrip(".") in ("localhost", "localhost.localdomain") or host.lower().endswith(".local"):
+    host = (
+        subject.split("@", 1)[-1]
+        if subject.startswith("mailto:")
+        else urlsplit(subject).hostname or ""
+    )
+    if host.lower().rstrip(".") in ("localhost", "localhost.localdomain") or host.lower().endswith(
+        ".local"
+    ):
         return (
             "The VAPID contact uses a local address; Apple's push service rejects "
             "it. Use a real mailto: address or https: URL."

@@ -12,19 +12,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
-from notifier.push import payload as payloads
-from notifier.plan import prefs as prefs_mod
-from notifier.plan import recurrence
 from notifier.access.action_tokens import ActionTokens
-from notifier.plan.blocks import block_spec, effective_timezone, occurrence_url
 from notifier.clock import Clock, from_iso, iso
 from notifier.db import Database
+from notifier.plan import prefs as prefs_mod
+from notifier.plan import recurrence
+from notifier.plan.blocks import block_spec, effective_timezone, occurrence_url
+from notifier.push import payload as payloads
 from notifier.push.delivery import deliver
-from notifier.texts.context import LATE_AFTER, missed_key, text_for, today
 from notifier.push.sender import Outcome, PushResult, PushSender
+from notifier.texts.context import LATE_AFTER, missed_key, text_for, today
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,11 @@ class Scheduler:
         # Housekeeping rides on the refill, about once a day.
         expired = await self.db.expire_silent_subscriptions(now - SILENT_EXPIRY)
         if expired:
-            log.info("removed %d subscription(s) with no delivery in %d days", expired, SILENT_EXPIRY.days)
+            log.info(
+                "removed %d subscription(s) with no delivery in %d days",
+                expired,
+                SILENT_EXPIRY.days,
+            )
         return added
 
     async def reschedule(self, now: datetime, block_id: int | None = None) -> None:
@@ -134,11 +139,17 @@ class Scheduler:
                 await self._insert_window(now, from_iso(stored), now, block_id=block_id)
         self.wake()
 
-    async def _insert_window(self, start: datetime, end: datetime, now: datetime, block_id: int | None = None) -> int:
+    async def _insert_window(
+        self, start: datetime, end: datetime, now: datetime, block_id: int | None = None
+    ) -> int:
         prefs = await prefs_mod.load(self.db)
         rows = [r for r in await self.db.blocks() if block_id is None or r["id"] == block_id]
-        closed = {(b, recurrence.parse_occurrence_key(k)) for b, k in await self.db.closed_occurrences()}
-        dues = recurrence.due_reminders([block_spec(r, prefs) for r in rows], start, end, closed=closed)
+        closed = {
+            (b, recurrence.parse_occurrence_key(k)) for b, k in await self.db.closed_occurrences()
+        }
+        dues = recurrence.due_reminders(
+            [block_spec(r, prefs) for r in rows], start, end, closed=closed
+        )
         new = [
             {
                 "key": d.key,
@@ -153,7 +164,9 @@ class Scheduler:
         if block_id is None and prefs.summary_enabled:
             tz = recurrence.tz_from_name(effective_timezone(prefs))
             hh, mm = map(int, prefs.summary_time.split(":"))
-            for day, due in recurrence.daily_summary_due(datetime.min.time().replace(hour=hh, minute=mm), tz, start, end):
+            for day, due in recurrence.daily_summary_due(
+                datetime.min.time().replace(hour=hh, minute=mm), tz, start, end
+            ):
                 new.append({"key": f"summary:{day.isoformat()}", "kind": "summary", "due_at": due})
         return await self.db.insert_reminders(new, now)
 
@@ -168,7 +181,9 @@ class Scheduler:
             due = from_iso(row["due_at"])
             if row["kind"] != "missed" and now - due > grace:
                 if row["sent_at"]:  # waiting to retry a device, but some device has it: enough
-                    await self.db.finish_reminder(row["id"], now, status="sent", next_attempt_at=None)
+                    await self.db.finish_reminder(
+                        row["id"], now, status="sent", next_attempt_at=None
+                    )
                 else:
                     missed.append(row)
                 continue
@@ -184,8 +199,12 @@ class Scheduler:
     async def _record_missed(self, rows: list[Any], now: datetime) -> None:
         """Too late to be useful: list them as missed and queue one "you missed N" push."""
         await self.db.mark_missed([r["id"] for r in rows], now)
-        log.warning("%d reminder(s) fell outside the late grace while the server was down", len(rows))
-        await self.db.insert_reminders([{"key": missed_key(len(rows), now), "kind": "missed", "due_at": now}], now)
+        log.warning(
+            "%d reminder(s) fell outside the late grace while the server was down", len(rows)
+        )
+        await self.db.insert_reminders(
+            [{"key": missed_key(len(rows), now), "kind": "missed", "due_at": now}], now
+        )
 
     async def _send(self, row: Any, claimed_at: datetime) -> None:
         async with self._gate:
@@ -193,15 +212,21 @@ class Scheduler:
                 await self._send_one(row)
             except Exception as exc:  # never leave a claimed row behind silently
                 log.exception("sending reminder %s failed", row["key"])
-                await self.db.finish_reminder(row["id"], self.clock.now(), status="failed", error=f"internal error: {exc}")
+                await self.db.finish_reminder(
+                    row["id"], self.clock.now(), status="failed", error=f"internal error: {exc}"
+                )
 
     async def _send_one(self, row: Any) -> None:
         now = self.clock.now()
         prefs = await prefs_mod.load(self.db)
         due = from_iso(row["due_at"])
         late = now - due > LATE_AFTER
-        if row["kind"] == "summary" and not any(o.status == "planned" for o in await today(self.db, effective_timezone(prefs), due)):
-            await self.db.finish_reminder(row["id"], now, status="cancelled", error="no blocks today")
+        if row["kind"] == "summary" and not any(
+            o.status == "planned" for o in await today(self.db, effective_timezone(prefs), due)
+        ):
+            await self.db.finish_reminder(
+                row["id"], now, status="cancelled", error="no blocks today"
+            )
             return
         text = await text_for(self.db, row, prefs, now)
         message = self._payload(row, text, due)
@@ -211,16 +236,27 @@ class Scheduler:
         done = self.clock.now()
         delivered = bool(already) or any(r.outcome is Outcome.DELIVERED for r in results)
         waiting = [r for r in results if r.outcome is Outcome.RETRY]
-        retry_at = done + max([RETRY_AFTER, *(timedelta(seconds=r.retry_after or 0) for r in waiting)])
-        fields: dict[str, Any] = dict(title=text.title, body=text.body, text_source=text.source,
-                                      text_error=text.error, late=int(late))
+        retry_at = done + max(
+            [RETRY_AFTER, *(timedelta(seconds=r.retry_after or 0) for r in waiting)]
+        )
+        fields: dict[str, Any] = dict(
+            title=text.title,
+            body=text.body,
+            text_source=text.source,
+            text_error=text.error,
+            late=int(late),
+        )
         if delivered and not row["sent_at"]:
             fields["sent_at"] = done
         if waiting and self._still_useful(row, retry_at, prefs):
             fields.update(status="pending", next_attempt_at=retry_at, error=_summarise(waiting))
         elif delivered:
             failures = [r for r in results if r.outcome is not Outcome.DELIVERED]
-            fields.update(status="sent", error=_summarise(failures) if failures else None, next_attempt_at=None)
+            fields.update(
+                status="sent",
+                error=_summarise(failures) if failures else None,
+                next_attempt_at=None,
+            )
         elif not results:
             fields.update(status="failed", error="no devices are subscribed")
         else:
@@ -230,11 +266,18 @@ class Scheduler:
             self.wake()
 
     async def deliver(
-        self, message: dict[str, Any], prefs: Any, row: Any, now: datetime, skip_ids: frozenset[int] | set[int] = frozenset()
+        self,
+        message: dict[str, Any],
+        prefs: Any,
+        row: Any,
+        now: datetime,
+        skip_ids: frozenset[int] | set[int] = frozenset(),
     ) -> list[PushResult]:
         """Send to every subscription but `skip_ids`; record each device's outcome on the reminder too."""
         results = await deliver(
-            self.db, self.sender, message,
+            self.db,
+            self.sender,
+            message,
             subject=prefs.vapid_subject or None,
             skip_ids=skip_ids,
             now=self.clock.now,
@@ -249,14 +292,23 @@ class Scheduler:
     def _payload(self, row: Any, text: Any, due: datetime) -> dict[str, Any]:
         if row["kind"] == "reminder" and row["block_id"] is not None:
             start = recurrence.parse_occurrence_key(row["occurrence_key"])
-            token = self.tokens.issue(row["block_id"], row["occurrence_key"], start + timedelta(hours=24))
+            token = self.tokens.issue(
+                row["block_id"], row["occurrence_key"], start + timedelta(hours=24)
+            )
             return payloads.build(
-                kind="reminder", title=text.title, body=text.body,
-                url=occurrence_url(row["block_id"], row["occurrence_key"]), tag=row["key"], due=due,
-                actions=payloads.REMINDER_ACTIONS, action_token=token,
+                kind="reminder",
+                title=text.title,
+                body=text.body,
+                url=occurrence_url(row["block_id"], row["occurrence_key"]),
+                tag=row["key"],
+                due=due,
+                actions=payloads.REMINDER_ACTIONS,
+                action_token=token,
             )
         url = "/#/reminders" if row["kind"] == "missed" else "/#/today"
-        return payloads.build(kind=row["kind"], title=text.title, body=text.body, url=url, tag=row["key"], due=due)
+        return payloads.build(
+            kind=row["kind"], title=text.title, body=text.body, url=url, tag=row["key"], due=due
+        )
 
     def _still_useful(self, row: Any, now: datetime, prefs: Any) -> bool:
         return now - from_iso(row["due_at"]) < timedelta(minutes=max(prefs.late_grace_minutes, 1))
@@ -271,4 +323,6 @@ def _ttl(row: Any, now: datetime) -> int:
 
 
 def _summarise(results: list[PushResult]) -> str:
-    return "; ".join(f"device {r.subscription_id}: {r.outcome.value} ({r.detail})" for r in results)[:500]
+    return "; ".join(
+        f"device {r.subscription_id}: {r.outcome.value} ({r.detail})" for r in results
+    )[:500]

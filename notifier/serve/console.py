@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 # Windows console control events that end the process once the handler returns.
 _CTRL_CLOSE_EVENT, _CTRL_LOGOFF_EVENT, _CTRL_SHUTDOWN_EVENT = 2, 5, 6
@@ -24,7 +25,11 @@ def say(*lines: str, err: bool = False) -> None:
     for line in lines:
         try:
             print(line, file=stream, flush=True)
-        except (OSError, UnicodeError, ValueError):  # a hung-up terminal, a narrow code page, a closed file
+        except (
+            OSError,
+            UnicodeError,
+            ValueError,
+        ):  # a hung-up terminal, a narrow code page, a closed file
             return
 
 
@@ -77,7 +82,9 @@ def _restore_library_path() -> None:
         os.environ["LD_LIBRARY_PATH"] = original
 
 
-def on_console_close(stop: Callable[[], None], stopped: threading.Event, grace: float = 4.5) -> None:
+def on_console_close(
+    stop: Callable[[], None], stopped: threading.Event, grace: float = 4.5
+) -> None:
     """Windows: shut down cleanly when the console window is closed, or at log-off or shutdown.
 
     Python maps those events to SIGBREAK, but Windows ends the process as soon

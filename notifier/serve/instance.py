@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, IO
+from typing import IO, Any
 
 from notifier.errors import AlreadyRunning
 
@@ -57,7 +57,7 @@ class InstanceLock:
         self._fh.close()
         self._fh = None
 
-    def __enter__(self) -> "InstanceLock":
+    def __enter__(self) -> InstanceLock:
         self.acquire()
         return self
 

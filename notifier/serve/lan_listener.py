@@ -19,9 +19,9 @@ import contextlib
 import logging
 from typing import Any
 
-from notifier.host.paths import granian_static_options
 from notifier.config import Config
 from notifier.host.lan import Lan, discover
+from notifier.host.paths import granian_static_options
 from notifier.host.tls import TlsFiles, ensure_certificates
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,11 @@ class LanHttps:
             # granian reports a bind failure as RuntimeError("Address already in use ...").
             exc = self._task.exception()
             self._server = self._task = None
-            raise OSError((str(exc).splitlines() or ["unknown error"])[0] if exc else "the LAN HTTPS server stopped at once")
+            raise OSError(
+                (str(exc).splitlines() or ["unknown error"])[0]
+                if exc
+                else "the LAN HTTPS server stopped at once"
+            )
         log.info("serving HTTPS for the LAN at %s", self.url)
 
     async def _watch(self) -> None:

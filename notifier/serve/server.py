@@ -10,13 +10,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from notifier.app import create_app
-from notifier.host.paths import granian_static_options
 from notifier.config import Config
-from notifier.serve.console import interactive, on_console_close, open_in_browser, say
 from notifier.errors import AlreadyRunning, ConfigError, NotifierError
+from notifier.host.paths import granian_static_options
+from notifier.secretfiles import ensure_private_dir
+from notifier.serve.console import interactive, on_console_close, open_in_browser, say
 from notifier.serve.instance import InstanceLock
 from notifier.serve.logs import setup_logging
-from notifier.secretfiles import ensure_private_dir
 
 if TYPE_CHECKING:
     from notifier.serve.lan_listener import LanHttps
@@ -58,8 +58,8 @@ def serve(config: Config, *, open_browser: bool = True) -> int:
 
 def _open_running(config: Config, wait: float = 15.0) -> bool:
     """Open the browser on the instance that holds the lock, signed in with a fresh one-time link."""
+    from notifier.serve.codes import login
     from notifier.serve.instance import running_instance
-    from notifier.cli.codes import login
 
     deadline = time.monotonic() + wait
     while not (info := running_instance(config.data_dir)):  # it may still be starting
@@ -70,7 +70,9 @@ def _open_running(config: Config, wait: float = 15.0) -> bool:
     return login(config, open_browser=True) == 0
 
 
-async def _serve(config: Config, lock: InstanceLock, open_browser: bool, stopped: threading.Event) -> None:
+async def _serve(
+    config: Config, lock: InstanceLock, open_browser: bool, stopped: threading.Event
+) -> None:
     from granian.constants import Interfaces
     from granian.server.embed import Server
 
@@ -83,14 +85,18 @@ async def _serve(config: Config, lock: InstanceLock, open_browser: bool, stopped
     async def on_ready(app: Any) -> None:
         nonlocal lan_https
         if config.https:
-            from notifier.serve.lan_listener import LanHttps  # certificates and x509 only when they are used
+            from notifier.serve.lan_listener import (
+                LanHttps,
+            )  # certificates and x509 only when they are used
 
             lan_https = LanHttps(app, config)
             try:
                 await lan_https.start()
             except OSError as exc:
                 # granian reports a failed lifespan as a bare FatalError; keep the cause.
-                startup_errors.append(ConfigError(f"cannot serve HTTPS on port {config.https_port}: {exc}"))
+                startup_errors.append(
+                    ConfigError(f"cannot serve HTTPS on port {config.https_port}: {exc}")
+                )
                 raise
         phone_url = app.state.pairing.phone_origin()
         lock.publish(config.local_url, phone_url=phone_url)
@@ -104,7 +110,7 @@ async def _serve(config: Config, lock: InstanceLock, open_browser: bool, stopped
             say(f"Phones trust it once via {phone_url}/ca/ (CA SHA-256 {fp})")
         if interactive():  # a live pairing code only on a screen, never into a log or journal
             from notifier.access.pairing import PAIR
-            from notifier.cli.codes import show_code
+            from notifier.serve.codes import show_code
 
             say("", "Pair a phone:")
             show_code(phone_url, await app.state.pairing.issue(app.state.db, PAIR))

@@ -70,7 +70,7 @@ def clear_key(data_dir: Path) -> bool:
 
 
 def masked(key: str | None) -> str:
-    """"sk-ant-…abcd": enough to recognise a key, never the key itself."""
+    """ "sk-ant-…abcd": enough to recognise a key, never the key itself."""
     if not key:
         return ""
     if len(key) < _MIN_LEN_TO_HINT:

@@ -16,67 +16,22 @@ import logging
 import re
 import time
 import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Awaitable, Callable, Literal
+from typing import Any
 
 from notifier.clock import utcnow
 from notifier.plan.prefs import DEFAULT_PERSONA
+from notifier.texts.fallback import fallback_text
+from notifier.texts.message import BODY_MAX, TITLE_MAX, MessageContext, Text, time_of_day
 
 log = logging.getLogger(__name__)
 
-# What a phone shows without cutting: iOS and Android both truncate a
-# notification title around 60 characters and a collapsed body around 180.
-TITLE_MAX = 60
-BODY_MAX = 180
 MAX_TOKENS = 300  # a JSON title + body is well under 100 tokens; room for chatter we reject
 BACKOFF = 0.25  # seconds before the one retry when the API names no Retry-After
 MAX_RETRY_WAIT = 1.0  # a longer Retry-After means: give up now, the fallback is fine
 MAX_PAUSE = 3600.0  # longest we stay away after a 429/529 with a long Retry-After
-
-Kind = Literal["reminder", "summary", "missed", "test"]
-Source = Literal["llm", "fallback"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class MessageContext:
-    """Everything a reminder text may talk about; pure data, built by the scheduler."""
-
-    kind: Kind
-    seed: str  # the reminder key: a resend gets the same fallback text
-    local_time: datetime  # when the reminder is due, aware, in the user's time zone
-    block_title: str = ""
-    block_notes: str = ""
-    minutes_until: int = 0  # until the block starts: 0 = now, negative = already started
-    late: bool = False  # going out after its due time (within the late grace)
-    done_today: int = 0
-    planned_today: int = 0
-    summary_items: tuple[tuple[str, str], ...] = ()  # (local "HH:MM", block title)
-    missed_count: int = 0
-    persona: str = DEFAULT_PERSONA
-
-
-@dataclass(frozen=True)
-class Text:
-    """A notification text and where it came from; `error` says why the LLM's was not used."""
-
-    title: str
-    body: str
-    source: Source
-    error: str | None = None
-
-
-def time_of_day(local_time: datetime) -> str:
-    """morning, afternoon, evening or night, from the local hour."""
-    hour = local_time.hour
-    if 5 <= hour < 12:
-        return "morning"
-    if 12 <= hour < 17:
-        return "afternoon"
-    if 17 <= hour < 22:
-        return "evening"
-    return "night"
-
 
 # -- the prompt ---------------------------------------------------------------
 
@@ -362,7 +317,10 @@ class Composer:
                 # Retries are ours (see _attempt): the SDK would sleep for any
                 # Retry-After the server names, however long, and hide why it failed.
                 self._client = anthropic.AsyncAnthropic(
-                    api_key=self.api_key, base_url=self.base_url, timeout=self.timeout, max_retries=0
+                    api_key=self.api_key,
+                    base_url=self.base_url,
+                    timeout=self.timeout,
+                    max_retries=0,
                 )
         return self._client
 
@@ -415,7 +373,6 @@ class Composer:
         return _Failure(error, BACKOFF if wait is None else wait)
 
     def _fallback(self, ctx: MessageContext, error: str) -> Text:
-        from notifier.texts.fallback import fallback_text  # fallback imports this module's types
 
         try:
             text = fallback_text(ctx)

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from notifier.clock import from_iso
 from notifier.plan import recurrence
 from notifier.plan.blocks import effective_timezone
-from notifier.clock import from_iso
-from notifier.texts.claude import MessageContext, Text
-from notifier.texts.fallback import fallback_text
 from notifier.plan.prefs import Prefs
+from notifier.texts.fallback import fallback_text
+from notifier.texts.message import MessageContext, Text
 
 # A reminder counts as late (and says so) when it leaves this long after its due time.
 LATE_AFTER = timedelta(seconds=30)
@@ -41,13 +41,20 @@ async def today(db: Any, tz_name: str, at: datetime) -> list[DayItem]:
     day = at.astimezone(tz).date()
     start = recurrence.localize(datetime.combine(day, time()), tz)
     end = recurrence.localize(datetime.combine(day + timedelta(days=1), time()), tz)
-    states = {(s["block_id"], s["occurrence_key"]): s["status"] for s in await db.occurrence_states()}
+    states = {
+        (s["block_id"], s["occurrence_key"]): s["status"] for s in await db.occurrence_states()
+    }
     items = []
     for row in await db.blocks():
-        if row["rrule"] is None and abs((date.fromisoformat(row["start_local"][:10]) - day).days) > 1:
+        if (
+            row["rrule"] is None
+            and abs((date.fromisoformat(row["start_local"][:10]) - day).days) > 1
+        ):
             continue  # a one-off block on another day (±1 covers zone differences)
         block_tz = recurrence.tz_from_name(row["timezone"])
-        for occ in recurrence.occurrences(datetime.fromisoformat(row["start_local"]), block_tz, row["rrule"], start, end):
+        for occ in recurrence.occurrences(
+            datetime.fromisoformat(row["start_local"]), block_tz, row["rrule"], start, end
+        ):
             status = states.get((row["id"], recurrence.occurrence_key(occ.start_utc)), "planned")
             items.append(DayItem(occ.start_utc.astimezone(tz), row["title"], status))
     return sorted(items, key=lambda i: i.local)
@@ -89,7 +96,9 @@ def stored_text(row: Any) -> Text | None:
     """Text composed ahead of time, if any."""
     if row["title"] is None:
         return None
-    return Text(row["title"], row["body"] or "", row["text_source"] or "fallback", row["text_error"])
+    return Text(
+        row["title"], row["body"] or "", row["text_source"] or "fallback", row["text_error"]
+    )
 
 
 async def text_for(db: Any, row: Any, prefs: Prefs, now: datetime) -> Text:

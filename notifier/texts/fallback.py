@@ -11,7 +11,7 @@ import hashlib
 import random
 import unicodedata
 
-from notifier.texts.claude import BODY_MAX, TITLE_MAX, MessageContext, Text, time_of_day
+from notifier.texts.message import BODY_MAX, TITLE_MAX, MessageContext, Text, time_of_day
 
 NAME_MAX = 40  # longer block titles are shortened with "…" so the sentence still fits
 NOTES_MAX = 70  # only short notes are quoted; long ones would crowd out the rest
@@ -87,7 +87,12 @@ TIME_OF_DAY_LINES = {
     "evening": ("Evening brain works too, promise.", "One more push, then the evening is yours."),
     "night": ("Night owl mode, I see. Don't stay up too late.", "Late one tonight, keep it short."),
 }
-MISSED_TITLES = ("You missed {reminders}", "{reminders} slipped by", "While I was away…", "Catch-up time")
+MISSED_TITLES = (
+    "You missed {reminders}",
+    "{reminders} slipped by",
+    "While I was away…",
+    "Catch-up time",
+)
 MISSED_BODIES = (
     "The computer was off, so {reminders} never went out. No stress: check today's plan "
     "and pick up where you can.",
@@ -95,16 +100,31 @@ MISSED_BODIES = (
     "{reminders} went missing while I was offline. Tick off what you did and let's keep going.",
 )
 MISSED_LAST = "The last one was {name}."
-SUMMARY_TITLES = ("Your {tod} plan: {blocks}", "Today: {blocks}", "Here's today's lineup", "{blocks} on the menu today")
+SUMMARY_TITLES = (
+    "Your {tod} plan: {blocks}",
+    "Today: {blocks}",
+    "Here's today's lineup",
+    "{blocks} on the menu today",
+)
 SUMMARY_BODIES = ("Today's lineup: {items}.", "On the menu: {items}.", "Here's the plan: {items}.")
-SUMMARY_OUTROS = ("You've got this.", "I'll nudge you before each one.", "Pace yourself, snacks allowed.")
+SUMMARY_OUTROS = (
+    "You've got this.",
+    "I'll nudge you before each one.",
+    "Pace yourself, snacks allowed.",
+)
 EMPTY_TITLES = ("Nothing planned today", "A free day?", "No study blocks today")
 EMPTY_BODIES = (
     "No study blocks today. Enjoy it, or sneak one in if you're feeling brave.",
     "Your plan is empty today. Rest counts too. So does one tiny session.",
     "Nothing on the schedule. Want to add a block, or is it a day off?",
 )
-TEST_TITLES = ("Test ping", "Is this thing on?", "Hello from your study buddy", "Testing, testing", "It works!")
+TEST_TITLES = (
+    "Test ping",
+    "Is this thing on?",
+    "Hello from your study buddy",
+    "Testing, testing",
+    "It works!",
+)
 TEST_BODIES = (
     "If you can read this, notifications work. Now go study something, I'll be watching.",
     "All set up. I'll text you before each block, so try not to ignore me.",
@@ -138,7 +158,11 @@ def _reminder(ctx: MessageContext, rng: random.Random) -> tuple[str, str]:
         titles, bodies = NOW_TITLES, NOW_BODIES
     else:
         titles, bodies = STARTED_TITLES, STARTED_BODIES
-    values = {"span": _span(abs(minutes)), "start": _start(minutes), "tod": time_of_day(ctx.local_time)}
+    values = {
+        "span": _span(abs(minutes)),
+        "start": _start(minutes),
+        "tod": time_of_day(ctx.local_time),
+    }
     title = _render(rng.choice(titles), TITLE_MAX, name, **values)
     body = _render(rng.choice(bodies), BODY_MAX, name, **values)
     extras = []

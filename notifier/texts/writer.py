@@ -19,18 +19,20 @@ import asyncio
 import collections
 import contextlib
 import logging
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Any, AsyncIterator, Awaitable
+from typing import Any
 
-from notifier.texts import api_key as llm_key
-from notifier.plan import prefs as prefs_mod
-from notifier.plan import recurrence
 from notifier.clock import Clock, iso
-from notifier.texts.claude import Composer, MessageContext, Text
 from notifier.config import Config
 from notifier.errors import BadRequest, ConfigError, NotFound
+from notifier.plan import prefs as prefs_mod
+from notifier.plan import recurrence
+from notifier.texts import api_key as llm_key
+from notifier.texts.claude import Composer
 from notifier.texts.context import context_for
+from notifier.texts.message import MessageContext, Text
 
 log = logging.getLogger(__name__)
 
@@ -185,8 +187,13 @@ class Composing:
         seen: set[int] = set()
         while True:
             now = self.clock.now()
-            rows = [r for r in await self.db.reminders_needing_text(now + self.lookahead, BATCH, after=now)
-                    if r["id"] not in seen]
+            rows = [
+                r
+                for r in await self.db.reminders_needing_text(
+                    now + self.lookahead, BATCH, after=now
+                )
+                if r["id"] not in seen
+            ]
             if not rows:
                 return len(seen)
             seen.update(r["id"] for r in rows)
@@ -198,7 +205,9 @@ class Composing:
             ctx = await context_for(self.db, row, prefs, self.clock.now())
             text = await self.compose(ctx)
             # Stored only while still pending: a reminder sent meanwhile keeps the text it went out with.
-            await self.db.set_reminder_text(row["id"], text.title, text.body, text.source, text.error, self.clock.now())
+            await self.db.set_reminder_text(
+                row["id"], text.title, text.body, text.source, text.error, self.clock.now()
+            )
             if text.error:
                 log.info("reminder %s gets a built-in text: %s", row["key"], text.error)
 
@@ -235,7 +244,9 @@ def _next_start(block: Any, now: datetime) -> datetime | None:
     tz = recurrence.tz_from_name(block["timezone"])
     start_local = datetime.fromisoformat(block["start_local"])
     since = now - timedelta(minutes=block["duration_minutes"])
-    found = recurrence.occurrences(start_local, tz, block["rrule"], since, now + PREVIEW_HORIZON, limit=1)
+    found = recurrence.occurrences(
+        start_local, tz, block["rrule"], since, now + PREVIEW_HORIZON, limit=1
+    )
     if not found or found[0].start_utc <= now:
         return None
     return found[0].start_utc

@@ -28,12 +28,20 @@ DEFAULT_TITLE = "Maths in 15, buddy"
 DEFAULT_BODY = "Snacks ready? Maths starts in 15 minutes and I expect greatness."
 
 
-def _json(status: int, data: dict[str, Any], headers: dict[str, str] | None = None, delay: float = 0.0) -> ScriptedResponse:
-    headers = {"Content-Type": "application/json", "request-id": f"req_fake_{uuid.uuid4().hex[:12]}", **(headers or {})}
+def _json(
+    status: int, data: dict[str, Any], headers: dict[str, str] | None = None, delay: float = 0.0
+) -> ScriptedResponse:
+    headers = {
+        "Content-Type": "application/json",
+        "request-id": f"req_fake_{uuid.uuid4().hex[:12]}",
+        **(headers or {}),
+    }
     return ScriptedResponse(status=status, headers=headers, body=json.dumps(data), delay=delay)
 
 
-def reply_text(text: str, *, delay: float = 0.0, model: str = "claude-haiku-4-5") -> ScriptedResponse:
+def reply_text(
+    text: str, *, delay: float = 0.0, model: str = "claude-haiku-4-5"
+) -> ScriptedResponse:
     """A successful message whose only content block is `text` (after `delay` seconds)."""
     content = [{"type": "text", "text": text}] if text else []
     message = {
@@ -54,14 +62,23 @@ def reply_json(title: str, body: str, *, delay: float = 0.0) -> ScriptedResponse
     return reply_text(json.dumps({"title": title, "body": body}), delay=delay)
 
 
-def reply_error(status: int, error_type: str, message: str, *, retry_after: float | None = None) -> ScriptedResponse:
+def reply_error(
+    status: int, error_type: str, message: str, *, retry_after: float | None = None
+) -> ScriptedResponse:
     """An API error in the documented shape, optionally with Retry-After (seconds)."""
     headers = {} if retry_after is None else {"retry-after": f"{retry_after:g}"}
-    return _json(status, {"type": "error", "error": {"type": error_type, "message": message}}, headers)
+    return _json(
+        status, {"type": "error", "error": {"type": error_type, "message": message}}, headers
+    )
 
 
 def rate_limited(retry_after: float | None = 0) -> ScriptedResponse:
-    return reply_error(429, "rate_limit_error", "Number of requests has exceeded your rate limit.", retry_after=retry_after)
+    return reply_error(
+        429,
+        "rate_limit_error",
+        "Number of requests has exceeded your rate limit.",
+        retry_after=retry_after,
+    )
 
 
 def overloaded(retry_after: float | None = None) -> ScriptedResponse:
@@ -136,7 +153,14 @@ class FakeAnthropic(StubPushService):
         body = await request.read()
         with self._lock:
             self._requests.append(
-                RecordedRequest(request.method, request.path, request.query_string, CIMultiDict(request.headers), body, time.time())
+                RecordedRequest(
+                    request.method,
+                    request.path,
+                    request.query_string,
+                    CIMultiDict(request.headers),
+                    body,
+                    time.time(),
+                )
             )
         if request.path != MESSAGES_PATH:
             answer = reply_error(404, "not_found_error", f"no route {request.path}")

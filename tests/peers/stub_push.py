@@ -75,7 +75,9 @@ def verify_vapid(authorization: str, expected_key_b64url: str | None = None) -> 
     if expected_key_b64url is not None and key.rstrip("=") != expected_key_b64url.rstrip("="):
         raise VapidError("k= is not the expected VAPID public key")
     try:
-        public_key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), _b64url_decode(key))
+        public_key = ec.EllipticCurvePublicKey.from_encoded_point(
+            ec.SECP256R1(), _b64url_decode(key)
+        )
         header_b64, claims_b64, sig_b64 = token.split(".")
         header = json.loads(_b64url_decode(header_b64))
         claims = json.loads(_b64url_decode(claims_b64))
@@ -103,7 +105,9 @@ class StubPushService:
         self.default = default or ScriptedResponse()
         self.port: int | None = None
         self._lock = threading.Lock()
-        self._scripts: dict[str, collections.deque[ScriptedResponse]] = collections.defaultdict(collections.deque)
+        self._scripts: dict[str, collections.deque[ScriptedResponse]] = collections.defaultdict(
+            collections.deque
+        )
         self._requests: list[RecordedRequest] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -171,14 +175,14 @@ class StubPushService:
 
     @property
     def host_port(self) -> str:
-        """"127.0.0.1:PORT", the form NOTIFIER_PUSH_EXTRA_HOSTS takes."""
+        """ "127.0.0.1:PORT", the form NOTIFIER_PUSH_EXTRA_HOSTS takes."""
         if self.port is None:
             raise RuntimeError("stub push service not started")
         return f"127.0.0.1:{self.port}"
 
     @property
     def origin(self) -> str:
-        """"http://127.0.0.1:PORT", the VAPID `aud` a sender must use for endpoints here."""
+        """ "http://127.0.0.1:PORT", the VAPID `aud` a sender must use for endpoints here."""
         return f"http://{self.host_port}"
 
     def endpoint(self, path: str = "/push/default") -> str:
@@ -205,7 +209,9 @@ class StubPushService:
         path = self._path_of(path)
         return [r for r in self.requests if r.path == path]
 
-    def wait_for_requests(self, count: int = 1, timeout: float = 5.0, path: str | None = None) -> list[RecordedRequest]:
+    def wait_for_requests(
+        self, count: int = 1, timeout: float = 5.0, path: str | None = None
+    ) -> list[RecordedRequest]:
         """Block until `count` requests (for `path`, if given) arrived; from async tests use asyncio.to_thread."""
         deadline = time.monotonic() + timeout
         while True:
@@ -213,7 +219,9 @@ class StubPushService:
             if len(found) >= count:
                 return found
             if time.monotonic() > deadline:
-                raise AssertionError(f"expected {count} request(s) within {timeout}s, got {len(found)}")
+                raise AssertionError(
+                    f"expected {count} request(s) within {timeout}s, got {len(found)}"
+                )
             time.sleep(0.02)
 
     def clear(self) -> None:

@@ -20,8 +20,12 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 # What web-push-testing 1.2.2 answers to a push (see its src/server.js):
 STATUS_DELIVERED = 201  # decrypted and stored
-STATUS_EXPIRED = 410  # after expire(); body {"reason": "Push subscription has unsubscribed or expired."}
-STATUS_REJECTED = 400  # everything else: bad/missing VAPID, TTL, encoding, Content-Type, unknown subscription
+STATUS_EXPIRED = (
+    410  # after expire(); body {"reason": "Push subscription has unsubscribed or expired."}
+)
+STATUS_REJECTED = (
+    400  # everything else: bad/missing VAPID, TTL, encoding, Content-Type, unknown subscription
+)
 
 
 class WebPushTestingError(RuntimeError):
@@ -49,7 +53,9 @@ class WebPushTesting:
         if self._proc is not None:
             raise WebPushTestingError("already started")
         if not (NODE_DIR / "node_modules" / "web-push-testing").is_dir():
-            raise WebPushTestingError(f"{NODE_DIR}/node_modules is missing: run `bash tests/peers/install.sh`")
+            raise WebPushTestingError(
+                f"{NODE_DIR}/node_modules is missing: run `bash tests/peers/install.sh`"
+            )
         self._proc = subprocess.Popen(
             [self._node, str(NODE_DIR / "serve.js"), str(self._want_port)],
             cwd=NODE_DIR,
@@ -60,16 +66,22 @@ class WebPushTesting:
             env={**os.environ, "WPT_EXIT_ON_STDIN_EOF": "1"},
         )
         # A reader thread keeps draining the pipe so the server never blocks on a full pipe.
-        self._reader = threading.Thread(target=self._read_output, name="web-push-testing-output", daemon=True)
+        self._reader = threading.Thread(
+            target=self._read_output, name="web-push-testing-output", daemon=True
+        )
         self._reader.start()
         deadline = time.monotonic() + self._startup_timeout
         while not self._ready.wait(0.05):
             if (code := self._proc.poll()) is not None:
                 self.stop()  # reaps it, joins the reader and closes the pipes
-                raise WebPushTestingError(f"web-push-testing exited with {code} before it was ready:\n{self.output}")
+                raise WebPushTestingError(
+                    f"web-push-testing exited with {code} before it was ready:\n{self.output}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
-                raise WebPushTestingError(f"web-push-testing not ready after {self._startup_timeout}s:\n{self.output}")
+                raise WebPushTestingError(
+                    f"web-push-testing not ready after {self._startup_timeout}s:\n{self.output}"
+                )
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -118,14 +130,14 @@ class WebPushTesting:
 
     @property
     def host_port(self) -> str:
-        """"127.0.0.1:PORT", the form NOTIFIER_PUSH_EXTRA_HOSTS takes."""
+        """ "127.0.0.1:PORT", the form NOTIFIER_PUSH_EXTRA_HOSTS takes."""
         if self.port is None:
             raise WebPushTestingError("not started")
         return f"127.0.0.1:{self.port}"
 
     @property
     def origin(self) -> str:
-        """"http://127.0.0.1:PORT", also the VAPID `aud` a sender should use."""
+        """ "http://127.0.0.1:PORT", also the VAPID `aud` a sender should use."""
         return f"http://{self.host_port}"
 
     # -- HTTP API ----------------------------------------------------------
@@ -147,14 +159,18 @@ class WebPushTesting:
         """Decrypted payloads received for this subscription so far, each parsed as JSON."""
         return [json.loads(m) for m in self.raw_messages(subscription)]
 
-    def wait_for_messages(self, subscription: dict[str, Any], count: int = 1, timeout: float = 5.0) -> list[Any]:
+    def wait_for_messages(
+        self, subscription: dict[str, Any], count: int = 1, timeout: float = 5.0
+    ) -> list[Any]:
         """Poll until at least `count` messages arrived; return them all (for app code that sends later)."""
         deadline = time.monotonic() + timeout
         while True:
             found = self.messages(subscription)
             if len(found) >= count or time.monotonic() > deadline:
                 if len(found) < count:
-                    raise AssertionError(f"expected {count} push message(s) within {timeout}s, got {found!r}")
+                    raise AssertionError(
+                        f"expected {count} push message(s) within {timeout}s, got {found!r}"
+                    )
                 return found
             time.sleep(0.05)
 
@@ -181,7 +197,8 @@ class WebPushTesting:
             with _OPENER.open(req, timeout=10) as resp:
                 text = resp.read().decode()
         except urllib.error.HTTPError as err:
-            raise WebPushTestingError(f"POST {path} -> {err.code}: {err.read().decode(errors='replace')}") from None
+            raise WebPushTestingError(
+                f"POST {path} -> {err.code}: {err.read().decode(errors='replace')}"
+            ) from None
         # Some endpoints answer with a bare "OK" (express sendStatus), not JSON.
         return json.loads(text) if text.startswith(("{", "[")) else text
-

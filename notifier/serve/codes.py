@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+from notifier.access.pairing import (
+    PAIR,
+    Issued,
+    Pairing,
+    display_code,
+    login_link,
+    pair_url,
+    phone_origin,
+)
 from notifier.config import Config
 from notifier.serve.instance import running_instance
-from notifier.access.pairing import PAIR, Issued, Pairing, display_code, login_link, pair_url, phone_origin
 
 
 def _with_db(config: Config, work: Callable[[Any], Awaitable[Any]]) -> Any:
@@ -48,7 +57,10 @@ def pair(config: Config) -> int:
     issued: Issued = _with_db(config, lambda db: Pairing(config).issue(db, PAIR))
     show_code(origin, issued)
     if not info:
-        print("Note: Study Notifier is not running; start it before the code expires.", file=sys.stderr)
+        print(
+            "Note: Study Notifier is not running; start it before the code expires.",
+            file=sys.stderr,
+        )
     return 0
 
 

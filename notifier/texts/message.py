@@ -1,0 +1,56 @@
+"""What a reminder text is made from and what it must fit: the context, the text, the limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from notifier.plan.prefs import DEFAULT_PERSONA
+
+# What a phone shows without cutting: iOS and Android both truncate a
+# notification title around 60 characters and a collapsed body around 180.
+TITLE_MAX = 60
+BODY_MAX = 180
+Kind = Literal["reminder", "summary", "missed", "test"]
+Source = Literal["llm", "fallback"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageContext:
+    """Everything a reminder text may talk about; pure data, built by the scheduler."""
+
+    kind: Kind
+    seed: str  # the reminder key: a resend gets the same fallback text
+    local_time: datetime  # when the reminder is due, aware, in the user's time zone
+    block_title: str = ""
+    block_notes: str = ""
+    minutes_until: int = 0  # until the block starts: 0 = now, negative = already started
+    late: bool = False  # going out after its due time (within the late grace)
+    done_today: int = 0
+    planned_today: int = 0
+    summary_items: tuple[tuple[str, str], ...] = ()  # (local "HH:MM", block title)
+    missed_count: int = 0
+    persona: str = DEFAULT_PERSONA
+
+
+@dataclass(frozen=True)
+class Text:
+    """A notification text and where it came from; `error` says why the LLM's was not used."""
+
+    title: str
+    body: str
+    source: Source
+    error: str | None = None
+
+
+def time_of_day(local_time: datetime) -> str:
+    """morning, afternoon, evening or night, from the local hour."""
+    hour = local_time.hour
+    if 5 <= hour < 12:
+        return "morning"
+    if 12 <= hour < 17:
+        return "afternoon"
+    if 17 <= hour < 22:
+        return "evening"
+    return "night"
