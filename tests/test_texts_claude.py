@@ -146,7 +146,7 @@ async def test_a_good_reply_is_used(fake: FakeAnthropic, make_composer) -> None:
 
 
 # (a reply, how many requests it takes with the one retry, the error it leaves);
-# tests/test_composing.py runs the same cases through the app.
+# tests/test_texts_writer.py runs the same cases through the app.
 FAILURES = [
     pytest.param(lambda: rate_limited(retry_after=0), 2, r"rate limited.*429", id="429"),
     pytest.param(overloaded, 2, r"overloaded \(529\)", id="529"),

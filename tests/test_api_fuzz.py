@@ -3,7 +3,7 @@
 Every operation gets valid and invalid generated requests with a valid device
 token, until at least MIN_REQUESTS have been made. The only thing kept off
 limits is revoking the fuzzer's own token (which would turn the rest into 401s);
-revocation itself is covered by tests/test_pairing.py.
+revocation itself is covered by tests/test_access_pairing.py.
 """
 
 from __future__ import annotations
