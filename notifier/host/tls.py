@@ -138,7 +138,9 @@ def _ensure_ca(folder: Path, now: datetime) -> tuple[ec.EllipticCurvePrivateKey,
     return key, cert
 
 
-def wanted_names(lan: Lan) -> tuple[frozenset[str], frozenset[ipaddress._BaseAddress]]:
+def wanted_names(
+    lan: Lan,
+) -> tuple[frozenset[str], frozenset[ipaddress.IPv4Address | ipaddress.IPv6Address]]:
     """The DNS names and IPs the server certificate should cover."""
     return frozenset((*LOOPBACK_NAMES, *lan.hostnames)), frozenset((*LOOPBACK_IPS, *lan.addresses))
 
@@ -175,6 +177,8 @@ def _issue_server_cert(
 ) -> tuple[bytes, bytes]:
     key_pem = _new_key_pem()
     key = serialization.load_pem_private_key(key_pem, password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError("the LAN server key is not an EC key")
     dns, ips = wanted_names(lan)
     common = (lan.hostnames or LOOPBACK_NAMES)[0]
     cert = (
@@ -187,8 +191,10 @@ def _issue_server_cert(
         .not_valid_after(now + SERVER_VALIDITY)
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName(n) for n in sorted(dns)]
-                + [x509.IPAddress(a) for a in sorted(ips, key=str)]
+                [
+                    *(x509.DNSName(n) for n in sorted(dns)),
+                    *(x509.IPAddress(a) for a in sorted(ips, key=str)),
+                ]
             ),
             critical=False,
         )
@@ -231,7 +237,7 @@ def ensure_certificates(data_dir: Path, lan: Lan, now: datetime | None = None) -
     folder = ensure_private_dir(tls_dir(data_dir))
     ca_key, ca = _ensure_ca(folder, now)
     cert_path, key_path = folder / "server.pem", folder / "server.key"
-    reason = "there is none yet"
+    reason: str | None = "there is none yet"
     if cert_path.exists() and key_path.exists():
         current = x509.load_pem_x509_certificate(read_secret(cert_path))
         reason = needs_renewal(current, ca, lan, now)

@@ -93,7 +93,7 @@ def on_console_close(
     5 s; a onefile parent gives its child 0.5 s before it ends it and removes
     its temp folder). Ctrl-C and Ctrl-Break keep Python's usual handling.
     """
-    if os.name != "nt":
+    if sys.platform != "win32":  # (sys.platform, not os.name: mypy skips the Windows-only calls)
         return
     import ctypes
     from ctypes import wintypes

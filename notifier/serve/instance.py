@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import IO, Any
 
@@ -73,7 +74,7 @@ def running_instance(data_dir: Path) -> dict[str, Any] | None:
         return None
 
 
-if os.name == "nt":
+if sys.platform == "win32":  # (not os.name: mypy checks each branch for its own platform)
     import msvcrt
 
     def _lock(fh: IO[str]) -> None:
