@@ -8,7 +8,7 @@ import pytest
 from conftest import browser_keys
 from fakeclock import FakeClock
 from peers.stub_push import ScriptedResponse
-from test_scheduler import T0, TZ, add_block, reminders, run_at
+from test_schedule_scheduler import T0, TZ, add_block, reminders, run_at
 
 from notifier.schedule.scheduler import RETRY_AFTER
 

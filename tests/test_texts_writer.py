@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fakeclock import FakeClock
 from peers.fake_anthropic import FakeAnthropic, reply_json, slow
-from test_compose import FAILURES, MODEL, PERSONA, TIMEOUT
+from test_texts_claude import FAILURES, MODEL, PERSONA, TIMEOUT
 
 from notifier.texts import api_key as llm_key
 from notifier.texts.message import BODY_MAX, TITLE_MAX
