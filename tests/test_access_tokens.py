@@ -1,4 +1,4 @@
-"""Every route needs a token unless DESIGN.md lists it as public."""
+"""Every route needs a token unless the design lists it as public (docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from litestar.routes import HTTPRoute
 from notifier.access.tokens import hash_token
 from notifier.clock import utcnow
 
-# DESIGN.md "HTTP API contract": the public routes (plus the PWA's static files,
+# The HTTP API contract (docs/ARCHITECTURE.md): the public routes (plus the PWA's static files,
 # served by the catch-all file route).
 PUBLIC = {("GET", "/healthz"), ("GET", "/api/push/vapid-public-key")}
 UNAUTHORIZED = {
@@ -91,7 +91,7 @@ async def test_tokens_are_stored_hashed_and_touched_on_use(api) -> None:
     assert row["last_used_at"] is not None
 
 
-# The pairing flow adds three public routes: the exchange (DESIGN.md lists it),
+# The pairing flow adds three public routes: the exchange (the contract lists it),
 # the launcher's login link, and the local CA certificate (public by nature, and
 # needed before a phone can be paired).
 PAIRING_PUBLIC = {
@@ -100,7 +100,7 @@ PAIRING_PUBLIC = {
     ("GET", "/ca/study-notifier-ca.crt"),
 }
 REVOKED = {"error": "unauthorized", "detail": "Unknown or revoked token."}
-# Routes that carry their own credential instead of a device token (DESIGN.md's
+# Routes that carry their own credential instead of a device token (the
 # push payload: the action token authorises just that notification's buttons).
 OWN_CREDENTIAL = {("POST", "/api/actions")}
 

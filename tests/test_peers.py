@@ -21,7 +21,7 @@ from py_vapid import Vapid02, b64urlencode
 from pywebpush import WebPushException, webpush
 
 SUB = "mailto:peers-test@example.com"
-# What the app must send (DESIGN.md "Web Push rules"); web-push-testing needs the Content-Type.
+# What the app must send (the Web Push rules in docs/ARCHITECTURE.md); web-push-testing needs the Content-Type.
 PUSH_HEADERS = {"Content-Type": "application/octet-stream", "Urgency": "high", "Topic": "peer-test"}
 
 

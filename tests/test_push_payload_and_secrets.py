@@ -31,7 +31,24 @@ def test_any_text_encodes_within_the_size_limit(title: str, body: str) -> None:
     data = payloads.encode(message)
     assert len(data) <= payloads.MAX_PAYLOAD_BYTES
     decoded = json.loads(data)
-    assert len(decoded["title"]) <= payloads.MAX_TITLE and len(decoded["body"]) <= payloads.MAX_BODY
+    assert len(decoded["title"]) <= payloads.TITLE_MAX and len(decoded["body"]) <= payloads.BODY_MAX
+
+
+@given(st.text(max_size=400), st.integers(0, 300))
+def test_clip_fits_keeps_what_fits_and_marks_a_cut(text: str, limit: int) -> None:
+    one_line = " ".join(text.split())
+    clipped = payloads.clip(text, limit)
+    assert len(clipped) <= limit
+    assert "\n" not in clipped and "  " not in clipped
+    if len(one_line) <= limit:
+        assert clipped == one_line
+    elif limit > 1:
+        assert clipped.endswith("…") and one_line.startswith(clipped[:-1])
+
+
+def test_clip_cuts_at_a_word_boundary() -> None:
+    assert payloads.clip("Organic chemistry, chapter 7: reactions", 20) == "Organic chemistry…"
+    assert payloads.clip("Supercalifragilistic", 10) == "Supercali…"
 
 
 def test_payload_urls_must_be_same_origin_paths() -> None:

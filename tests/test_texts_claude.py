@@ -34,6 +34,7 @@ from peers.fake_anthropic import (
 
 from notifier.config import load_config
 from notifier.errors import BadRequest, ConfigError
+from notifier.push import payload as payloads
 from notifier.texts import api_key as llm_key
 from notifier.texts.claude import (
     BACKOFF,
@@ -328,6 +329,16 @@ def test_the_prompt_carries_what_makes_a_message_good() -> None:
     assert blank_persona.startswith("You are the user's study buddy")
 
 
+def test_the_prompt_asks_for_a_little_less_than_the_check_accepts() -> None:
+    system, _ = build_prompt(CTX)
+    asked = re.search(r"title: at most (\d+) characters\. body: at most (\d+) characters", system)
+    assert asked is not None
+    title, body = int(asked[1]), int(asked[2])
+    assert 0.75 * TITLE_MAX <= title < TITLE_MAX and 0.75 * BODY_MAX <= body < BODY_MAX
+    # A reply of exactly the asked length passes the check.
+    assert validate_output(raw("T" * title, "b" * body)) == ("T" * title, "b" * body)
+
+
 # -- checking the model's reply --------------------------------------------------
 
 
@@ -430,6 +441,10 @@ def test_whatever_is_accepted_fits_and_is_plain(title: str, body: str) -> None:
     except ValueError:
         return
     assert 0 < len(got_title) <= TITLE_MAX and 0 < len(got_body) <= BODY_MAX
+    # The payload's limits are the same: an accepted text reaches the phone uncut.
+    message = payloads.build(kind="reminder", title=got_title, body=got_body, url="/", tag="k")
+    assert message["title"] == " ".join(got_title.split())
+    assert message["body"] == " ".join(got_body.split())
     assert "\n" not in got_title and got_body.count("\n") <= 1
     for text in (got_title, got_body):
         assert not re.search(r"[*`]|\]\(|__|~~|</?[A-Za-z][^>]*>", text)

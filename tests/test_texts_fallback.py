@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from notifier.push import payload as payloads
 from notifier.texts.claude import validate_output
 from notifier.texts.fallback import EMPTY_BODIES, EMPTY_TITLES, NAME_MAX, fallback_text
 from notifier.texts.message import BODY_MAX, TITLE_MAX, MessageContext
@@ -53,6 +54,8 @@ def test_every_fallback_fits_a_notification(ctx: MessageContext) -> None:
     text = fallback_text(ctx)
     assert text.source == "fallback" and text.error is None
     assert 0 < len(text.title) <= TITLE_MAX and 0 < len(text.body) <= BODY_MAX
+    message = payloads.build(kind="test", title=text.title, body=text.body, url="/", tag="k")
+    assert (message["title"], message["body"]) == (text.title, text.body)  # never cut again
     assert not any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text.title + text.body)
 
 

@@ -7,7 +7,6 @@ expiry) with a secret kept 0600 in the data dir. It can do nothing else.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
@@ -15,18 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from notifier import base64url
 from notifier.errors import Forbidden
 from notifier.secretfiles import load_or_create
 
 SECRET_FILE = "action_secret"
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 @dataclass(frozen=True)
@@ -49,14 +41,14 @@ class ActionTokens:
 
     def issue(self, block_id: int, occurrence_key: str, expires: datetime) -> str:
         body = f"{block_id}:{occurrence_key}:{int(expires.timestamp())}".encode()
-        return f"{_b64(body)}.{_b64(self._mac(body))}"
+        return f"{base64url.encode(body)}.{base64url.encode(self._mac(body))}"
 
     def check(self, token: str, now: datetime) -> ActionGrant:
         """Return the grant, or raise Forbidden for a forged, malformed or expired token."""
         try:
             body_b64, mac_b64 = token.split(".", 1)
-            body = _unb64(body_b64)
-            ok = hmac.compare_digest(_unb64(mac_b64), self._mac(body))
+            body = base64url.decode(body_b64)
+            ok = hmac.compare_digest(base64url.decode(mac_b64), self._mac(body))
             block, occurrence, expires = body.decode().split(":")
             grant = ActionGrant(int(block), occurrence)
             expired = datetime.fromtimestamp(int(expires), UTC) < now

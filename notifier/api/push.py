@@ -1,8 +1,7 @@
-"""Push subscription API and test pushes (DESIGN.md "HTTP API contract")."""
+"""Push subscription API and test pushes."""
 
 from __future__ import annotations
 
-import base64
 import secrets
 from typing import Annotated, Any
 
@@ -12,6 +11,7 @@ from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from notifier import base64url
 from notifier.clock import iso
 from notifier.errors import BadRequest, NotFound
 from notifier.plan import prefs as prefs_mod
@@ -40,8 +40,8 @@ class TestPushIn(msgspec.Struct):
 
 def _b64url_decode(name: str, value: str) -> bytes:
     try:
-        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (ValueError, TypeError):
+        return base64url.decode(value)
+    except ValueError:
         raise BadRequest(f"keys.{name}: must be base64url") from None
 
 

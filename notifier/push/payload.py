@@ -1,4 +1,4 @@
-"""The push payload contract (DESIGN.md "Push payload"); `web/sw.js` reads it.
+"""The push payload contract (docs/ARCHITECTURE.md); `web/sw.js` reads it.
 
 Keep both sides in step: bump `PAYLOAD_VERSION` on an incompatible change.
 """
@@ -10,15 +10,22 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
+from notifier import base64url
 from notifier.clock import iso
-from notifier.push.vapid import b64url
 
 PAYLOAD_VERSION = 1
 # Push services accept 4096 bytes of ciphertext; aes128gcm adds an 86-byte
-# header and 17 bytes of padding delimiter and tag, and DESIGN.md keeps us to 3 KB.
+# header and 17 bytes of padding delimiter and tag; we keep to 3 KB of JSON.
 MAX_PAYLOAD_BYTES = 3072
-MAX_TITLE = 80
-MAX_BODY = 400
+# What a phone shows without cutting: iOS and Android both truncate a notification
+# title around 60 characters and a collapsed body around 180. These are the limits
+# of every reminder text (texts/message.py: the prompt asks for a little less, the
+# check of Claude's reply and the built-in texts keep to them) and the payload clips
+# to them again, so nothing longer reaches a phone.
+TITLE_MAX = 60
+BODY_MAX = 180
+SHRUNK_TITLE_MAX = 40  # after a 413 Payload Too Large
+SHRUNK_BODY_MIN = 20
 
 Kind = Literal["reminder", "summary", "test", "missed"]
 
@@ -34,7 +41,7 @@ def topic_for(key: str) -> str:
     A resend of the same reminder carries the same topic, so a push service
     still holding the first copy replaces it instead of delivering two.
     """
-    return b64url(hashlib.sha256(key.encode("utf-8")).digest())[:32]
+    return base64url.encode(hashlib.sha256(key.encode("utf-8")).digest())[:32]
 
 
 def build(
@@ -54,8 +61,8 @@ def build(
     payload: dict[str, Any] = {
         "v": PAYLOAD_VERSION,
         "kind": kind,
-        "title": clip(title, MAX_TITLE),
-        "body": clip(body, MAX_BODY),
+        "title": clip(title, TITLE_MAX),
+        "body": clip(body, BODY_MAX),
         "url": url,
         "tag": tag,
         "due": iso(due) if due else None,
@@ -67,15 +74,27 @@ def build(
 
 
 def clip(text: str, limit: int) -> str:
-    """Shorten text to `limit` characters, ending with an ellipsis when cut."""
+    """`text` on one line, cut to `limit` characters at a word boundary and marked with "…".
+
+    The one clip of the program: notification fields, built-in texts and what
+    goes into Claude's prompt.
+    """
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    if len(text) <= limit:
+        return text
+    if limit <= 1:
+        return "…"[:limit]
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:  # a word boundary not too far back
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:") + "…"
 
 
 def encode(payload: dict[str, Any]) -> bytes:
     """Serialise, shrinking the body until the JSON fits MAX_PAYLOAD_BYTES."""
     data = _dumps(payload)
-    while len(data) > MAX_PAYLOAD_BYTES and len(payload.get("body", "")) > 20:
+    while len(data) > MAX_PAYLOAD_BYTES and len(payload.get("body", "")) > SHRUNK_BODY_MIN:
         payload = shrink(payload)
         data = _dumps(payload)
     if len(data) > MAX_PAYLOAD_BYTES:
@@ -87,8 +106,8 @@ def shrink(payload: dict[str, Any]) -> dict[str, Any]:
     """A smaller copy of the payload (for a 413 or an oversized text)."""
     smaller = dict(payload)
     body = smaller.get("body", "")
-    smaller["body"] = clip(body, max(20, len(body) // 2))
-    smaller["title"] = clip(smaller.get("title", ""), 40)
+    smaller["body"] = clip(body, max(SHRUNK_BODY_MIN, len(body) // 2))
+    smaller["title"] = clip(smaller.get("title", ""), SHRUNK_TITLE_MAX)
     return smaller
 
 

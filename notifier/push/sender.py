@@ -240,7 +240,7 @@ class PushSender:
         headers = {
             "Authorization": authorization,
             "Content-Encoding": "aes128gcm",
-            # web-push-testing and some services insist on it (DESIGN.md).
+            # RFC 8291 bodies are opaque bytes; web-push-testing and some services insist on it.
             "Content-Type": "application/octet-stream",
             "TTL": str(ttl),
             "Urgency": urgency,

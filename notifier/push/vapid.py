@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import re
 import time
 from dataclasses import dataclass
@@ -14,19 +13,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 
+from notifier import base64url
 from notifier.push.endpoints import origin
 from notifier.secretfiles import load_or_create
 
 KEY_FILE = "vapid_private.pem"
-# RFC 8292 §2: exp must be no more than 24 h ahead; DESIGN.md asks for ≤ 12 h.
+# RFC 8292 §2: exp must be no more than 24 h ahead; we keep to 12 h so a clock a
+# little ahead of the push service's still signs claims it accepts.
 CLAIMS_LIFETIME = 12 * 60 * 60
 
 _SUBJECT = re.compile(r"^(mailto:[^@\s]+@[^@\s]+\.[^@\s]+|https://[^/\s]+\.[^/\s]+(/\S*)?)$")
-
-
-def b64url(data: bytes) -> str:
-    """Unpadded base64url, the encoding Web Push uses for keys."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _new_private_pem() -> bytes:
@@ -53,7 +49,7 @@ class VapidKeys:
         raw = signer.public_key.public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
         )
-        return cls(signer=signer, public_key_b64=b64url(raw))
+        return cls(signer=signer, public_key_b64=base64url.encode(raw))
 
     def authorization(self, endpoint: str, subject: str, now: float | None = None) -> str:
         """The `Authorization: vapid t=…,k=…` header value for one push.

@@ -25,7 +25,7 @@ from notifier.plan.blocks import block_spec, effective_timezone, occurrence_url
 from notifier.push import payload as payloads
 from notifier.push.delivery import deliver
 from notifier.push.sender import Outcome, PushResult, PushSender
-from notifier.texts.context import LATE_AFTER, missed_key, text_for, today
+from notifier.texts.context import is_late, missed_key, text_for, today
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ MAX_SLEEP = 60.0  # seconds; also bounds how late we notice a suspend/resume
 RETRY_AFTER = timedelta(seconds=60)  # a reminder whose devices all said "later"
 SEND_DEADLINE = 20.0  # seconds of in-process retries per send
 WATERMARK = "materialized_until"
-SILENT_EXPIRY = timedelta(days=60)  # DESIGN.md: subscriptions silent for 60 days expire
+SILENT_EXPIRY = timedelta(days=60)  # a subscription silent this long is dropped as dead
 
 
 class Scheduler:
@@ -220,7 +220,7 @@ class Scheduler:
         now = self.clock.now()
         prefs = await prefs_mod.load(self.db)
         due = from_iso(row["due_at"])
-        late = now - due > LATE_AFTER
+        late = is_late(due, now)
         if row["kind"] == "summary" and not any(
             o.status == "planned" for o in await today(self.db, effective_timezone(prefs), due)
         ):

@@ -24,7 +24,16 @@ from typing import Any
 from notifier.clock import utcnow
 from notifier.plan.prefs import DEFAULT_PERSONA
 from notifier.texts.fallback import fallback_text
-from notifier.texts.message import BODY_MAX, TITLE_MAX, MessageContext, Text, time_of_day
+from notifier.texts.message import (
+    BODY_MAX,
+    TITLE_MAX,
+    MessageContext,
+    Situation,
+    Text,
+    clip,
+    situation,
+    time_of_day,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +44,16 @@ MAX_PAUSE = 3600.0  # longest we stay away after a 429/529 with a long Retry-Aft
 
 # -- the prompt ---------------------------------------------------------------
 
-SYSTEM_RULES = """\
+# The prompt asks for a little less than a text may have (TITLE_MAX, BODY_MAX): models
+# miscount characters, and a near miss should still pass `validate_output`.
+ASK_TITLE_MAX = TITLE_MAX - 10
+ASK_BODY_MAX = BODY_MAX - 20
+
+SYSTEM_RULES = f"""\
 You write the text of one phone notification for a study reminder app.
 Rules:
-- Answer with only a JSON object and nothing else: {"title": "...", "body": "..."}
-- title: at most 50 characters. body: at most 160 characters, one or two short sentences.
+- Answer with only a JSON object and nothing else: {{"title": "...", "body": "..."}}
+- title: at most {ASK_TITLE_MAX} characters. body: at most {ASK_BODY_MAX} characters, one or two short sentences.
 - Plain text only. No markdown: no asterisks, no underscores for emphasis, no # headings, \
 no backticks, no links, no lists. At most one emoji.
 - Write in the same language as the block title.
@@ -47,7 +61,7 @@ no backticks, no links, no lists. At most one emoji.
 Mention the block by its title.
 - Use only the facts given. Do not invent deadlines, grades or plans."""
 
-SITUATIONS = {
+SITUATIONS: dict[Situation, str] = {
     "before": "A reminder shortly before a study block starts.",
     "now": "A reminder that a study block starts right now.",
     "started": "A reminder for a study block that has already started.",
@@ -63,19 +77,9 @@ SITUATIONS = {
     "test": "A test notification the user sent to check that notifications reach their phone.",
 }
 USER_CLOSING = "Reply with the JSON object only."
-PROMPT_TITLE_MAX = 200
+PROMPT_TITLE_MAX = 200  # of the block title and notes quoted in the prompt
 PROMPT_NOTES_MAX = 500
-
-
-def situation(ctx: MessageContext) -> str:
-    """Which of SITUATIONS this context is."""
-    if ctx.kind != "reminder":
-        return ctx.kind
-    if ctx.late:
-        return "late"
-    if ctx.minutes_until > 0:
-        return "before"
-    return "now" if ctx.minutes_until == 0 else "started"
+PROMPT_SUMMARY_TITLE_MAX = 80  # of each block title in a summary's list
 
 
 def _starts(minutes: int) -> str:
@@ -85,20 +89,15 @@ def _starts(minutes: int) -> str:
     return f"in {minutes} {unit}" if minutes > 0 else f"{-minutes} {unit} ago"
 
 
-def _one_line(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def build_prompt(ctx: MessageContext) -> tuple[str, str]:
     """The (system, user) prompt for a context; pure, so tests can read it."""
     persona = ctx.persona.strip() or DEFAULT_PERSONA
     system = f"{persona}\n\n{SYSTEM_RULES}"
     lines = [SITUATIONS[situation(ctx)]]
     if ctx.kind in ("reminder", "missed") and ctx.block_title.strip():
-        lines.append(f"Block title: {_one_line(ctx.block_title, PROMPT_TITLE_MAX)}")
+        lines.append(f"Block title: {clip(ctx.block_title, PROMPT_TITLE_MAX)}")
     if ctx.kind == "reminder":
-        lines.append(f"Block notes: {_one_line(ctx.block_notes, PROMPT_NOTES_MAX) or 'none'}")
+        lines.append(f"Block notes: {clip(ctx.block_notes, PROMPT_NOTES_MAX) or 'none'}")
         lines.append(f"Starts: {_starts(ctx.minutes_until)}")
     local = ctx.local_time.strftime("%A %H:%M")
     lines.append(f"Local time: {local} ({time_of_day(ctx.local_time)})")
@@ -107,7 +106,9 @@ def build_prompt(ctx: MessageContext) -> tuple[str, str]:
     if ctx.kind in ("reminder", "missed") and ctx.planned_today:
         lines.append(f"Progress today: {ctx.done_today} of {ctx.planned_today} study blocks done")
     if ctx.kind == "summary":
-        items = "; ".join(f"{hhmm} {_one_line(title, 80)}" for hhmm, title in ctx.summary_items)
+        items = "; ".join(
+            f"{hhmm} {clip(title, PROMPT_SUMMARY_TITLE_MAX)}" for hhmm, title in ctx.summary_items
+        )
         lines.append(f"Today's blocks: {items or 'none planned'}")
     lines.append(USER_CLOSING)
     return system, "\n".join(lines)

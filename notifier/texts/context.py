@@ -17,6 +17,11 @@ from notifier.texts.message import MessageContext, Text
 LATE_AFTER = timedelta(seconds=30)
 
 
+def is_late(due: datetime, now: datetime) -> bool:
+    """Whether a reminder due at `due` and going out at `now` is late (its text says so)."""
+    return now - due > LATE_AFTER
+
+
 def missed_key(count: int, now: datetime) -> str:
     """Key of the one "you missed N" push made after a downtime."""
     return f"missed:{count}:{recurrence.occurrence_key(now)}"
@@ -71,7 +76,7 @@ async def context_for(db: Any, row: Any, prefs: Prefs, now: datetime) -> Message
     common = dict(
         seed=row["key"],
         local_time=local,
-        late=bool(row["late"]) or now - due > LATE_AFTER,
+        late=bool(row["late"]) or is_late(due, now),
         done_today=done,
         planned_today=sum(o.status != "skipped" for o in day),
         persona=prefs.persona,
@@ -108,7 +113,7 @@ async def text_for(db: Any, row: Any, prefs: Prefs, now: datetime) -> Text:
     downtime, so a late reminder gets a fresh (late-aware) fallback instead.
     """
     prepared = stored_text(row)
-    late = bool(row["late"]) or now - from_iso(row["due_at"]) > LATE_AFTER
+    late = bool(row["late"]) or is_late(from_iso(row["due_at"]), now)
     if prepared is not None and not late:
         return prepared  # the common case: no work on the send path
     text = fallback_text(await context_for(db, row, prefs, now))

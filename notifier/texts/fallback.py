@@ -11,7 +11,15 @@ import hashlib
 import random
 import unicodedata
 
-from notifier.texts.message import BODY_MAX, TITLE_MAX, MessageContext, Text, time_of_day
+from notifier.texts.message import (
+    BODY_MAX,
+    TITLE_MAX,
+    MessageContext,
+    Text,
+    clip,
+    situation,
+    time_of_day,
+)
 
 NAME_MAX = 40  # longer block titles are shortened with "…" so the sentence still fits
 NOTES_MAX = 70  # only short notes are quoted; long ones would crowd out the rest
@@ -118,6 +126,12 @@ EMPTY_BODIES = (
     "Your plan is empty today. Rest counts too. So does one tiny session.",
     "Nothing on the schedule. Want to add a block, or is it a day off?",
 )
+REMINDER_TEXTS = {  # situation -> (titles, bodies)
+    "before": (BEFORE_TITLES, BEFORE_BODIES),
+    "now": (NOW_TITLES, NOW_BODIES),
+    "started": (STARTED_TITLES, STARTED_BODIES),
+    "late": (LATE_TITLES, LATE_BODIES),
+}
 TEST_TITLES = (
     "Test ping",
     "Is this thing on?",
@@ -144,20 +158,13 @@ def fallback_text(ctx: MessageContext) -> Text:
         title, body = rng.choice(TEST_TITLES), rng.choice(TEST_BODIES)
     else:
         title, body = _reminder(ctx, rng)
-    return Text(_clip(title, TITLE_MAX), _clip(body, BODY_MAX), "fallback")
+    return Text(clip(title, TITLE_MAX), clip(body, BODY_MAX), "fallback")
 
 
 def _reminder(ctx: MessageContext, rng: random.Random) -> tuple[str, str]:
     name = _name(ctx.block_title)
     minutes = ctx.minutes_until
-    if ctx.late:
-        titles, bodies = LATE_TITLES, LATE_BODIES
-    elif minutes > 0:
-        titles, bodies = BEFORE_TITLES, BEFORE_BODIES
-    elif minutes == 0:
-        titles, bodies = NOW_TITLES, NOW_BODIES
-    else:
-        titles, bodies = STARTED_TITLES, STARTED_BODIES
+    titles, bodies = REMINDER_TEXTS[situation(ctx)]
     values = {
         "span": _span(abs(minutes)),
         "start": _start(minutes),
@@ -214,7 +221,7 @@ def _item_list(items: tuple[tuple[str, str], ...], room: int) -> str:
             text = shown[0]
         if len(text) <= room:
             return text
-    return _clip(shown[0], room)
+    return clip(shown[0], room)
 
 
 def _progress(done: int, planned: int, rng: random.Random) -> str:
@@ -237,8 +244,8 @@ def _render(template: str, limit: int, name: str, **values: str) -> str:
     text = template.format(name=name, **values)
     if len(text) > limit and "{name}" in template:
         room = limit - (len(text) - len(name) * template.count("{name}"))
-        text = template.format(name=_clip(name, max(room, 4)), **values)
-    return _capital(_clip(text, limit))
+        text = template.format(name=clip(name, max(room, 4)), **values)
+    return _capital(clip(text, limit))
 
 
 def _capital(text: str) -> str:
@@ -253,7 +260,7 @@ def _plain(text: str) -> str:
 
 
 def _name(title: str) -> str:
-    return _clip(_plain(title), NAME_MAX) or DEFAULT_NAME
+    return clip(_plain(title), NAME_MAX) or DEFAULT_NAME
 
 
 def _sentence(text: str) -> str:
@@ -272,14 +279,3 @@ def _start(minutes: int) -> str:
     if minutes > 0:
         return f"starts in {_span(minutes)}"
     return "starts now" if minutes == 0 else f"started {_span(-minutes)} ago"
-
-
-def _clip(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters at a word boundary, marked with "…"."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,.;:") + "…"

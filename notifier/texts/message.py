@@ -7,13 +7,28 @@ from datetime import datetime
 from typing import Literal
 
 from notifier.plan.prefs import DEFAULT_PERSONA
+from notifier.push.payload import BODY_MAX, TITLE_MAX, clip
 
-# What a phone shows without cutting: iOS and Android both truncate a
-# notification title around 60 characters and a collapsed body around 180.
-TITLE_MAX = 60
-BODY_MAX = 180
+__all__ = [
+    "BODY_MAX",
+    "TITLE_MAX",
+    "Kind",
+    "MessageContext",
+    "Situation",
+    "Source",
+    "Text",
+    "clip",
+    "situation",
+    "time_of_day",
+]
+
+# The limits of a text and its clip are the push payload's (push/payload.py): what a
+# phone shows without cutting. Texts are written to fit them; the payload clips again.
 Kind = Literal["reminder", "summary", "missed", "test"]
 Source = Literal["llm", "fallback"]
+# What a text is about: a reminder before, at or after its block's start, or going out
+# late; or one of the other kinds.
+Situation = Literal["before", "now", "started", "late", "missed", "summary", "test"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +57,17 @@ class Text:
     body: str
     source: Source
     error: str | None = None
+
+
+def situation(ctx: MessageContext) -> Situation:
+    """Which situation a context is in: decided here only, for Claude's prompt and the built-in texts."""
+    if ctx.kind != "reminder":
+        return ctx.kind
+    if ctx.late:
+        return "late"
+    if ctx.minutes_until > 0:
+        return "before"
+    return "now" if ctx.minutes_until == 0 else "started"
 
 
 def time_of_day(local_time: datetime) -> str:
