@@ -685,6 +685,8 @@ def test_parse_rrule_normalises(text, canonical):
         "FREQ=WEEKLY;BYDAY=1MO",
         "FREQ=WEEKLY;BYMONTHDAY=1",
         "FREQ=MONTHLY;BYDAY=0MO",
+        "FREQ=MONTHLY;BYDAY=6MO",  # dateutil reads past its month tables (IndexError)
+        "FREQ=YEARLY;BYMONTH=10;BYDAY=20MO",
         "FREQ=DAILY;INTERVAL=0",
         "FREQ=DAILY;INTERVAL=abc",
         "FREQ=DAILY;INTERVAL=1,2",
@@ -797,3 +799,132 @@ def test_occurrence_is_a_frozen_value():
     o = Occurrence(datetime(2026, 1, 1), utc(2026, 1, 1))
     with pytest.raises(AttributeError):
         o.local = datetime(2027, 1, 1)  # type: ignore[misc]
+
+
+# --- expansion that starts near the window -------------------------------------
+# occurrences() moves a rule's start forward to the window instead of walking from the block's
+# first start; these compare it with the full walk (_full_local_starts, itself checked against
+# plain dateutil above) for every kind of rule the validator accepts, windows years later.
+
+from notifier.plan.recurrence import _full_local_starts, _local_starts, _parse  # noqa: E402
+
+monthdays = st.sampled_from([1, 2, 13, 15, 28, 29, 30, 31, -1, -2, -29, -31])
+
+
+@st.composite
+def any_rules(draw, start: datetime) -> str:
+    """Any rule parse_rrule accepts (all four FREQs with every BY part they may carry)."""
+    freq = draw(st.sampled_from(["DAILY", "WEEKLY", "MONTHLY", "YEARLY"]))
+    parts = [f"FREQ={freq}"]
+    if draw(st.booleans()):
+        parts.append(f"INTERVAL={draw(st.integers(1, 5) | st.sampled_from([7, 12, 13, 100]))}")
+    if draw(st.integers(0, 2)) == 0:
+        months = draw(st.lists(st.integers(1, 12), min_size=1, max_size=4, unique=True))
+        parts.append("BYMONTH=" + ",".join(map(str, months)))
+    if freq != "WEEKLY" and draw(st.integers(0, 2)) == 0:
+        parts.append(
+            "BYMONTHDAY=" + ",".join(map(str, draw(st.lists(monthdays, min_size=1, max_size=3))))
+        )
+    if draw(st.integers(0, 2)) == 0:
+        days = draw(st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=4, unique=True))
+        if freq in ("MONTHLY", "YEARLY"):
+            nth = st.sampled_from(
+                ["", "", "1", "2", "-1", "5"] + (["20", "-53"] if freq == "YEARLY" else [])
+            )
+            days = [draw(nth) + d for d in days]
+        parts.append("BYDAY=" + ",".join(days))
+    if freq in ("MONTHLY", "YEARLY") and "BY" in ";".join(parts) and draw(st.booleans()):
+        parts.append(f"BYSETPOS={draw(st.sampled_from([1, 2, 3, -1, -2, 6]))}")
+    if draw(st.integers(0, 3)) == 0:
+        parts.append(f"WKST={draw(st.sampled_from(WEEKDAYS))}")
+    end = draw(st.sampled_from([None, None, "COUNT", "UNTIL"]))
+    if end == "COUNT":
+        parts.append(f"COUNT={draw(st.integers(1, 300))}")
+    elif end == "UNTIL":
+        until = start + timedelta(days=draw(st.integers(-2, 30 * 366))) + draw(minutes)
+        parts.append(
+            "UNTIL="
+            + until.strftime(draw(st.sampled_from(["%Y%m%d", "%Y%m%dT%H%M%S", "%Y%m%dT%H%M%SZ"])))
+        )
+    text = ";".join(parts)
+    try:
+        return parse_rrule(text)
+    except ValueError:  # e.g. BYSETPOS next to BYMONTH only on a MONTHLY rule: fine, it is refused
+        assume(False)
+        raise
+
+
+def full_local_starts(rule: str, start: datetime, lo: datetime, hi: datetime) -> list[datetime]:
+    """The full walk from the block's first start (UNTIL as local time applied here)."""
+    parsed = _parse(rule)
+    if parsed.until is not None and parsed.until.tzinfo is None:  # a UTC one bounds instants
+        hi = min(hi, parsed.until)
+    return list(_full_local_starts(parsed, start, lo, hi)) if hi >= lo else []
+
+
+@settings(props, max_examples=250)
+@given(data=st.data())
+def test_the_expansion_near_the_window_equals_the_full_walk(data):
+    start = datetime.combine(
+        data.draw(st.dates(date(2000, 1, 1), date(2100, 12, 31))), data.draw(start_times)
+    )
+    rule = data.draw(any_rules(start))
+    lo = start + timedelta(days=data.draw(st.integers(-40, 12 * 366))) + data.draw(minutes)
+    hi = lo + timedelta(hours=data.draw(st.integers(0, 24 * 200)))
+    assert list(_local_starts(_parse(rule), start, lo, hi)) == full_local_starts(
+        rule, start, lo, hi
+    )
+
+
+@settings(props, max_examples=150)
+@given(data=st.data(), tz=st.sampled_from([z for z in ZONES if transitions(z)]))
+def test_occurrences_years_later_match_the_full_walk_across_dst(data, tz):
+    # The window sits on one of the zone's DST changes, years after the first start.
+    change = data.draw(st.sampled_from(transitions(tz)))
+    start = (
+        before(change, tz).replace(second=0)
+        + data.draw(minutes)
+        - timedelta(days=data.draw(st.integers(0, 10 * 366)))
+    )
+    rule = data.draw(any_rules(start))
+    ws = change - data.draw(st.integers(0, 72)) * H + data.draw(minutes)
+    we = ws + data.draw(st.integers(0, 24 * 40)) * H
+    lo, hi = wall(ws, UTC) - timedelta(days=2), wall(we, UTC) + timedelta(days=2)
+    expected: dict[datetime, datetime] = {}
+    for local in full_local_starts(rule, start, lo, hi):
+        expected.setdefault(expected_utc(local, tz), local)
+    until = _parse(rule).until
+    if until is not None and until.tzinfo is not None:  # a UTC UNTIL bounds instants
+        expected = {u: local for u, local in expected.items() if u <= until}
+    want = sorted(u for u in expected if ws <= u < we)
+    assert [o.start_utc for o in occurrences(start, tz, rule, ws, we)] == want
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=DAILY",
+        "FREQ=WEEKLY;INTERVAL=3;BYDAY=MO,TH",
+        "FREQ=MONTHLY;BYMONTHDAY=31",
+        "FREQ=MONTHLY;BYDAY=-1FR",
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
+        "FREQ=YEARLY;BYDAY=20MO",
+        "FREQ=DAILY;COUNT=10000",
+    ],
+)
+def test_a_window_a_century_after_the_start_costs_no_more_than_one_near_it(rule):
+    # Issue 13: 40 daily blocks from 2000-01-01 and an agenda week in 2100 took 8 s.
+    start = datetime(2000, 1, 1, 9)
+    far = occurrences(start, BERLIN, rule, utc(2100, 3, 1), utc(2100, 3, 8))  # warms the caches
+    began = wallclock.process_time()
+    for _ in range(20):
+        assert occurrences(start, BERLIN, rule, utc(2100, 3, 1), utc(2100, 3, 8)) == far
+    assert wallclock.process_time() - began < 0.2  # the walk from 2000 took seconds
+    lo, hi = datetime(2100, 2, 27), datetime(2100, 3, 10)
+    want = [
+        local
+        for local in full_local_starts(rule, start, lo, hi)
+        if utc(2100, 3, 1) <= localize(local, BERLIN) < utc(2100, 3, 8)
+    ]
+    assert [o.local for o in far] == want

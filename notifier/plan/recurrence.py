@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import os
 import re
 from collections.abc import Container, Iterable, Iterator, Mapping
@@ -115,6 +116,15 @@ class _Rule:
     # UNTIL is applied here: dateutil refuses a UTC UNTIL with a floating DTSTART and would
     # read a bare date as midnight, dropping that day. Naive: a local wall time; aware: UTC.
     until: datetime | None
+    # The parts again, parsed, for the expansion that starts near the window.
+    freq: str
+    interval: int
+    count: int | None
+    months: tuple[int, ...]  # BYMONTH; empty: any
+    monthdays: tuple[int, ...]  # BYMONTHDAY; negatives count from the month's end
+    weekdays: tuple[tuple[int, int], ...]  # BYDAY as (weekday, n); n = 0 unless numbered
+    setpos: bool
+    wkst: int
 
 
 def parse_rrule(text: str) -> str:
@@ -139,7 +149,9 @@ def _parse(text: str) -> _Rule:
         raise ValueError("BYSETPOS needs FREQ=MONTHLY or YEARLY and another BY part")
     parts |= {name: _numbers(name, parts[name]) for name in _RANGES if name in parts}
     if "BYDAY" in parts:
-        parts["BYDAY"] = _byday(parts["BYDAY"], freq)
+        parts["BYDAY"] = _byday(
+            parts["BYDAY"], freq, in_month=freq == "MONTHLY" or "BYMONTH" in parts
+        )
     parts.setdefault(
         "WKST", "MO"
     )  # dateutil would take calendar.firstweekday(), a process-wide setting
@@ -153,7 +165,24 @@ def _parse(text: str) -> _Rule:
         rrulestr(body, dtstart=datetime(2000, 1, 1))
     except ValueError as exc:
         raise ValueError(f"invalid repeat rule: {exc}") from None
-    return _Rule(";".join(canon), body, _until(parts["UNTIL"]) if "UNTIL" in parts else None)
+    ints = {name: tuple(map(int, parts[name].split(","))) for name in _RANGES if name in parts}
+    return _Rule(
+        text=";".join(canon),
+        body=body,
+        until=_until(parts["UNTIL"]) if "UNTIL" in parts else None,
+        freq=freq,
+        interval=ints.get("INTERVAL", (1,))[0],
+        count=ints["COUNT"][0] if "COUNT" in ints else None,
+        months=ints.get("BYMONTH", ()),
+        monthdays=ints.get("BYMONTHDAY", ()),
+        weekdays=tuple(
+            (_DAYS.index(m[2]), int(m[1] or 0))
+            for m in map(_BYDAY_RE.fullmatch, parts.get("BYDAY", "").split(","))
+            if m
+        ),
+        setpos="BYSETPOS" in parts,
+        wkst=_DAYS.index(parts["WKST"]) if parts["WKST"] in _DAYS else 0,
+    )
 
 
 def _split(text: str) -> dict[str, str]:
@@ -192,7 +221,7 @@ def _numbers(name: str, value: str) -> str:
     return ",".join(map(str, nums))  # INTERVAL=1,2 gets this far; dateutil refuses it
 
 
-def _byday(value: str, freq: str) -> str:
+def _byday(value: str, freq: str, *, in_month: bool) -> str:
     days = set()
     for item in value.split(","):
         if not (m := _BYDAY_RE.fullmatch(item)):
@@ -203,6 +232,10 @@ def _byday(value: str, freq: str) -> str:
             raise ValueError(
                 "numbered BYDAY entries (1MO, -1FR) need FREQ=MONTHLY or YEARLY and 1..53"
             )
+        # dateutil looks the 6th+ weekday of a month up past its tables (IndexError, or a
+        # day of another month), and a month has at most five of each weekday anyway.
+        if m[1] and in_month and abs(int(m[1])) > 5:
+            raise ValueError("numbered BYDAY entries within a month go from 1 to 5 (or -1 to -5)")
         days.add((_DAYS.index(m[2]), int(m[1] or 0)))
     return ",".join(f"{n or ''}{_DAYS[d]}" for d, n in sorted(days))
 
@@ -217,9 +250,179 @@ def _until(value: str) -> datetime:
 
 
 def _local_starts(rule: _Rule, start: datetime, lo: datetime, hi: datetime) -> Iterator[datetime]:
-    """The rule's naive local start times in [lo, hi], in order, as dateutil expands them."""
+    """The rule's naive local start times in [lo, hi], in order, exactly as dateutil expands
+    them from `start`, at a cost that depends on the window, not on how long ago `start` was."""
     if rule.until is not None and rule.until.tzinfo is None:
         hi = min(hi, rule.until)
+    if rule.count is not None:
+        # COUNT counts from the first start, so the series' last start is found once (cached)
+        # and the rule is then expanded near the window like one with an UNTIL.
+        last = _count_end(rule, start)
+        if last is None and hi >= _COUNT_HORIZON:
+            yield from _full_local_starts(rule, start, lo, hi)  # past anything a person plans
+            return
+        hi = hi if last is None else min(hi, last)
+    if hi < start or hi < lo:
+        return
+    if rule.freq in ("DAILY", "WEEKLY") or not (rule.weekdays or rule.setpos):
+        yield from _dates_starts(rule, start, lo, hi)
+    else:
+        yield from _moved_starts(rule, start, lo, hi)
+
+
+@lru_cache(maxsize=8192)
+def _count_end(rule: _Rule, start: datetime) -> datetime | None:
+    """The local start of a COUNT rule's last occurrence; None if it lies past the horizon."""
+    body = _explicit(rule, start)
+    for n, local in enumerate(_local_starts(body, start, start, _COUNT_HORIZON), 1):
+        if n == rule.count:
+            return local
+    return None
+
+
+_COUNT_HORIZON = datetime(2200, 1, 1)  # block starts are 2000-2100: far past any real window
+
+
+def _explicit(rule: _Rule, start: datetime) -> _Rule:
+    """The same rule without COUNT and with the parts dateutil takes from the start spelled out.
+
+    dateutil fills a missing BYDAY (weekly), BYMONTHDAY (monthly, yearly) and BYMONTH (yearly)
+    from DTSTART; made explicit, the rule means the same from any later start of a period.
+    """
+    return _explicit_for(rule, start.weekday(), start.day, start.month)
+
+
+@lru_cache(maxsize=1024)
+def _explicit_for(rule: _Rule, weekday: int, day: int, month: int) -> _Rule:
+    parts = dict(p.split("=", 1) for p in rule.body.split(";"))
+    parts.pop("COUNT", None)
+    if not (rule.monthdays or rule.weekdays):
+        if rule.freq == "WEEKLY":
+            parts["BYDAY"] = _DAYS[weekday]
+        elif rule.freq in ("MONTHLY", "YEARLY"):
+            parts["BYMONTHDAY"] = str(day)
+            if rule.freq == "YEARLY" and not rule.months:
+                parts["BYMONTH"] = str(month)
+    return _parse(";".join(f"{name}={parts[name]}" for name in _PARTS if name in parts))
+
+
+def _dates_starts(rule: _Rule, start: datetime, lo: datetime, hi: datetime) -> Iterator[datetime]:
+    """Rules whose dates each period computes directly: every DAILY and WEEKLY rule, and
+    MONTHLY/YEARLY ones made of BYMONTH and BYMONTHDAY only (the common ones)."""
+    rule = _explicit(rule, start)
+    clock = start.time()
+    first, last = max(start, lo).date(), hi.date()
+    if first > last:
+        return
+    days = (
+        _daily(rule, start.date(), first, last)
+        if rule.freq == "DAILY"
+        else _weekly(rule, start.date(), first, last)
+        if rule.freq == "WEEKLY"
+        else _by_month(rule, start.date(), first, last)
+    )
+    for day in days:
+        local = datetime.combine(day, clock)
+        if local > hi:
+            return
+        if local >= lo and local >= start:
+            yield local
+
+
+def _daily(rule: _Rule, anchor: date, first: date, last: date) -> Iterator[date]:
+    """Every INTERVAL-th day from `anchor`, limited by BYMONTH, BYMONTHDAY and BYDAY."""
+    wanted = {d for d, _ in rule.weekdays}
+    step, origin = rule.interval, anchor.toordinal()
+    begin = origin - (origin - first.toordinal()) // step * step  # the first one at or after
+    for ordinal in range(begin, last.toordinal() + 1, step):
+        day = date.fromordinal(ordinal)
+        if (
+            (not rule.months or day.month in rule.months)
+            and (not wanted or day.weekday() in wanted)
+            and (not rule.monthdays or _is_monthday(day, rule.monthdays))
+        ):
+            yield day
+
+
+def _weekly(rule: _Rule, anchor: date, first: date, last: date) -> Iterator[date]:
+    """The BYDAY days of every INTERVAL-th week (weeks begin on WKST) from `anchor`'s week."""
+    offsets = sorted({(d - rule.wkst) % 7 for d, _ in rule.weekdays})
+    span = 7 * rule.interval
+    origin = anchor.toordinal() - (anchor.weekday() - rule.wkst) % 7
+    low, high = first.toordinal(), last.toordinal()
+    for week in range(origin + (low - origin) // span * span, high + 1, span):
+        for ordinal in (week + offset for offset in offsets):
+            if ordinal > high:
+                return
+            if ordinal >= low:
+                day = date.fromordinal(ordinal)
+                if not rule.months or day.month in rule.months:
+                    yield day
+
+
+def _by_month(rule: _Rule, anchor: date, first: date, last: date) -> Iterator[date]:
+    """MONTHLY: the BYMONTHDAY days of every INTERVAL-th month; YEARLY: of the BYMONTH months
+    (all when none) of every INTERVAL-th year. Periods are counted in months since year 0."""
+    yearly = rule.freq == "YEARLY"
+    size = 12 * rule.interval if yearly else rule.interval
+    origin = anchor.year * 12 + (0 if yearly else anchor.month - 1)
+    here = first.year * 12 + (0 if yearly else first.month - 1)
+    months = (rule.months or range(1, 13)) if yearly else (1,)
+    for period in range(
+        origin + max(0, -(-(here - origin) // size)) * size, last.year * 12 + last.month, size
+    ):
+        for month in months:
+            year, index = divmod(period + month - 1, 12)
+            if year > MAXYEAR:
+                return
+            if not yearly and rule.months and index + 1 not in rule.months:
+                continue
+            for day in _month_days(year, index + 1, rule.monthdays):
+                if day > last:
+                    return
+                if day >= first:
+                    yield day
+
+
+def _is_monthday(day: date, monthdays: tuple[int, ...]) -> bool:
+    length = calendar.monthrange(day.year, day.month)[1]
+    return day.day in monthdays or day.day - length - 1 in monthdays
+
+
+@lru_cache(maxsize=4096)
+def _month_days(year: int, month: int, monthdays: tuple[int, ...]) -> tuple[date, ...]:
+    """The dates of BYMONTHDAY in one month, in order (31 and -1 can be the same day)."""
+    length = calendar.monthrange(year, month)[1]
+    found = {n if n > 0 else length + 1 + n for n in monthdays}
+    return tuple(date(year, month, n) for n in sorted(found) if 1 <= n <= length)
+
+
+def _moved_starts(rule: _Rule, start: datetime, lo: datetime, hi: datetime) -> Iterator[datetime]:
+    """MONTHLY/YEARLY rules with BYDAY or BYSETPOS, left to dateutil from a moved start.
+
+    The start moves forward by whole periods of the rule to the first day of the period that
+    holds `lo`, at the same wall-clock time: dateutil computes each month or year (and its
+    BYSETPOS) as a whole and drops what lies before the start, so from a period's first day
+    it gives the same dates the original start would have given there.
+    """
+    rule = _explicit(rule, start)
+    if rule.freq == "MONTHLY":
+        origin, here = start.year * 12 + start.month - 1, lo.year * 12 + lo.month - 1
+    else:
+        origin, here = start.year, lo.year
+    steps = max(0, (here - origin) // rule.interval)
+    if steps:
+        period = origin + steps * rule.interval
+        year, month = divmod(period, 12) if rule.freq == "MONTHLY" else (period, 0)
+        start = datetime.combine(date(year, month + 1, 1), start.time())
+    yield from _full_local_starts(rule, start, lo, hi)
+
+
+def _full_local_starts(
+    rule: _Rule, start: datetime, lo: datetime, hi: datetime
+) -> Iterator[datetime]:
+    """The rule's naive local start times in [lo, hi], in order, as dateutil expands them
+    walking from `start` (UNTIL as a local time is left to the caller)."""
     if hi < start:
         return
     # dateutil stops at the first date past the window, but a rule with no dates left
@@ -247,7 +450,12 @@ def occurrences(
     *,
     limit: int | None = 5000,
 ) -> list[Occurrence]:
-    """Occurrences of a block starting in [window_start, window_end), sorted, unique by UTC."""
+    """Occurrences of a block starting in [window_start, window_end), sorted, unique by UTC.
+
+    The one entry point for expanding a block: (start, zone, rule, window) -> occurrences.
+    A pure function whose cost depends on the window, not on how far back the start lies;
+    per-occurrence changes (moved or cancelled sessions) belong on top of its result.
+    """
     ws, we = _utc(window_start), _utc(window_end)
     start = start_local.replace(microsecond=0)  # dateutil drops them too; keys are whole seconds
     if start.tzinfo is not None:
