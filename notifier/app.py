@@ -110,9 +110,20 @@ def create_app(
     policy = SecurityPolicy.from_config(config)
     with _without_pydantic():
         app = _litestar(config, static, policy, lifespan)
+    policy.body_types = _body_types(app)
     # Around Litestar's whole handler: route middleware would miss its 404s and 405s.
     app.asgi_handler = SecurityMiddleware(app.asgi_handler, policy)
     return app
+
+
+def _body_types(app: Litestar) -> dict[str, frozenset[str]]:
+    """Routes that take a body other than JSON say so in `opt={"body_types": (...)}`."""
+    found: dict[str, frozenset[str]] = {}
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if types := handler.opt.get("body_types"):
+                found[route.path] = frozenset(t.lower() for t in types)
+    return found
 
 
 def _litestar(config: Config, static: Any, policy: SecurityPolicy, lifespan: Any) -> Litestar:

@@ -1,6 +1,8 @@
-"""One catalog of errors; the API turns each into `{"error": code, "detail": text}`."""
+"""One catalog of errors, and the one place that writes them as `{"error": code, "detail": text}`."""
 
 from __future__ import annotations
+
+import json
 
 
 class NotifierError(Exception):
@@ -9,11 +11,21 @@ class NotifierError(Exception):
     status = 500
     code = "internal_error"
 
-    def __init__(self, detail: str, *, code: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         if code is not None:
             self.code = code
+        if status is not None:
+            self.status = status
+        self.headers = dict(headers or {})
 
 
 class ConfigError(NotifierError):
@@ -82,8 +94,23 @@ class TooManyRequests(NotifierError):
     code = "rate_limited"
 
     def __init__(self, detail: str, *, retry_after: int | None = None) -> None:
-        super().__init__(detail)
-        self.headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        super().__init__(
+            detail, headers={"Retry-After": str(retry_after)} if retry_after is not None else None
+        )
+
+
+class UnsupportedMediaType(NotifierError):
+    """A request body in a format the route does not take."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+class IdempotencyKeyReused(NotifierError):
+    """An Idempotency-Key sent again with a different request."""
+
+    status = 422
+    code = "idempotency_key_reused"
 
 
 class InvalidEndpoint(BadRequest):
@@ -108,3 +135,14 @@ class InvalidCode(Forbidden):
     """A pairing code or login link that is wrong, used up or expired."""
 
     code = "invalid_code"
+
+
+def rendered(exc: NotifierError) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, JSON body) for an error: what the gate and the app's handler both send."""
+    status = exc.status if exc.status >= 400 else 500
+    headers = {"content-type": "application/json"}
+    if isinstance(exc, Unauthorized):
+        headers["www-authenticate"] = "Bearer"
+    headers.update({k.lower(): v for k, v in exc.headers.items()})
+    body = json.dumps({"error": exc.code, "detail": exc.detail}).encode()
+    return status, headers, body

@@ -2,13 +2,21 @@
 
 Identity is a bearer token (or the session cookie pairing sets), never the
 peer address: a tunnel delivers strangers from 127.0.0.1.
+
+The request gate (edge/gate.py) reads the credentials from the headers, once,
+and leaves them on the request as `Credentials`; the guard and the
+idempotency layer use exactly those, so the cross-site rule the gate applies
+to cookie-authenticated requests covers whatever really authenticates them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import MutableMapping
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, Literal
 
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
@@ -39,26 +47,61 @@ async def mint_token(db: Database, label: str = "", kind: str = "device") -> tup
     return token_id, token
 
 
-def presented_token(connection: ASGIConnection) -> str | None:
-    """The bearer token from the Authorization header, else the session cookie."""
-    header = connection.headers.get("authorization")
-    if header:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            raise Unauthorized("Authorization must be 'Bearer <token>'")
-        return value.strip()
-    return connection.cookies.get(SESSION_COOKIE) or None
+@dataclass(frozen=True)
+class Credentials:
+    """What a request presented to authenticate itself, as the gate read it.
+
+    `via` says where it came from; `problem` is set when the request presented
+    something unusable (a malformed Authorization header, two different session
+    cookies): such a request is refused on every route that needs a token, and
+    never falls back to another credential.
+    """
+
+    via: Literal["bearer", "cookie"] | None = None
+    token: str | None = None
+    problem: str | None = None
+
+
+NONE = Credentials()
+_STATE_KEY = "credentials"
+_ROW_KEY = "token_row"
+_NO_GATE = Credentials(problem="The request did not pass the request gate.")
+
+
+def attach(scope: MutableMapping[str, Any], credentials: Credentials) -> None:
+    """Leave the gate's reading of the credentials on the request (the gate calls this)."""
+    state = scope.setdefault("state", {})
+    state[_STATE_KEY] = credentials
+    state.pop(_ROW_KEY, None)
+
+
+def credentials_of(scope: MutableMapping[str, Any]) -> Credentials:
+    """The credentials the gate read; a request that skipped the gate has unusable ones."""
+    found = scope.get("state", {}).get(_STATE_KEY)
+    return found if isinstance(found, Credentials) else _NO_GATE
+
+
+async def authenticated(scope: MutableMapping[str, Any], db: Database) -> Any:
+    """The live token row behind the request's credentials, or None; looked up once per request."""
+    state = scope.setdefault("state", {})
+    if _ROW_KEY not in state:
+        creds = credentials_of(scope)
+        ok = creds.token and not creds.problem
+        state[_ROW_KEY] = await db.token_by_hash(hash_token(creds.token)) if ok else None  # type: ignore[arg-type]
+    return state[_ROW_KEY]
 
 
 async def require_token(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """Guard: let public handlers through; everything else needs a live token."""
     if handler.opt.get("public"):
         return
-    token = presented_token(connection)
-    if not token:
+    creds = credentials_of(connection.scope)  # type: ignore[arg-type]
+    if creds.problem:
+        raise Unauthorized(creds.problem)
+    if not creds.token:
         raise Unauthorized("This needs a device token: pair this device or run `notifier token`.")
     db: Database = connection.app.state.db
-    row = await db.token_by_hash(hash_token(token))
+    row = await authenticated(connection.scope, db)  # type: ignore[arg-type]
     if row is None:
         raise Unauthorized("Unknown or revoked token.")
     connection.state.token_id = row["id"]

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from notifier.errors import NotifierError, Unauthorized
+from notifier.errors import BadRequest, NotifierError, rendered
 
 log = logging.getLogger(__name__)
 
@@ -25,38 +25,44 @@ _HTTP_CODES = {
 }
 
 
-def error_response(
-    status: int, code: str, detail: str, headers: dict[str, str] | None = None
-) -> Response[Any]:
-    return Response({"error": code, "detail": detail}, status_code=status, headers=headers)
+def error_response(exc: NotifierError) -> Response[bytes]:
+    """The standard error body as a Litestar response (the same bytes the gate writes)."""
+    status, headers, body = rendered(exc)
+    media_type = headers.pop("content-type")
+    return Response(body, status_code=status, headers=headers, media_type=media_type)
 
 
-def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """Render any exception raised while handling a request."""
+    return error_response(as_notifier_error(request, exc))
+
+
+def as_notifier_error(request: Request[Any, Any, Any], exc: Exception) -> NotifierError:
+    """Any exception as one of ours, logging what the server got wrong."""
     if isinstance(exc, NotifierError):
-        status = exc.status if exc.status < 500 else 500
-        headers = (
-            {"WWW-Authenticate": "Bearer"}
-            if isinstance(exc, Unauthorized)
-            else getattr(exc, "headers", None)
-        )
-        if status == 500:
+        if exc.status >= 500:
             log.error("%s: %s", exc.code, exc.detail)
-        return error_response(status, exc.code, exc.detail, headers)
+        return exc
     if isinstance(exc, ValidationException):
-        return error_response(400, "bad_request", _validation_detail(exc))
+        return BadRequest(_validation_detail(exc))
     if isinstance(exc, OverflowError):
         # Path and body ints are unbounded in Python; SQLite stops at 2**63-1
         # (found by the fuzz test). No id or count that large can be valid.
-        return error_response(400, "bad_request", "A number in the request is out of range.")
+        return BadRequest("A number in the request is out of range.")
+    if isinstance(exc, RecursionError):
+        return BadRequest("The request body is nested too deeply.")
     if isinstance(exc, HTTPException):
-        code = _HTTP_CODES.get(exc.status_code, "http_error")
         status = exc.status_code
         if status >= 500:
             log.error("HTTP %s on %s %s: %s", status, request.method, request.url.path, exc.detail)
-        return error_response(status, code, str(exc.detail), exc.headers)
+        return NotifierError(
+            str(exc.detail),
+            code=_HTTP_CODES.get(status, "http_error"),
+            status=status,
+            headers=dict(exc.headers or {}),
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response(500, "internal_error", "Something went wrong on the server; see its log.")
+    return NotifierError("Something went wrong on the server; see its log.")
 
 
 def _validation_detail(exc: ValidationException) -> str:

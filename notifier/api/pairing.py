@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Redirect
 
 from notifier.access.pairing import LOGIN, PAIR, pair_url, qr_svg
-from notifier.access.tokens import SESSION_COOKIE, hash_token
+from notifier.access.tokens import SESSION_COOKIE, credentials_of, hash_token
 from notifier.clock import iso
 from notifier.errors import NotFound
 
@@ -87,7 +87,8 @@ async def login(
     state: State, request: Request[Any, Any, Any], t: Annotated[str, QueryParameter(max_length=100)]
 ) -> Redirect:
     """The launcher's one-time link: swap it for a session cookie, then show the dashboard."""
-    previous = request.cookies.get(SESSION_COOKIE)
+    presented = credentials_of(request.scope)  # type: ignore[arg-type]
+    previous = presented.token if presented.via == "cookie" else None
     token_id, token = await state.pairing.redeem(
         state.db, LOGIN, t, client=_client(request), label="Desktop browser"
     )

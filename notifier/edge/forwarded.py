@@ -1,4 +1,4 @@
-"""Forwarded headers (RFC 7239 `Forwarded`, and the X-Forwarded-* trio), trusted only from our proxies.
+"""Forwarded headers (the X-Forwarded-* trio), trusted only from our proxies.
 
 Anyone can send these headers, so they are read only when the peer that
 connected to us is a configured proxy (NOTIFIER_TRUSTED_PROXIES). Even then the
@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from notifier.config import Network
 
 _HOST = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$")
-_PAIR = re.compile(r'\s*([A-Za-z]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;,\s]*)\s*')
 
 
 @dataclass(frozen=True)
@@ -49,75 +48,31 @@ def trusted(address: str | None, proxies: Iterable[Network]) -> bool:
     return ip is not None and any(ip in net for net in proxies)
 
 
-def _forwarded_hops(value: str) -> list[dict[str, str]]:
-    hops = []
-    for element in _split_outside_quotes(value, ","):
-        hop = {}
-        for pair in _split_outside_quotes(element, ";"):
-            m = _PAIR.fullmatch(pair)
-            if m:
-                hop[m.group(1).lower()] = m.group(2).strip('"')
-        hops.append(hop)
-    return hops
-
-
-def _split_outside_quotes(text: str, sep: str) -> list[str]:
-    parts, current, quoted = [], [], False
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-        if ch == sep and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    parts.append("".join(current))
-    return [p for p in parts if p.strip()]
-
-
-def _last(value: str | None) -> str | None:
-    if not value:
+def _last(values: list[str] | None) -> str | None:
+    """The right-most entry over all copies of a header: the one our proxy appended."""
+    if not values:
         return None
-    return value.split(",")[-1].strip() or None
+    return ",".join(values).split(",")[-1].strip() or None
 
 
 def resolve(
-    peer: str | None, scheme: str, headers: dict[str, str], proxies: tuple[Network, ...]
+    peer: str | None, scheme: str, headers: dict[str, list[str]], proxies: tuple[Network, ...]
 ) -> Origin:
     """What to believe about a request that reached us from `peer`.
 
-    `headers` maps lower-case names to values (repeats joined with ", ").
-    The client is the right-most forwarded address that is not itself one of
-    our proxies; scheme and host are the ones our nearest proxy reported.
+    `headers` maps lower-case names to every value sent. Only the X-Forwarded-*
+    headers are read (what cloudflared, Caddy, nginx and Tailscale set), and of
+    each only the right-most entry: the one our proxy appended. Entries to its
+    left, and RFC 7239 `Forwarded`, come from whoever sent the request to the
+    proxy, so a client could claim a new address for every guess with them.
     """
     if not trusted(peer, proxies):
         return Origin(peer, scheme, None)
-    if "forwarded" in headers:
-        hops = _forwarded_hops(headers["forwarded"])
-    else:
-        hops = [{"for": f} for f in (headers.get("x-forwarded-for") or "").split(",") if f.strip()]
-        last = {
-            "proto": _last(headers.get("x-forwarded-proto")),
-            "host": _last(headers.get("x-forwarded-host")),
-        }
-        if not hops:
-            hops = [{}]
-        hops[-1].update({k: v for k, v in last.items() if v})
-    if not hops:
-        return Origin(peer, scheme, None)
-    nearest = hops[-1]
-    client = peer
-    for hop in reversed(hops):
-        ip = parse_ip(hop.get("for"))
-        if ip is None:
-            break  # "unknown" or an obfuscated name: keep what we know for sure
-        client = str(ip)
-        if not any(ip in net for net in proxies):
-            break
-    proto = (nearest.get("proto") or "").lower()
-    host = nearest.get("host")
+    ip = parse_ip(_last(headers.get("x-forwarded-for")))
+    proto = (_last(headers.get("x-forwarded-proto")) or "").lower()
+    host = _last(headers.get("x-forwarded-host"))
     return Origin(
-        client,
+        str(ip) if ip is not None else peer,
         proto if proto in ("http", "https") else scheme,
         host.lower() if host and _HOST.match(host) else None,
     )

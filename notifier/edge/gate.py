@@ -1,13 +1,20 @@
-"""One ASGI middleware for what every request must pass, before any route runs.
+"""The request gate: one ASGI middleware every request passes before any route runs.
 
 1. Forwarded headers are applied only when the peer is a trusted proxy.
-2. The Host must be one we serve: a DNS-rebinding page on `evil.example`
-   that resolves to 127.0.0.1 reaches our socket, but with `Host: evil.example`.
-3. A request that authenticates by cookie and changes something must come
-   from our own pages (Sec-Fetch-Site, else Origin). SameSite=Strict alone does
-   not cover other ports on the same host, which are same-site. Bearer-token
-   requests are not CSRF-able: a browser never adds that header by itself.
-4. Security headers go on every response, error pages included.
+2. The Host must be one we serve, and so must a forwarded host: a
+   DNS-rebinding page on `evil.example` that resolves to 127.0.0.1 reaches our
+   socket, but with `Host: evil.example`.
+3. The credentials are read once (edge/credentials.py) and left on the request;
+   the token guard and Idempotency-Key use exactly what was read here.
+4. A change authenticated by the session cookie must come from our own pages
+   (Sec-Fetch-Site, else Origin). SameSite=Strict alone does not cover other
+   ports on the same host, or sibling names of a tunnel, which are same-site.
+   Bearer-token requests are not CSRF-able: a browser never adds that header
+   by itself, and a page cannot send it cross-origin without a preflight.
+5. Changes carry JSON bodies only (415 otherwise): a `text/plain` or untyped
+   body is what a page elsewhere can send without a preflight. A route that
+   takes another format names it in `opt={"body_types": (...)}`.
+6. Security headers go on every response, error pages and static files included.
 
 It wraps Litestar's whole ASGI handler, not a route's middleware stack:
 Litestar answers 404 and 405 before route middleware runs.
@@ -16,17 +23,17 @@ Litestar answers 404 and 405 before route middleware runs.
 from __future__ import annotations
 
 import ipaddress
-import json
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from notifier.access.tokens import SESSION_COOKIE
+from notifier.access.tokens import attach
 from notifier.config import Config
+from notifier.edge.credentials import read_credentials
 from notifier.edge.forwarded import Network, resolve
-from notifier.errors import CrossSiteRequest, InvalidHost, NotifierError
+from notifier.edge.http import MUTATING, first, header_lists, send_error
+from notifier.errors import CrossSiteRequest, InvalidHost, NotifierError, UnsupportedMediaType
 from notifier.host.lan import hostnames
 
 ASGIApp = Callable[..., Awaitable[None]]
@@ -44,7 +51,7 @@ SECURITY_HEADERS = (
 )
 # Tokens travel in these responses: keep them out of every cache.
 NO_STORE_PREFIXES = ("/api/", "/login")
-MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+JSON_BODIES = frozenset({"application/json"})
 LOOPBACK_NAMES = frozenset({"localhost"})
 
 
@@ -82,6 +89,8 @@ class SecurityPolicy:
     any_ip: bool  # listening beyond loopback: a phone may use any of our addresses
     proxies: tuple[Network, ...] = ()
     public_origin: str | None = None
+    # Exact paths of routes whose bodies are not JSON, and the media types they take.
+    body_types: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config: Config) -> SecurityPolicy:
@@ -112,31 +121,12 @@ def _loopback_bind(host: str) -> bool:
     return host == "localhost" or (ip is not None and ip.is_loopback)
 
 
-def _headers(scope: dict[str, Any]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for raw_name, raw_value in scope.get("headers", ()):
-        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
-        found[name] = f"{found[name]}, {value}" if name in found and name != "cookie" else value
-    return found
-
-
-def _has_session_cookie(cookie_header: str | None) -> bool:
-    if not cookie_header or SESSION_COOKIE not in cookie_header:
-        return False
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(cookie_header)
-    except CookieError:
-        return True  # unparseable but mentions it: treat as cookie-authenticated
-    return SESSION_COOKIE in jar
-
-
-def same_origin_request(headers: dict[str, str], allowed_origins: Iterable[str]) -> bool:
+def same_origin_request(headers: dict[str, list[str]], allowed_origins: Iterable[str]) -> bool:
     """Did a browser send this from one of our own pages?"""
-    site = headers.get("sec-fetch-site")
+    site = first(headers, "sec-fetch-site")
     if site is not None:
         return site == "same-origin"
-    origin = headers.get("origin")
+    origin = first(headers, "origin")
     return origin is not None and origin.lower() in set(allowed_origins)
 
 
@@ -153,41 +143,72 @@ class SecurityMiddleware:
             return
         send = _adding_headers(send, scope.get("path", ""))
         try:
-            scope = self._check(scope)
+            scope, receive = self._check(scope, receive)
         except NotifierError as exc:
-            await _send_error(send, exc)
+            await send_error(send, exc)
             return
         await self.app(scope, receive, send)
 
-    def _check(self, scope: dict[str, Any]) -> dict[str, Any]:
-        headers = _headers(scope)
+    def _check(self, scope: dict[str, Any], receive: Any) -> tuple[dict[str, Any], Any]:
+        headers = header_lists(scope)
         client = scope.get("client")
         seen = resolve(
             client[0] if client else None, scope.get("scheme", "http"), headers, self.policy.proxies
         )
-        host_value = seen.host or headers.get("host", "")
-        parsed = split_host(host_value)
-        if parsed is None or not self.policy.host_allowed(parsed[0]):
-            raise InvalidHost(f"This server does not answer to the host {host_value[:100]!r}.")
+        hosts = headers.get("host", [])
+        host_value = hosts[0] if len(hosts) == 1 else ""
+        own = self._host(host_value)
+        if seen.host is not None:  # the proxy's name for us must be ours too
+            host_value = seen.host
+            own = self._host(host_value)
         if seen.host or seen.scheme != scope.get("scheme") or (client and seen.client != client[0]):
             scope = dict(scope)
             scope["scheme"] = seen.scheme
             scope["client"] = (seen.client, client[1] if client else 0)
             scope["headers"] = [(k, v) for k, v in scope["headers"] if k.lower() != b"host"]
             scope["headers"].append((b"host", host_value.encode("latin-1")))
-        if (
-            scope.get("method") in MUTATING
-            and "authorization" not in headers
-            and _has_session_cookie(headers.get("cookie"))
-        ):
-            own = {_origin(seen.scheme, *parsed)}
-            if self.policy.public_origin:
-                own.add(self.policy.public_origin)
-            if not same_origin_request(headers, own):
-                raise CrossSiteRequest(
-                    "Cross-site request refused: cookie-authenticated changes must come from this app's own pages."
-                )
-        return scope
+        credentials = read_credentials(headers)
+        attach(scope, credentials)
+        if scope.get("method") in MUTATING:
+            if credentials.via == "cookie":
+                origins = {_origin(seen.scheme, *own)}
+                if self.policy.public_origin:
+                    origins.add(self.policy.public_origin)
+                if not same_origin_request(headers, origins):
+                    raise CrossSiteRequest(
+                        "Cross-site request refused: cookie-authenticated changes must come from this app's own pages."
+                    )
+            receive = self._typed_body(scope["path"], headers, receive)
+        return scope, receive
+
+    def _host(self, value: str) -> tuple[str, int | None]:
+        parsed = split_host(value)
+        if parsed is None or not self.policy.host_allowed(parsed[0]):
+            raise InvalidHost(f"This server does not answer to the host {value[:100]!r}.")
+        return parsed
+
+    def _typed_body(self, path: str, headers: dict[str, list[str]], receive: Any) -> Any:
+        """Refuse a body that is not of the route's type; without a Content-Type, any body at all."""
+        allowed = self.policy.body_types.get(path, JSON_BODIES)
+        wanted = " or ".join(sorted(allowed))
+        refused = UnsupportedMediaType(f"Send the request body as {wanted} (Content-Type header).")
+        content_type = first(headers, "content-type")
+        if content_type is not None:
+            if content_type.partition(";")[0].strip().lower() not in allowed:
+                raise refused
+            return receive
+        length = (first(headers, "content-length") or "0").strip()
+        if length != "0" or "transfer-encoding" in headers:
+            raise refused
+
+        async def empty_only() -> MutableMapping[str, Any]:
+            # HTTP/2 may send a body with neither header: refuse it as it arrives.
+            message = await receive()
+            if message.get("type") == "http.request" and message.get("body"):
+                raise refused
+            return message
+
+        return empty_only
 
 
 def _adding_headers(send: Any, path: str) -> Any:
@@ -204,18 +225,3 @@ def _adding_headers(send: Any, path: str) -> Any:
         await send(message)
 
     return wrapped
-
-
-async def _send_error(send: Any, exc: NotifierError) -> None:
-    body = json.dumps({"error": exc.code, "detail": exc.detail}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": exc.status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

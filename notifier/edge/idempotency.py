@@ -10,50 +10,15 @@ serialised, so the second waits for the first and then replays it.
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import timedelta
 from typing import Any
 
-from notifier.access.tokens import SESSION_COOKIE, hash_token
+from notifier.access.tokens import authenticated
+from notifier.edge.http import MUTATING, first, header_lists, send_error
+from notifier.errors import BadRequest, IdempotencyKeyReused
 
-HEADER = b"idempotency-key"
-MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_KEY = 200
 KEEP_FOR = timedelta(days=7)
-
-
-def _header(scope: dict[str, Any], name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return value.decode("latin-1")
-    return None
-
-
-def _token(scope: dict[str, Any]) -> str | None:
-    auth = _header(scope, b"authorization")
-    if auth:
-        scheme, _, value = auth.partition(" ")
-        return value.strip() if scheme.lower() == "bearer" else None
-    for part in (_header(scope, b"cookie") or "").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == SESSION_COOKIE:
-            return value
-    return None
-
-
-async def _send_json(send: Any, status: int, body: dict[str, str]) -> None:
-    data = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(data)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": data})
 
 
 def idempotency_middleware(app: Any) -> Any:
@@ -61,23 +26,17 @@ def idempotency_middleware(app: Any) -> Any:
     inflight: dict[tuple[int, str], asyncio.Event] = {}
 
     async def middleware(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        key = _header(scope, HEADER) if scope["type"] == "http" else None
+        key = first(header_lists(scope), "idempotency-key") if scope["type"] == "http" else None
         if key is None or scope["method"] not in MUTATING:
             await app(scope, receive, send)
             return
         if not key or len(key) > MAX_KEY or not key.isprintable():
-            await _send_json(
-                send,
-                400,
-                {
-                    "error": "bad_request",
-                    "detail": f"Idempotency-Key must be 1 to {MAX_KEY} printable characters",
-                },
+            await send_error(
+                send, BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY} printable characters")
             )
             return
         state = scope["app"].state
-        token = _token(scope)
-        row = await state.db.token_by_hash(hash_token(token)) if token else None
+        row = await authenticated(scope, state.db)  # the credentials the gate read
         if row is None:
             await app(scope, receive, send)  # the guard answers 401 (or the route is public)
             return
@@ -100,13 +59,9 @@ def idempotency_middleware(app: Any) -> Any:
 
 async def _replay(stored: Any, scope: dict[str, Any], send: Any) -> None:
     if (stored["method"], stored["path"]) != (scope["method"], scope["path"]):
-        await _send_json(
+        await send_error(
             send,
-            422,
-            {
-                "error": "idempotency_key_reused",
-                "detail": "This Idempotency-Key was already used for a different request.",
-            },
+            IdempotencyKeyReused("This Idempotency-Key was already used for a different request."),
         )
         return
     body = bytes(stored["body"])
