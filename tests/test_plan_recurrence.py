@@ -14,11 +14,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from notifier.plan.recurrence import (
-    BlockSpec,
-    Due,
     Occurrence,
     daily_summary_due,
-    due_reminders,
     first_occurrence_within,
     localize,
     occurrence_key,
@@ -28,6 +25,20 @@ from notifier.plan.recurrence import (
     system_timezone_name,
     tz_from_name,
 )
+
+from notifier.plan.sessions import Due, Reminded, Series, due_reminders
+
+
+class BlockSpec(Reminded):
+    """A block without one-session changes, as the scheduler sees it."""
+
+    def __init__(self, block_id, start, tz, rrule, offsets, reminders=True):
+        super().__init__(block_id, Series(start, tz, rrule, 60), offsets, reminders)
+
+    start_local = property(lambda self: self.series.start_local)
+    tz = property(lambda self: self.series.tz)
+    rrule = property(lambda self: self.series.rrule)
+
 
 ZONES = [
     ZoneInfo(name)

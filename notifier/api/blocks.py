@@ -17,6 +17,7 @@ from notifier.plan.blocks import (
     check_repeats,
     effective_timezone,
     expand,
+    find_occurrence,
     parse_start,
     validate_block,
 )
@@ -91,7 +92,13 @@ class BlocksController(Controller):
             raise BadRequest("to: must be after from")
         if hi - lo > timedelta(days=MAX_AGENDA_DAYS):
             raise BadRequest(f"to: the range may span at most {MAX_AGENDA_DAYS} days")
-        occurrences_ = expand(await state.db.blocks(), await state.db.occurrence_states(), lo, hi)
+        occurrences_ = expand(
+            await state.db.blocks(),
+            await state.db.occurrence_states(),
+            await state.db.occurrence_changes(),
+            lo,
+            hi,
+        )
         return {"timezone": tz_name, "occurrences": occurrences_}
 
     @post("/blocks/{block_id:int}/occurrences/{key:str}", status_code=200)
@@ -108,3 +115,39 @@ class BlocksController(Controller):
         return await occurrences.apply(
             state.db, state.scheduler, row, key, status, snooze, state.clock.now()
         )
+
+    @patch("/blocks/{block_id:int}/occurrences/{key:str}")
+    async def change_session(
+        self,
+        state: State,
+        block_id: FromPath[int],
+        key: FromPath[str],
+        data: JSONBody[dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Move or resize one session of a series (`{start?, duration_minutes?}`), or cancel it
+        (`{"status": "cancelled"}`); keyed by its original start, like RFC 5545's RECURRENCE-ID."""
+        wanted = occurrences.parse_change(data)
+        row = await _block(state, block_id)
+        return await occurrences.change(
+            state.db, state.scheduler, row, key, wanted, state.clock.now()
+        )
+
+    @post("/blocks/{block_id:int}/occurrences/{key:str}/split", status_code=201)
+    async def split(
+        self,
+        state: State,
+        block_id: FromPath[int],
+        key: FromPath[str],
+        data: JSONBody[dict[str, Any]],
+    ) -> dict[str, Any]:
+        """ "This and all following": end the series before this session and start a new block
+        there (the body's fields change it; the rest is copied). Returns the new block."""
+        row = await _block(state, block_id)
+        changes = await state.db.occurrence_changes([block_id])
+        session = find_occurrence(row, key, changes)
+        old, new = occurrences.split_fields(row, session, data, changes)
+        now = state.clock.now()
+        new_id = await state.db.split_block(block_id, old, session.key, new, now)
+        await state.scheduler.reschedule(now, block_id)
+        await state.scheduler.reschedule(now, new_id)
+        return block_json(await state.db.block(new_id))

@@ -18,21 +18,18 @@ BLOCK_COLUMNS = (
     "rrule",
     "reminder_offsets",
     "reminders",
+    "ical_uid",
+    "ical_source",
 )
+CHANGE_COLUMNS = ("original_local", "added", "cancelled", "start_local", "duration_minutes")
 
 
 class BlockQueries(CoreDB):
     """Blocks and occurrence state (done / skipped / snoozed)."""
 
     async def add_block(self, fields: Mapping[str, Any], now: datetime) -> int:
-        cols = [c for c in BLOCK_COLUMNS if c in fields]
         async with self.transaction() as conn:
-            cur = await conn.execute(
-                f"INSERT INTO blocks ({', '.join(cols)}, created_at, updated_at) "
-                f"VALUES ({', '.join('?' for _ in cols)}, ?, ?)",
-                (*(fields[c] for c in cols), iso(now), iso(now)),
-            )
-            return int(cur.lastrowid)
+            return await _insert_block(conn, fields, now)
 
     async def block(self, block_id: int):
         return await self.fetchone("SELECT * FROM blocks WHERE id = ?", (block_id,))
@@ -105,3 +102,101 @@ class BlockQueries(CoreDB):
                     iso(now),
                 ),
             )
+
+    # -- one-session changes (RDATE, EXDATE, RECURRENCE-ID overrides) ---------------
+
+    async def occurrence_changes(self, block_ids: list[int] | None = None):
+        if block_ids is None:
+            return await self.fetchall("SELECT * FROM occurrence_changes")
+        marks = ",".join("?" for _ in block_ids) or "NULL"
+        return await self.fetchall(
+            f"SELECT * FROM occurrence_changes WHERE block_id IN ({marks})", block_ids
+        )
+
+    async def set_occurrence_change(
+        self, block_id: int, occurrence_key: str, change: Mapping[str, Any] | None, now: datetime
+    ) -> None:
+        """Store how one session differs from its series; None: it no longer does."""
+        async with self.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM occurrence_changes WHERE block_id = ? AND occurrence_key = ?",
+                (block_id, occurrence_key),
+            )
+            if change is not None:
+                await _insert_changes(conn, block_id, {occurrence_key: change}, now)
+
+    async def split_block(
+        self,
+        block_id: int,
+        until_fields: Mapping[str, Any],
+        from_key: str,
+        new_fields: Mapping[str, Any],
+        now: datetime,
+    ) -> int:
+        """End a series before `from_key` and start a new block, in one transaction.
+
+        The old block's changes from `from_key` on go with the part that ended.
+        """
+        async with self.transaction() as conn:
+            cols = [c for c in BLOCK_COLUMNS if c in until_fields]
+            await conn.execute(
+                f"UPDATE blocks SET {', '.join(f'{c} = ?' for c in cols)}, updated_at = ? WHERE id = ?",
+                (*(until_fields[c] for c in cols), iso(now), block_id),
+            )
+            await conn.execute(
+                "DELETE FROM occurrence_changes WHERE block_id = ? AND occurrence_key >= ?",
+                (block_id, from_key),
+            )
+            return await _insert_block(conn, new_fields, now)
+
+    # -- calendar import --------------------------------------------------------------
+
+    async def import_blocks(
+        self,
+        creates: list[tuple[Mapping[str, Any], Mapping[str, Mapping[str, Any]]]],
+        updates: list[tuple[int, Mapping[str, Any], Mapping[str, Mapping[str, Any]]]],
+        now: datetime,
+    ) -> list[int]:
+        """Create and update imported blocks with their changes, all or nothing.
+
+        Returns the ids of the blocks created and updated.
+        """
+        ids = []
+        async with self.transaction() as conn:
+            for fields, changes in creates:
+                block_id = await _insert_block(conn, fields, now)
+                await _insert_changes(conn, block_id, changes, now)
+                ids.append(block_id)
+            for block_id, fields, changes in updates:
+                cols = [c for c in BLOCK_COLUMNS if c in fields]
+                await conn.execute(
+                    f"UPDATE blocks SET {', '.join(f'{c} = ?' for c in cols)}, updated_at = ? WHERE id = ?",
+                    (*(fields[c] for c in cols), iso(now), block_id),
+                )
+                await conn.execute("DELETE FROM occurrence_changes WHERE block_id = ?", (block_id,))
+                await _insert_changes(conn, block_id, changes, now)
+                ids.append(block_id)
+        return ids
+
+
+async def _insert_block(conn: Any, fields: Mapping[str, Any], now: datetime) -> int:
+    cols = [c for c in BLOCK_COLUMNS if c in fields]
+    cur = await conn.execute(
+        f"INSERT INTO blocks ({', '.join(cols)}, created_at, updated_at) "
+        f"VALUES ({', '.join('?' for _ in cols)}, ?, ?)",
+        (*(fields[c] for c in cols), iso(now), iso(now)),
+    )
+    return int(cur.lastrowid)
+
+
+async def _insert_changes(
+    conn: Any, block_id: int, changes: Mapping[str, Mapping[str, Any]], now: datetime
+) -> None:
+    await conn.executemany(
+        f"INSERT INTO occurrence_changes (block_id, occurrence_key, {', '.join(CHANGE_COLUMNS)}, "
+        "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (block_id, key, *(c.get(col) for col in CHANGE_COLUMNS), iso(now))
+            for key, c in changes.items()
+        ],
+    )

@@ -156,6 +156,31 @@ async def m003_pairing(db: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_scheduling, m003_pairing)
+async def m004_calendar(db: aiosqlite.Connection) -> None:
+    """One-session changes (RFC 5545 RDATE, EXDATE and RECURRENCE-ID overrides) and the
+    calendar identity (UID) of imported blocks."""
+    await db.execute(
+        """CREATE TABLE occurrence_changes (
+            block_id INTEGER NOT NULL REFERENCES blocks(id) ON DELETE CASCADE,
+            occurrence_key TEXT NOT NULL,    -- original start in UTC, YYYYMMDDTHHMMSSZ (RECURRENCE-ID)
+            original_local TEXT NOT NULL,    -- the same start as naive wall time in the block's zone
+            added INTEGER NOT NULL DEFAULT 0,      -- 1: an extra date (RDATE), not from the rule
+            cancelled INTEGER NOT NULL DEFAULT 0,  -- 1: this session is off (EXDATE)
+            start_local TEXT,                -- moved to this naive local time; NULL = not moved
+            duration_minutes INTEGER,        -- NULL = the block's
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (block_id, occurrence_key)
+        )"""
+    )
+    await db.execute("ALTER TABLE blocks ADD COLUMN ical_uid TEXT")  # UID of an imported event
+    await db.execute(
+        "ALTER TABLE blocks ADD COLUMN ical_source TEXT"
+    )  # which calendar it came from
+    await db.execute(
+        "CREATE UNIQUE INDEX blocks_by_ical_uid ON blocks (ical_uid) WHERE ical_uid IS NOT NULL"
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_scheduling, m003_pairing, m004_calendar)
 
 SCHEMA_VERSION = len(MIGRATIONS)

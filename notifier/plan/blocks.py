@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from notifier.clock import iso
+from notifier.clock import from_iso, iso
 from notifier.errors import BadRequest
-from notifier.plan import recurrence
+from notifier.plan import recurrence, sessions
 from notifier.plan.prefs import Prefs, validate_offsets
 
 MAX_TITLE = 200
@@ -19,6 +19,7 @@ MAX_NOTES = 2000
 _LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 STATUSES = ("planned", "done", "skipped")
 MIN_YEAR, MAX_YEAR = 2000, 2100
+MAX_DURATION = 24 * 60
 
 
 def effective_timezone(prefs: Prefs) -> str:
@@ -96,8 +97,8 @@ def validate_block(data: Mapping[str, Any], *, partial: bool, default_tz: str) -
         out["start_local"] = local_text(parse_start(data["start"], tz))
     if "duration_minutes" in data:
         d = data["duration_minutes"]
-        if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 1440:
-            raise BadRequest("duration_minutes: must be a whole number from 1 to 1440")
+        if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= MAX_DURATION:
+            raise BadRequest(f"duration_minutes: must be a whole number from 1 to {MAX_DURATION}")
         out["duration_minutes"] = d
     if "rrule" in data:
         rule = data["rrule"]
@@ -150,18 +151,58 @@ def block_json(row: Any) -> dict[str, Any]:
     }
 
 
-def block_spec(row: Any, prefs: Prefs) -> recurrence.BlockSpec:
-    """The pure-scheduling view of a block under the current settings."""
+def series(row: Any, changes: Iterable[Any] = ()) -> sessions.Series:
+    """A block row and its change rows as the sessions it has."""
+    tz = recurrence.tz_from_name(row["timezone"])
+    return sessions.Series(
+        start_local=datetime.fromisoformat(row["start_local"]),
+        tz=tz,
+        rrule=row["rrule"],
+        duration_minutes=row["duration_minutes"],
+        changes=sessions.keyed(map(change_of, changes), tz),
+    )
+
+
+def change_of(row: Any) -> sessions.Change:
+    """An `occurrence_changes` row as a Change."""
+    return sessions.Change(
+        original_local=datetime.fromisoformat(row["original_local"]),
+        added=bool(row["added"]),
+        cancelled=bool(row["cancelled"]),
+        start_local=datetime.fromisoformat(row["start_local"]) if row["start_local"] else None,
+        duration_minutes=row["duration_minutes"],
+    )
+
+
+def change_fields(change: sessions.Change) -> dict[str, Any]:
+    """A Change as the columns of its `occurrence_changes` row."""
+    return {
+        "original_local": local_text(change.original_local),
+        "added": int(change.added),
+        "cancelled": int(change.cancelled),
+        "start_local": local_text(change.start_local) if change.start_local else None,
+        "duration_minutes": change.duration_minutes,
+    }
+
+
+def by_block(change_rows: Iterable[Any]) -> dict[int, list[Any]]:
+    """Change rows grouped by block id."""
+    out: dict[int, list[Any]] = {}
+    for c in change_rows:
+        out.setdefault(c["block_id"], []).append(c)
+    return out
+
+
+def reminded(row: Any, changes: Iterable[Any], prefs: Prefs) -> sessions.Reminded:
+    """The scheduling view of a block under the current settings."""
     offsets = (
         json.loads(row["reminder_offsets"])
         if row["reminder_offsets"] is not None
         else prefs.default_offsets
     )
-    return recurrence.BlockSpec(
+    return sessions.Reminded(
         id=row["id"],
-        start_local=datetime.fromisoformat(row["start_local"]),
-        tz=recurrence.tz_from_name(row["timezone"]),
-        rrule=row["rrule"],
+        series=series(row, changes),
         offsets=tuple(offsets),
         reminders=bool(row["reminders"]) and prefs.reminders_enabled,
     )
@@ -172,62 +213,59 @@ def occurrence_url(block_id: int, key: str) -> str:
     return f"/#/occurrence/{block_id}/{key}"
 
 
-def occurrence_json(row: Any, occ: recurrence.Occurrence, state: Any | None) -> dict[str, Any]:
-    key = recurrence.occurrence_key(occ.start_utc)
+def occurrence_json(row: Any, session: sessions.Session, state: Any | None) -> dict[str, Any]:
+    """An agenda item; `original_start` (local) is there when the session was moved."""
+    key = session.key
+    status = "cancelled" if session.cancelled else state["status"] if state else "planned"
     return {
         "block_id": row["id"],
         "title": row["title"],
         "notes": row["notes"],
         "key": key,
-        "start": local_text(occ.local),
-        "start_utc": iso(occ.start_utc),
-        "end_utc": iso(occ.start_utc + timedelta(minutes=row["duration_minutes"])),
-        "duration_minutes": row["duration_minutes"],
+        "start": local_text(session.local),
+        "start_utc": iso(session.start_utc),
+        "end_utc": iso(session.start_utc + timedelta(minutes=session.duration_minutes)),
+        "duration_minutes": session.duration_minutes,
         "timezone": row["timezone"],
-        "status": state["status"] if state else "planned",
+        "status": status,
         "snoozed_until": state["snoozed_until"] if state else None,
         "url": occurrence_url(row["id"], key),
+        "original_start": local_text(session.original.local) if session.moved else None,
     }
 
 
 def expand(
-    rows: list[Any], states: list[Any], start: datetime, end: datetime
+    rows: list[Any], states: list[Any], changes: list[Any], start: datetime, end: datetime
 ) -> list[dict[str, Any]]:
-    """All occurrences of `rows` starting in [start, end), with state, in time order."""
+    """All sessions of `rows` starting in [start, end), with state, in time order."""
     by_key = {(s["block_id"], s["occurrence_key"]): s for s in states}
+    grouped = by_block(changes)
     out = []
     for row in rows:
-        tz = recurrence.tz_from_name(row["timezone"])
-        for occ in recurrence.occurrences(
-            datetime.fromisoformat(row["start_local"]), tz, row["rrule"], start, end
-        ):
-            out.append(
-                occurrence_json(
-                    row, occ, by_key.get((row["id"], recurrence.occurrence_key(occ.start_utc)))
-                )
-            )
+        for session in sessions.sessions(series(row, grouped.get(row["id"], ())), start, end):
+            out.append(occurrence_json(row, session, by_key.get((row["id"], session.key))))
     out.sort(key=lambda o: (o["start_utc"], o["block_id"]))
     return out
 
 
-def find_occurrence(row: Any, key: str) -> recurrence.Occurrence:
-    """The occurrence of a block that starts at `key`, or BadRequest if there is none."""
+def session_start(reminder: Any) -> datetime:
+    """When the session a block reminder is about starts (where it was moved to, if it was).
+
+    A reminder is due `offset` minutes before its session's real start; a snooze has no
+    offset and is about the session at its occurrence key.
+    """
+    if reminder["offset_minutes"] is not None:
+        return from_iso(reminder["due_at"]) + timedelta(minutes=reminder["offset_minutes"])
+    return recurrence.parse_occurrence_key(reminder["occurrence_key"])
+
+
+def find_occurrence(row: Any, key: str, changes: Iterable[Any] = ()) -> sessions.Session:
+    """The session of a block whose original start is `key`, or BadRequest if there is none."""
     try:
-        start = recurrence.parse_occurrence_key(key)
+        recurrence.parse_occurrence_key(key)
     except ValueError:
         raise BadRequest("occurrence: must be the start in UTC as YYYYMMDDTHHMMSSZ") from None
-    tz = recurrence.tz_from_name(row["timezone"])
-    found = recurrence.occurrences(
-        datetime.fromisoformat(row["start_local"]),
-        tz,
-        row["rrule"],
-        start,
-        start + timedelta(seconds=1),
-    )
-    if not found:
+    found = sessions.find(series(row, changes), key)
+    if found is None:
         raise BadRequest(f"occurrence: block {row['id']} has no occurrence starting at {key}")
-    return found[0]
-
-
-def utc(dt: datetime) -> datetime:
-    return dt.astimezone(UTC)
+    return found

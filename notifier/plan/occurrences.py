@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from notifier.errors import BadRequest
-from notifier.plan import recurrence
-from notifier.plan.blocks import STATUSES, find_occurrence, occurrence_json
+from notifier.plan import blocks, recurrence, sessions
+from notifier.plan.blocks import (
+    MAX_DURATION,
+    STATUSES,
+    find_occurrence,
+    occurrence_json,
+    parse_start,
+)
 
 MAX_SNOOZE = 24 * 60
 
@@ -40,8 +48,10 @@ async def apply(
     now: datetime,
 ) -> dict[str, Any]:
     """Apply the change, keep the outbox in step, and return the occurrence."""
-    occ = find_occurrence(block, key)
-    key = recurrence.occurrence_key(occ.start_utc)
+    occ = find_occurrence(block, key, await db.occurrence_changes([block["id"]]))
+    if occ.cancelled:
+        raise BadRequest("occurrence: this session is cancelled")
+    key = occ.key
     if status is not None:
         await db.set_occurrence_state(block["id"], key, status=status, snoozed_until=None, now=now)
         if status in ("done", "skipped"):
@@ -69,3 +79,112 @@ async def apply(
         )
         scheduler.wake()
     return occurrence_json(block, occ, await db.occurrence_state(block["id"], key))
+
+
+# -- one session of a series: move, resize, cancel; or split the series there ------------
+
+
+def parse_change(data: Any) -> dict[str, Any]:
+    """`{start?, duration_minutes?}` or `{"status": "cancelled"}`, checked."""
+    if not isinstance(data, dict) or not data:
+        raise BadRequest(
+            'body must be {"start": …, "duration_minutes": …} or {"status": "cancelled"}'
+        )
+    unknown = sorted(set(data) - {"start", "duration_minutes", "status"})
+    if unknown:
+        raise BadRequest(f"{unknown[0]}: unknown field")
+    if "status" in data:
+        if data["status"] != "cancelled" or len(data) != 1:
+            raise BadRequest('status: only {"status": "cancelled"} alone; move with start')
+        return {"cancelled": True}
+    if "duration_minutes" in data:
+        d = data["duration_minutes"]
+        if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= MAX_DURATION:
+            raise BadRequest(f"duration_minutes: must be a whole number from 1 to {MAX_DURATION}")
+    return dict(data)
+
+
+async def change(
+    db: Any, scheduler: Any, block: Any, key: str, wanted: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """Move, resize or cancel one session (an RFC 5545 override); reminders follow it."""
+    rows = await db.occurrence_changes([block["id"]])
+    series = blocks.series(block, rows)
+    session = find_occurrence(block, key, rows)
+    key = session.key
+    before = series.changes.get(key) or sessions.Change(session.original.local)
+    if wanted.get("cancelled"):
+        after = replace(before, cancelled=True)
+    else:
+        start = before.start_local
+        if "start" in wanted:
+            start = parse_start(wanted["start"], series.tz)
+            if recurrence.localize(start, series.tz) == session.original.start_utc:
+                start = None  # back where the rule puts it: not a move
+        duration = wanted.get("duration_minutes", before.duration_minutes)
+        if duration == block["duration_minutes"]:
+            duration = None
+        after = replace(before, cancelled=False, start_local=start, duration_minutes=duration)
+    plain = not (after.added or after.cancelled or after.start_local or after.duration_minutes)
+    await db.set_occurrence_change(
+        block["id"], key, None if plain else blocks.change_fields(after), now
+    )
+    await scheduler.reschedule(now, block["id"])
+    found = sessions.find(blocks.series(block, await db.occurrence_changes([block["id"]])), key)
+    assert found is not None  # the original start did not change
+    return occurrence_json(block, found, await db.occurrence_state(block["id"], key))
+
+
+def split_fields(
+    block: Any, session: sessions.Session, data: Any, rows: list[Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the old block's new rule, the new block's fields) for a split before `session`."""
+    if block["rrule"] is None:
+        raise BadRequest("occurrence: a one-off block has no series to split")
+    series = blocks.series(block, rows)
+    start = session.original.start_utc
+    earlier = recurrence.occurrences(
+        series.start_local,
+        series.tz,
+        series.rrule,
+        recurrence.localize(series.start_local, series.tz),
+        start,
+        limit=None,
+    )
+    if not earlier:
+        raise BadRequest(
+            "occurrence: this is the series' first session; change the block itself instead"
+        )
+    parts = dict(p.split("=", 1) for p in block["rrule"].split(";"))
+    count = parts.pop("COUNT", None)
+    parts.pop("UNTIL", None)
+    # UNTIL in UTC one second before the split: RFC 5545 §3.3.10 wants UTC when DTSTART has a zone.
+    until = recurrence.occurrence_key(start - timedelta(seconds=1))
+    old_rule = recurrence.parse_rrule(
+        ";".join(f"{k}={v}" for k, v in {**parts, "UNTIL": until}.items())
+    )
+    new_rule = block["rrule"]
+    if count is not None:
+        left = int(count) - len(earlier)
+        new_rule = recurrence.parse_rrule(
+            ";".join(f"{k}={v}" for k, v in {**parts, "COUNT": left}.items())
+        )
+    defaults = {
+        "title": block["title"],
+        "notes": block["notes"],
+        "start": blocks.local_text(session.original.local),
+        "timezone": block["timezone"],
+        "duration_minutes": block["duration_minutes"],
+        "rrule": new_rule,
+        "reminder_offsets": None
+        if block["reminder_offsets"] is None
+        else json.loads(block["reminder_offsets"]),
+        "reminders": bool(block["reminders"]),
+    }
+    if not isinstance(data, dict):
+        raise BadRequest("the block must be a JSON object")
+    fields = blocks.validate_block(
+        {**defaults, **data}, partial=False, default_tz=block["timezone"]
+    )
+    blocks.check_repeats(fields)
+    return {"rrule": old_rule}, fields

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import os
 import re
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
@@ -54,48 +54,6 @@ class Occurrence:
 
     local: datetime
     start_utc: datetime
-
-
-@dataclass(frozen=True)
-class Due:
-    """One reminder: an occurrence of a block and how many minutes before it to fire."""
-
-    block_id: int
-    occurrence_utc: datetime
-    offset_minutes: int
-    due_utc: datetime
-
-    @property
-    def key(self) -> str:
-        """The reminder's identity: the same key is never sent twice."""
-        return f"b{self.block_id}:{occurrence_key(self.occurrence_utc)}:{self.offset_minutes}"
-
-
-@dataclass(frozen=True)
-class BlockSpec:
-    """What the scheduler needs to know about a study block."""
-
-    id: int
-    start_local: datetime
-    tz: ZoneInfo
-    rrule: str | None
-    offsets: tuple[int, ...]
-    reminders: bool = True
-
-    def __post_init__(self) -> None:
-        """Reject offsets and start times the rest of the rules cannot honour."""
-        if self.start_local.tzinfo is not None:
-            raise ValueError("a block's start must be a naive local time")
-        object.__setattr__(self, "offsets", tuple(self.offsets))
-        for off in self.offsets:
-            if (
-                isinstance(off, bool)
-                or not isinstance(off, int)
-                or not 0 <= off <= MAX_OFFSET_MINUTES
-            ):
-                raise ValueError(
-                    f"reminder offsets are whole minutes, 0 to {MAX_OFFSET_MINUTES}: not {off!r}"
-                )
 
 
 def localize(local: datetime, tz: ZoneInfo) -> datetime:
@@ -490,33 +448,6 @@ def first_occurrence_within(
         start_local, tz, rrule, begin, _shift(begin, timedelta(days=365.25 * years)), limit=1
     )
     return found[0] if found else None
-
-
-def due_reminders(
-    blocks: Iterable[BlockSpec],
-    window_start: datetime,
-    window_end: datetime,
-    *,
-    closed: Container[tuple[int, datetime]] = (),
-) -> list[Due]:
-    """Every reminder due in [window_start, window_end), sorted by (due time, key)."""
-    ws, we = _utc(window_start), _utc(window_end)
-    out = []
-    for block in blocks:
-        if not block.reminders or not block.offsets:
-            continue
-        offsets = sorted(set(block.offsets))
-        # A reminder fires before its occurrence, so occurrences up to the largest offset
-        # past the window still have reminders inside it.
-        later = we + timedelta(minutes=offsets[-1])
-        for occ in occurrences(block.start_local, block.tz, block.rrule, ws, later, limit=None):
-            if (block.id, occ.start_utc) in closed:
-                continue
-            for off in offsets:
-                due = occ.start_utc - timedelta(minutes=off)
-                if ws <= due < we:
-                    out.append(Due(block.id, occ.start_utc, off, due))
-    return sorted(out, key=lambda d: (d.due_utc, d.key))
 
 
 def daily_summary_due(

@@ -20,8 +20,14 @@ from notifier.access.action_tokens import ActionTokens
 from notifier.clock import Clock, from_iso, iso
 from notifier.db import Database
 from notifier.plan import prefs as prefs_mod
-from notifier.plan import recurrence
-from notifier.plan.blocks import block_spec, effective_timezone, occurrence_url
+from notifier.plan import recurrence, sessions
+from notifier.plan.blocks import (
+    by_block,
+    effective_timezone,
+    occurrence_url,
+    reminded,
+    session_start,
+)
 from notifier.push import payload as payloads
 from notifier.push.delivery import deliver
 from notifier.push.sender import Outcome, PushResult, PushSender
@@ -144,11 +150,14 @@ class Scheduler:
     ) -> int:
         prefs = await prefs_mod.load(self.db)
         rows = [r for r in await self.db.blocks() if block_id is None or r["id"] == block_id]
+        changes = by_block(
+            await self.db.occurrence_changes(None if block_id is None else [block_id])
+        )
         closed = {
             (b, recurrence.parse_occurrence_key(k)) for b, k in await self.db.closed_occurrences()
         }
-        dues = recurrence.due_reminders(
-            [block_spec(r, prefs) for r in rows], start, end, closed=closed
+        dues = sessions.due_reminders(
+            [reminded(r, changes.get(r["id"], ()), prefs) for r in rows], start, end, closed=closed
         )
         new = [
             {
@@ -291,9 +300,8 @@ class Scheduler:
 
     def _payload(self, row: Any, text: Any, due: datetime) -> dict[str, Any]:
         if row["kind"] == "reminder" and row["block_id"] is not None:
-            start = recurrence.parse_occurrence_key(row["occurrence_key"])
             token = self.tokens.issue(
-                row["block_id"], row["occurrence_key"], start + timedelta(hours=24)
+                row["block_id"], row["occurrence_key"], session_start(row) + timedelta(hours=24)
             )
             return payloads.build(
                 kind="reminder",
@@ -317,7 +325,7 @@ class Scheduler:
 def _ttl(row: Any, now: datetime) -> int:
     """Seconds a push service should keep trying: until the reminder stops being useful."""
     if row["kind"] == "reminder" and row["occurrence_key"]:
-        start = recurrence.parse_occurrence_key(row["occurrence_key"])
+        start = session_start(row)
         return int(max(60, min((start - now).total_seconds() + 3600, 24 * 3600)))
     return 4 * 3600
 

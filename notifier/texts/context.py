@@ -8,8 +8,9 @@ from typing import Any
 
 from notifier.clock import from_iso
 from notifier.plan import recurrence
-from notifier.plan.blocks import effective_timezone
+from notifier.plan.blocks import by_block, effective_timezone, series, session_start
 from notifier.plan.prefs import Prefs
+from notifier.plan.sessions import sessions
 from notifier.texts.fallback import fallback_text
 from notifier.texts.message import MessageContext, Text
 
@@ -49,19 +50,18 @@ async def today(db: Any, tz_name: str, at: datetime) -> list[DayItem]:
     states = {
         (s["block_id"], s["occurrence_key"]): s["status"] for s in await db.occurrence_states()
     }
+    changes = by_block(await db.occurrence_changes())
     items = []
     for row in await db.blocks():
         if (
             row["rrule"] is None
+            and row["id"] not in changes
             and abs((date.fromisoformat(row["start_local"][:10]) - day).days) > 1
         ):
             continue  # a one-off block on another day (±1 covers zone differences)
-        block_tz = recurrence.tz_from_name(row["timezone"])
-        for occ in recurrence.occurrences(
-            datetime.fromisoformat(row["start_local"]), block_tz, row["rrule"], start, end
-        ):
-            status = states.get((row["id"], recurrence.occurrence_key(occ.start_utc)), "planned")
-            items.append(DayItem(occ.start_utc.astimezone(tz), row["title"], status))
+        for s in sessions(series(row, changes.get(row["id"], ())), start, end):
+            status = states.get((row["id"], s.key), "planned")
+            items.append(DayItem(s.start_utc.astimezone(tz), row["title"], status))
     return sorted(items, key=lambda i: i.local)
 
 
@@ -87,12 +87,11 @@ async def context_for(db: Any, row: Any, prefs: Prefs, now: datetime) -> Message
     if row["kind"] == "missed":
         return MessageContext(kind="missed", missed_count=missed_count(row["key"]), **common)
     block = await db.block(row["block_id"]) if row["block_id"] is not None else None
-    start = recurrence.parse_occurrence_key(row["occurrence_key"])
     return MessageContext(
         kind="reminder",
         block_title=block["title"] if block else "your study block",
         block_notes=block["notes"] if block else "",
-        minutes_until=round((start - when).total_seconds() / 60),
+        minutes_until=round((session_start(row) - when).total_seconds() / 60),
         **common,
     )
 
