@@ -25,7 +25,6 @@ from notifier.plan.recurrence import (
     system_timezone_name,
     tz_from_name,
 )
-
 from notifier.plan.sessions import Due, Reminded, Series, due_reminders
 
 
