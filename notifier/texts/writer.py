@@ -222,7 +222,13 @@ class Composing:
             raise BadRequest("block_id: a summary preview is not about one block")
         now = self.clock.now()
         prefs = await prefs_mod.load(self.db)
-        row: dict[str, Any] = {"kind": kind, "due_at": iso(now), "late": 0, "block_id": block_id}
+        row: dict[str, Any] = {
+            "kind": kind,
+            "due_at": iso(now),
+            "late": 0,
+            "block_id": block_id,
+            "offset_minutes": None,
+        }
         if kind == "summary":
             row["key"] = f"preview:summary:{recurrence.occurrence_key(now)}"
             ctx = await context_for(self.db, row, prefs, now)
