@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -135,6 +135,11 @@ def parse_proxies(raw: str) -> tuple[Network, ...]:
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
+def default(name: str) -> str | None:
+    """A setting's default as the README and `--help` show it (None: none, or computed)."""
+    return _BY_NAME[name].default
+
+
 def default_data_dir() -> Path:
     """The platform's per-user data folder for the app."""
     return Path(platformdirs.user_data_dir("notifier", appauthor=False))
@@ -196,20 +201,20 @@ def _parse_public_url(raw: str) -> str | None:
 
 @dataclass(frozen=True)
 class Config:
-    """Resolved start-up configuration."""
+    """Resolved start-up configuration, made by `load_config` (the defaults are in SETTINGS)."""
 
     data_dir: Path
-    host: str = "127.0.0.1"
-    port: int = 8765
-    public_url: str | None = None
-    https: bool = False
-    https_port: int = 8766
-    https_host: str = "0.0.0.0"
-    trusted_proxies: tuple = ()
-    push_extra_hosts: frozenset[str] = field(default_factory=frozenset)
-    anthropic_api_key: str | None = None
-    anthropic_base_url: str | None = None
-    log_level: str = "info"
+    host: str
+    port: int
+    public_url: str | None
+    https: bool
+    https_port: int
+    https_host: str
+    trusted_proxies: tuple[Network, ...]
+    push_extra_hosts: frozenset[str]
+    anthropic_api_key: str | None
+    anthropic_base_url: str | None
+    log_level: str
 
     @property
     def db_path(self) -> Path:
@@ -245,17 +250,16 @@ def load_config(
     values: dict[str, object] = {}
     for setting in SETTINGS:
         raw = env.get(setting.env) or setting.default
-        if raw is None:
-            continue
         parse = _PARSERS.get(setting.name, str)
-        values[setting.name] = parse(raw)
+        values[setting.name] = None if raw is None else parse(raw)
     for name, value in (overrides or {}).items():
         if name not in _BY_NAME:
             raise ConfigError(f"unknown setting {name!r}")
         if value is not None:
-            parse = _PARSERS.get(name)
-            values[name] = parse(value) if parse and isinstance(value, str) else value
-    values.setdefault("data_dir", default_data_dir())
+            # Text is parsed like the environment's; typed values (from the CLI) are kept.
+            values[name] = _PARSERS.get(name, str)(value) if isinstance(value, str) else value
+    if values["data_dir"] is None:
+        values["data_dir"] = default_data_dir()
     if values.get("log_level") not in ("debug", "info", "warning", "error"):
         raise ConfigError("log level must be debug, info, warning or error")
     return Config(**values)  # type: ignore[arg-type]

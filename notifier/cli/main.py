@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from notifier import __version__
-from notifier.config import Config, load_config
+from notifier.config import Config, default, load_config
 from notifier.errors import NotifierError
 
 
@@ -21,13 +21,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the server (the default)")
     _add_common(serve)
-    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on (default 8765)")
+    serve.add_argument("--host", help=f"address to listen on (default {default('host')})")
+    serve.add_argument("--port", type=int, help=f"port to listen on (default {default('port')})")
     serve.add_argument("--no-browser", action="store_true", help="do not open the browser")
     serve.add_argument(
         "--https", action="store_true", default=None, help="also serve HTTPS on the LAN (local CA)"
     )
-    serve.add_argument("--https-port", type=int, help="port of the LAN HTTPS server (default 8766)")
+    serve.add_argument(
+        "--https-port",
+        type=int,
+        help=f"port of the LAN HTTPS server (default {default('https_port')})",
+    )
 
     pair = sub.add_parser("pair", help="print a QR code and a code that pair a phone")
     _add_common(pair)
