@@ -19,7 +19,7 @@ MAX_NOTES = 2000
 _LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 STATUSES = ("planned", "done", "skipped")
 MIN_YEAR, MAX_YEAR = 2000, 2100
-MAX_DURATION = 24 * 60
+MAX_DURATION = recurrence.MINUTES_PER_DAY  # a block (or one moved session) lasts at most a day
 
 
 def effective_timezone(prefs: Prefs) -> str:
@@ -43,6 +43,13 @@ def parse_start(value: Any, tz: ZoneInfo, field: str = "start") -> datetime:
         # Recurrence is expanded from the start, so absurd years cost real time.
         raise BadRequest(f"{field}: the year must be between {MIN_YEAR} and {MAX_YEAR}")
     return parsed.replace(microsecond=0)
+
+
+def check_duration(value: Any) -> int:
+    """A block's or session's length: whole minutes, at most a day."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DURATION:
+        raise BadRequest(f"duration_minutes: must be a whole number from 1 to {MAX_DURATION}")
+    return value
 
 
 def local_text(dt: datetime) -> str:
@@ -96,10 +103,7 @@ def validate_block(data: Mapping[str, Any], *, partial: bool, default_tz: str) -
     if "start" in data:
         out["start_local"] = local_text(parse_start(data["start"], tz))
     if "duration_minutes" in data:
-        d = data["duration_minutes"]
-        if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= MAX_DURATION:
-            raise BadRequest(f"duration_minutes: must be a whole number from 1 to {MAX_DURATION}")
-        out["duration_minutes"] = d
+        out["duration_minutes"] = check_duration(data["duration_minutes"])
     if "rrule" in data:
         rule = data["rrule"]
         if rule in (None, ""):

@@ -10,14 +10,14 @@ from typing import Any
 from notifier.errors import BadRequest
 from notifier.plan import blocks, recurrence, sessions
 from notifier.plan.blocks import (
-    MAX_DURATION,
     STATUSES,
+    check_duration,
     find_occurrence,
     occurrence_json,
     parse_start,
 )
 
-MAX_SNOOZE = 24 * 60
+MAX_SNOOZE = recurrence.MINUTES_PER_DAY
 
 
 def parse_action(data: Any) -> tuple[str | None, int | None]:
@@ -98,9 +98,7 @@ def parse_change(data: Any) -> dict[str, Any]:
             raise BadRequest('status: only {"status": "cancelled"} alone; move with start')
         return {"cancelled": True}
     if "duration_minutes" in data:
-        d = data["duration_minutes"]
-        if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= MAX_DURATION:
-            raise BadRequest(f"duration_minutes: must be a whole number from 1 to {MAX_DURATION}")
+        check_duration(data["duration_minutes"])
     return dict(data)
 
 

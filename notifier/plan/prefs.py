@@ -8,13 +8,14 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from notifier.errors import BadRequest
+from notifier.plan.recurrence import MAX_OFFSET_MINUTES, MINUTES_PER_DAY, tz_from_name
 
 DEFAULT_PERSONA = (
     "You are the user's study buddy: a warm, funny friend who texts them before "
     "study sessions. Tease them lightly, cheer them on, keep it short and kind."
 )
 DEFAULT_MODEL = "claude-haiku-4-5"
-MAX_OFFSET = 1440  # minutes: a reminder up to a day ahead
+MAX_OFFSETS = 10  # reminder offsets per block or in the settings
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -66,14 +67,12 @@ def _text(name: str, value: Any, max_len: int, *, allow_empty: bool = True) -> s
 
 def validate_offsets(name: str, value: Any) -> tuple[int, ...]:
     """A set of reminder offsets: minutes before start, 0 = at start."""
-    if not isinstance(value, (list, tuple)) or len(value) > 10:
-        raise BadRequest(f"{name}: must be a list of at most 10 numbers of minutes")
-    return tuple(sorted({_int(name, v, 0, MAX_OFFSET) for v in value}))
+    if not isinstance(value, (list, tuple)) or len(value) > MAX_OFFSETS:
+        raise BadRequest(f"{name}: must be a list of at most {MAX_OFFSETS} numbers of minutes")
+    return tuple(sorted({_int(name, v, 0, MAX_OFFSET_MINUTES) for v in value}))
 
 
 def _timezone(name: str, value: Any) -> str:
-    from notifier.plan.recurrence import tz_from_name
-
     value = _text(name, value, 64)
     if value:
         try:
@@ -105,8 +104,8 @@ _VALIDATORS = {
     "reminders_enabled": _bool,
     "summary_enabled": _bool,
     "summary_time": _summary_time,
-    "late_grace_minutes": lambda n, v: _int(n, v, 0, 1440),
-    "snooze_minutes": lambda n, v: _int(n, v, 1, 1440),
+    "late_grace_minutes": lambda n, v: _int(n, v, 0, MINUTES_PER_DAY),
+    "snooze_minutes": lambda n, v: _int(n, v, 1, MINUTES_PER_DAY),
     "persona": lambda n, v: _text(n, v, 2000, allow_empty=False),
     "llm_enabled": _bool,
     "llm_model": lambda n, v: _text(n, v, 100, allow_empty=False),

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrulestr
 
 MAX_RRULE_LENGTH = 500
-MAX_OFFSET_MINUTES = 1440
+MINUTES_PER_DAY = 24 * 60
+MAX_OFFSET_MINUTES = MINUTES_PER_DAY  # a reminder up to a day ahead of its block
 # localize() moves a wall time by less than a day (UTC offsets stay within +-24 h),
 # so a local search this much wider than the UTC window cannot miss anything.
 _MARGIN = timedelta(days=2)
