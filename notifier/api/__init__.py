@@ -6,10 +6,11 @@ from notifier.api.pairing import ROUTES as PAIRING_ROUTES
 from notifier.api.push import PushController
 from notifier.api.reminders import list_reminders, notification_action
 from notifier.api.settings import get_settings, put_settings
-from notifier.api.system import bootstrap, healthz
+from notifier.api.system import bootstrap, healthz, version_js
 
 ROUTES = [
     healthz,
+    version_js,
     bootstrap,
     PushController,
     BlocksController,
