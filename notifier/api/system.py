@@ -10,7 +10,7 @@ from litestar.datastructures import State
 
 from notifier import __version__
 from notifier.plan import prefs as prefs_mod
-from notifier.plan.blocks import MAX_DURATION_MINUTES, MAX_NOTES, MAX_TITLE, effective_timezone
+from notifier.plan.blocks import MAX_DURATION, MAX_NOTES, MAX_TITLE, effective_timezone
 from notifier.plan.prefs import MAX_OFFSETS, Prefs
 from notifier.plan.recurrence import MAX_OFFSET_MINUTES
 
@@ -45,7 +45,7 @@ class Bootstrap(msgspec.Struct):
 LIMITS = Limits(
     block_title_max=MAX_TITLE,
     block_notes_max=MAX_NOTES,
-    duration_minutes_max=MAX_DURATION_MINUTES,
+    duration_minutes_max=MAX_DURATION,
     offset_minutes_max=MAX_OFFSET_MINUTES,
     offsets_max=MAX_OFFSETS,
 )
