@@ -402,7 +402,7 @@ async def test_rules_that_never_match_and_absurd_years_are_refused(sched) -> Non
         },
     )
     assert response.status_code == 400 and response.json()["detail"].startswith(
-        "rrule: this rule never matches"
+        "rrule: this repeat never falls on a real date"
     )
     response = await sched.post(
         "/api/blocks", json={"title": "Old", "start": "0001-01-01T10:00", "duration_minutes": 30}

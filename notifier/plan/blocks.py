@@ -135,7 +135,10 @@ def check_repeats(fields: dict[str, Any], current: Any | None = None) -> None:
     tz = recurrence.tz_from_name(merged["timezone"])
     start = datetime.fromisoformat(merged["start_local"])
     if recurrence.first_occurrence_within(start, tz, merged["rrule"]) is None:
-        raise BadRequest("rrule: this rule never matches a date within five years of the start")
+        raise BadRequest(
+            "rrule: this repeat never falls on a real date within five years of the start "
+            "(like the 30th of February)"
+        )
 
 
 def block_json(row: Any) -> dict[str, Any]:

@@ -96,16 +96,24 @@ def _parse(text: str) -> _Rule:
     parts = _split(text)
     freq = parts.get("FREQ")
     if freq not in _FREQS:
-        raise ValueError("FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY")
+        raise ValueError(
+            "say how often it repeats: daily, weekly, monthly or yearly "
+            "(FREQ=DAILY, WEEKLY, MONTHLY or YEARLY)"
+        )
     if "COUNT" in parts and "UNTIL" in parts:
-        raise ValueError("use COUNT or UNTIL, not both (RFC 5545 §3.3.10)")
+        raise ValueError(
+            "a repeat ends either after a number of times (COUNT) or on a date (UNTIL), not both"
+        )
     # dateutil accepts both of these and quietly reads them as something else.
     if "BYMONTHDAY" in parts and freq == "WEEKLY":
-        raise ValueError("BYMONTHDAY cannot be used with FREQ=WEEKLY (RFC 5545 §3.3.10)")
+        raise ValueError("a weekly repeat picks weekdays, not days of the month (BYMONTHDAY)")
     if "BYSETPOS" in parts and (
         freq in ("DAILY", "WEEKLY") or not {"BYMONTH", "BYMONTHDAY", "BYDAY"} & parts.keys()
     ):
-        raise ValueError("BYSETPOS needs FREQ=MONTHLY or YEARLY and another BY part")
+        raise ValueError(
+            "picking “the first” or “the last” (BYSETPOS) works only in a monthly or yearly "
+            "repeat that also picks days or months"
+        )
     parts |= {name: _numbers(name, parts[name]) for name in _RANGES if name in parts}
     if "BYDAY" in parts:
         parts["BYDAY"] = _byday(
@@ -123,7 +131,7 @@ def _parse(text: str) -> _Rule:
     try:  # dateutil has the last word on anything let through (an unknown WKST, say)
         rrulestr(body, dtstart=datetime(2000, 1, 1))
     except ValueError as exc:
-        raise ValueError(f"invalid repeat rule: {exc}") from None
+        raise ValueError(f"this repeat rule cannot be used ({exc})") from None
     ints = {name: tuple(map(int, parts[name].split(","))) for name in _RANGES if name in parts}
     return _Rule(
         text=";".join(canon),
@@ -151,19 +159,23 @@ def _split(text: str) -> dict[str, str]:
         raise ValueError(f"the repeat rule is longer than {MAX_RRULE_LENGTH} characters")
     body = text.strip().upper()
     if "DTSTART" in body:
-        raise ValueError("DTSTART does not belong in the repeat rule: the block's start is used")
+        raise ValueError(
+            "leave the start (DTSTART) out of the repeat rule: the block's own start is used"
+        )
     body = body.removeprefix("RRULE:")
     if not re.fullmatch(r"[A-Z0-9=;,+-]+", body):  # also keeps out digits int() reads, like '٣'
-        raise ValueError("the repeat rule may only hold NAME=VALUE parts separated by ';'")
+        raise ValueError(
+            "the repeat rule has characters it cannot hold; it looks like FREQ=WEEKLY;BYDAY=MO,WE"
+        )
     parts: dict[str, str] = {}
     for item in filter(None, body.split(";")):
         name, _, value = item.partition("=")
         if name in _REFUSED:
-            raise ValueError(f"{name} is not allowed in a repeat rule: {_REFUSED[name]}")
+            raise ValueError(f"{name} cannot be used here: {_REFUSED[name]}")
         if name not in _PARTS:
-            raise ValueError(f"unknown repeat rule part {name!r}")
+            raise ValueError(f"the repeat rule has a part this app does not know: {name[:20]!r}")
         if not value or name in parts:
-            raise ValueError(f"{name} must appear once, with a value")
+            raise ValueError(f"{name} must be given once, with a value")
         parts[name] = value
     return parts
 
@@ -173,10 +185,10 @@ def _numbers(name: str, value: str) -> str:
     try:
         nums = sorted({int(v) for v in value.split(",")})
     except ValueError:
-        raise ValueError(f"{name} must be a comma-separated list of whole numbers") from None
+        raise ValueError(f"{name} takes whole numbers, separated by commas") from None
     if any(n == 0 or not low <= n <= high for n in nums):
         also = f" (or {low} to -1, counting from the end)" if low < 0 else ""
-        raise ValueError(f"{name} values must be from 1 to {high}{also}")
+        raise ValueError(f"{name} takes numbers from 1 to {high}{also}")
     return ",".join(map(str, nums))  # INTERVAL=1,2 gets this far; dateutil refuses it
 
 
@@ -185,16 +197,20 @@ def _byday(value: str, freq: str, *, in_month: bool) -> str:
     for item in value.split(","):
         if not (m := _BYDAY_RE.fullmatch(item)):
             raise ValueError(
-                f"BYDAY entries look like MO, TU or (monthly/yearly) 1MO, -1FR; got {item!r}"
+                f"days are written MO, TU, WE, TH, FR, SA, SU (or 1MO for the first Monday, "
+                f"-1FR for the last Friday, in a monthly repeat); not {item[:20]!r}"
             )
         if m[1] and (freq not in ("MONTHLY", "YEARLY") or not 1 <= abs(int(m[1])) <= 53):
             raise ValueError(
-                "numbered BYDAY entries (1MO, -1FR) need FREQ=MONTHLY or YEARLY and 1..53"
+                "“the first Monday” (1MO) or “the last Friday” (-1FR) works only in a monthly "
+                "or yearly repeat"
             )
         # dateutil looks the 6th+ weekday of a month up past its tables (IndexError, or a
         # day of another month), and a month has at most five of each weekday anyway.
         if m[1] and in_month and abs(int(m[1])) > 5:
-            raise ValueError("numbered BYDAY entries within a month go from 1 to 5 (or -1 to -5)")
+            raise ValueError(
+                "a month has at most five of each weekday: use 1 to 5, or -1 to -5 from the end"
+            )
         days.add((_DAYS.index(m[2]), int(m[1] or 0)))
     return ",".join(f"{n or ''}{_DAYS[d]}" for d, n in sorted(days))
 
@@ -205,7 +221,7 @@ def _until(value: str) -> datetime:
         if m:  # a bare date includes that whole local day
             stamp = datetime.strptime(m[1] + (m[2] or "235959"), "%Y%m%d%H%M%S")
             return stamp.replace(tzinfo=UTC) if m[3] else stamp
-    raise ValueError("UNTIL must look like 20261231, 20261231T235959 or 20261231T235959Z")
+    raise ValueError("the end date (UNTIL) is written like 20261231 (or 20261231T235959)")
 
 
 def _local_starts(rule: _Rule, start: datetime, lo: datetime, hi: datetime) -> Iterator[datetime]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 from dataclasses import dataclass
@@ -66,26 +67,51 @@ class VapidKeys:
         return self.signer.sign(claims)["Authorization"]
 
 
+# Names that only mean something on this computer or this network.
+_LOCAL_SUFFIXES = (".localhost", ".local", ".localdomain", ".internal", ".lan", ".home.arpa")
+
+
+def _subject_host(subject: str) -> str | None:
+    """The host a mailto: or https: contact names, lower-cased; None for other schemes."""
+    if subject.startswith("mailto:"):
+        return subject.rpartition("@")[2].lower().rstrip(".") if "@" in subject else ""
+    if subject.startswith("https://"):
+        try:
+            return (urlsplit(subject).hostname or "").lower().rstrip(".")
+        except ValueError:
+            return ""
+    return None
+
+
+def _is_local(host: str) -> bool:
+    if host == "localhost" or host.endswith(_LOCAL_SUFFIXES):
+        return True
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return "." not in host  # a bare machine name
+    return not ip.is_global
+
+
 @lru_cache(maxsize=64)  # pure, and asked once per push
 def subject_problem(subject: str | None) -> str | None:
-    """Why a VAPID subject would be rejected by push services, or None if fine."""
+    """Why a VAPID contact would be rejected by push services, or None if fine; in plain words."""
     if not subject:
         return (
-            "No VAPID contact is set. Push services require one: set a mailto: "
-            "address or https: URL in Settings."
+            "No contact for push services is set. They require one before they deliver "
+            "notifications: set an email address (mailto:you@example.com) or a website "
+            "(https://…) in Settings."
         )
-    if not _SUBJECT.match(subject):
-        return "The VAPID contact must be a mailto: address or an https: URL."
-    host = (
-        subject.split("@", 1)[-1]
-        if subject.startswith("mailto:")
-        else urlsplit(subject).hostname or ""
-    )
-    if host.lower().rstrip(".") in ("localhost", "localhost.localdomain") or host.lower().endswith(
-        ".local"
-    ):
+    host = _subject_host(subject)
+    if host and _is_local(host):
         return (
-            "The VAPID contact uses a local address; Apple's push service rejects "
-            "it. Use a real mailto: address or https: URL."
+            f"Push services reject a contact at a local address like {host}: Apple's "
+            "refuses it, so notifications would never reach an iPhone. Use an email "
+            "address or website on the internet, like mailto:you@example.com."
+        )
+    if host is None or not _SUBJECT.match(subject):
+        return (
+            "The contact for push services must be an email address written "
+            "mailto:you@example.com, or a website starting with https://."
         )
     return None
