@@ -210,10 +210,11 @@ async def test_the_login_link_sets_the_cookie_once_and_redirects_home(api, clock
 
     api.client.cookies.clear()
     again = await api.client.get(link.removeprefix("http://127.0.0.1:8765"))
-    assert (
-        again.status_code == 403
-        and again.json()["detail"] == "That login link is wrong, already used or expired."
-    )
+    # A person clicked it: a page that says what happened and what to do, not raw JSON.
+    assert again.status_code == 403 and again.headers["content-type"].startswith("text/html")
+    assert "<h1>This sign-in link has already been used</h1>" in again.text
+    assert "notifier login" in again.text and 'href="/"' in again.text
+    assert SESSION_COOKIE not in again.cookies
 
 
 async def test_a_new_login_replaces_the_browsers_old_session(api, clocks) -> None:

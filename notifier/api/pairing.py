@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -14,7 +15,7 @@ from litestar.response import Redirect
 from notifier.access.pairing import LOGIN, PAIR, pair_url, qr_svg
 from notifier.access.tokens import SESSION_COOKIE, credentials_of, hash_token
 from notifier.clock import iso
-from notifier.errors import NotFound
+from notifier.errors import InvalidCode, NotFound, NotifierError, TooManyRequests
 
 COOKIE_LIFETIME = timedelta(days=400)  # the longest browsers keep a cookie (RFC 6265bis §5.5)
 CA_FILENAME = "study-notifier-ca.crt"
@@ -82,16 +83,61 @@ async def exchange_code(
     return Response(body, status_code=201, cookies=[session_cookie(request, token)])
 
 
+LOGIN_FAILED_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
+  <title>{title} · Study Notifier</title>
+  <meta name="color-scheme" content="light dark">
+  <link rel="icon" type="image/png" sizes="32x32" href="/icons/icon-32.png">
+  <link rel="stylesheet" href="/css/app.css">
+</head>
+<body>
+  <main class="main">
+    <h1>{title}</h1>
+    <p>{why}</p>
+    <p>If this browser is already signed in, it can simply
+      <a class="button" href="/">open Study Notifier</a></p>
+    <p>Otherwise, get a fresh link on the computer that runs Study Notifier: start it
+      again (a double-click, or <code>notifier</code>), which opens a signed-in page, or run
+      <code>notifier login</code>.</p>
+  </main>
+</body>
+</html>
+"""
+
+
+def login_failed_page(exc: NotifierError) -> Response[str]:
+    """A page a person can act on, for a sign-in link that did not work (not a JSON error)."""
+    if exc.status == 429:
+        title, why = "Too many tries", html.escape(exc.detail)
+    else:
+        title = "This sign-in link has already been used"
+        why = (
+            "Sign-in links work once and only for a few minutes, so a link copied from the "
+            "browser's history or a log cannot be used again, by you or anyone else."
+        )
+    page = LOGIN_FAILED_PAGE.format(title=title, why=why)
+    return Response(page, status_code=exc.status, media_type="text/html", headers=exc.headers)
+
+
 @get("/login", opt={"public": True}, tags=["pairing"], include_in_schema=True)
 async def login(
     state: State, request: Request[Any, Any, Any], t: Annotated[str, QueryParameter(max_length=100)]
-) -> Redirect:
-    """The launcher's one-time link: swap it for a session cookie, then show the dashboard."""
+) -> Redirect | Response[str]:
+    """The launcher's one-time link: swap it for a session cookie, then show the dashboard.
+
+    A used, expired or wrong link gets an HTML page saying what to do instead.
+    """
     presented = credentials_of(request.scope)  # type: ignore[arg-type]
     previous = presented.token if presented.via == "cookie" else None
-    token_id, token = await state.pairing.redeem(
-        state.db, LOGIN, t, client=_client(request), label="Desktop browser"
-    )
+    try:
+        token_id, token = await state.pairing.redeem(
+            state.db, LOGIN, t, client=_client(request), label="Desktop browser"
+        )
+    except (InvalidCode, TooManyRequests) as exc:
+        return login_failed_page(exc)
     if previous:
         # This browser's old desktop session is replaced, not left lying around.
         row = await state.db.token_by_hash(hash_token(previous))
