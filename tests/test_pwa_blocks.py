@@ -94,7 +94,7 @@ def test_add_edit_complete_and_delete_a_block_through_the_ui(phone) -> None:
     # a weekly one, to fill the week chart
     phone.go("#/block/new", "new")
     fill_block_form(phone, title="Spanish vocab", start=now.replace(hour=20, minute=0), minutes=25)
-    page.click("label:has-text('Weekly')")
+    page.select_option("#b-repeat", "week")
     for day in ("MO", "WE", "FR"):
         if page.locator(f"button[data-day='{day}']").get_attribute("aria-pressed") != "true":
             page.click(f"button[data-day='{day}']")
@@ -137,7 +137,7 @@ def test_add_edit_complete_and_delete_a_block_through_the_ui(phone) -> None:
     # a rejected change is shown on the form, not lost
     phone.go("#/block/new", "new")
     fill_block_form(phone, title="Nonsense", start=now, minutes=30)
-    page.click("label:has-text('Custom rule')")
+    page.select_option("#b-repeat", "custom")
     page.fill("#b-rrule", "FREQ=SOMETIMES")
     page.click("button[type=submit]")
     page.locator("#form-errors").wait_for()
@@ -234,7 +234,7 @@ def test_a_change_the_server_rejects_after_syncing_is_shown_not_dropped(phone) -
     phone.go("#/block/new", "new")
     page = phone.page
     fill_block_form(phone, title="Mystery rule", start=now, minutes=30)
-    page.click("label:has-text('Custom rule')")
+    page.select_option("#b-repeat", "custom")
     page.fill("#b-rrule", "FREQ=SOMETIMES")
     page.click("button[type=submit]")
     phone.wait_ready("today")

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from notifier.clock import from_iso, iso
 from notifier.errors import BadRequest
-from notifier.plan import recurrence, sessions
+from notifier.plan import recurrence, repeats, sessions
 from notifier.plan.prefs import Prefs, validate_offsets
 
 MAX_TITLE = 200
@@ -68,6 +68,7 @@ def validate_block(data: Mapping[str, Any], *, partial: bool, default_tz: str) -
         "timezone",
         "duration_minutes",
         "rrule",
+        "repeat",
         "reminder_offsets",
         "reminders",
     }
@@ -104,6 +105,10 @@ def validate_block(data: Mapping[str, Any], *, partial: bool, default_tz: str) -
         out["start_local"] = local_text(parse_start(data["start"], tz))
     if "duration_minutes" in data:
         out["duration_minutes"] = check_duration(data["duration_minutes"])
+    if "repeat" in data:
+        if "rrule" in data:
+            raise BadRequest("repeat: send either repeat or rrule, not both")
+        out["rrule"] = _repeat_rule(data["repeat"])
     if "rrule" in data:
         rule = data["rrule"]
         if rule in (None, ""):
@@ -125,6 +130,16 @@ def validate_block(data: Mapping[str, Any], *, partial: bool, default_tz: str) -
             raise BadRequest("reminders: must be true or false")
         out["reminders"] = int(data["reminders"])
     return out
+
+
+def _repeat_rule(value: Any) -> str | None:
+    """The rule for a `repeat` object (null: does not repeat)."""
+    if value is None:
+        return None
+    try:
+        return repeats.to_rule(repeats.parse(value))
+    except ValueError as exc:
+        raise BadRequest(f"repeat: {exc}") from None
 
 
 def check_repeats(fields: dict[str, Any], current: Any | None = None) -> None:
@@ -151,6 +166,11 @@ def block_json(row: Any) -> dict[str, Any]:
         "timezone": row["timezone"],
         "duration_minutes": row["duration_minutes"],
         "rrule": row["rrule"],
+        **repeats.block_fields(
+            row["rrule"],
+            datetime.fromisoformat(row["start_local"]),
+            recurrence.tz_from_name(row["timezone"]),
+        ),
         "reminder_offsets": json.loads(offsets) if offsets is not None else None,
         "reminders": bool(row["reminders"]),
         "created_at": row["created_at"],

@@ -107,7 +107,7 @@ export const loadBlocks = () => get("/api/blocks");
 /** The first occurrence of a block, worked out here so a block made offline shows up at once. */
 export function firstOccurrence(block, tz, id) {
   let start = block.start.slice(0, 16);
-  const days = weeklyDays(block.rrule);
+  const days = (block.repeat && block.repeat.days) || weeklyDays(block.rrule);
   if (days) {
     const day0 = start.slice(0, 10);
     for (let i = 0; i < 7; i += 1) {

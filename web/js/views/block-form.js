@@ -1,10 +1,11 @@
 // Add or edit a study block.
 
 import { createBlock, deleteBlock, loadBlock, updateBlock } from "../data.js";
-import { DAY_CODES, addDays, describeOffsets, fmtWeekdayShort, todayIn, toLocal, weekdayIndex, weeklyDays } from "../time.js";
+import { describeOffsets, todayIn, toLocal } from "../time.js";
 import { dismiss } from "../queue.js";
 import { confirmButton, h, pageHead, switchRow, toast } from "../ui.js";
 import { errorCard, reportChange } from "./common.js";
+import { repeatSection } from "./repeat-picker.js";
 import { offsetPicker, sameList } from "./widgets.js";
 
 const DURATIONS = [25, 45, 60, 90];
@@ -35,8 +36,6 @@ export async function render(root, params, ctx) {
   const nextHour = toLocal(new Date(Date.now() + 3600 * 1000), tz).slice(0, 13) + ":00";
   const start = (block && block.start) || nextHour;
   const date0 = start.slice(0, 10) || todayIn(tz);
-  const ruleDays = block ? weeklyDays(block.rrule) : null;
-  const mode0 = !block || !block.rrule ? "none" : ruleDays ? "weekly" : "custom";
   const followsDefaults0 = !block || block.reminder_offsets === null || block.reminder_offsets === undefined;
   const offsets0 = followsDefaults0 ? defaults : [...block.reminder_offsets].sort((a, b) => a - b);
 
@@ -59,34 +58,7 @@ export async function render(root, params, ctx) {
   duration.addEventListener("input", syncDurationChips);
   syncDurationChips();
 
-  const repeat = h("div", { class: "seg", role: "radiogroup", "aria-label": "Repeat" },
-    [["none", "Once"], ["weekly", "Weekly"], ["custom", "Custom rule"]].map(([value, label]) =>
-      h("label", {}, h("input", { type: "radio", name: "repeat", value, checked: value === mode0 }), h("span", {}, label))));
-  const days = new Set(ruleDays || [DAY_CODES[weekdayIndex(date0)]]);
-  const dayPicker = h("div", { class: "days", role: "group", "aria-label": "Days of the week" },
-    DAY_CODES.map((code, i) => {
-      const name = fmtWeekdayShort(addDays("2024-01-01", i)); // 2024-01-01 was a Monday
-      const chip = h("button", { type: "button", class: "chip", "aria-pressed": String(days.has(code)), "aria-label": name, dataset: { day: code } }, name.slice(0, 2));
-      chip.addEventListener("click", () => {
-        if (days.has(code)) days.delete(code);
-        else days.add(code);
-        chip.setAttribute("aria-pressed", String(days.has(code)));
-      });
-      return chip;
-    }));
-  const rrule = h("input", { type: "text", id: "b-rrule", name: "rrule", autocomplete: "off", spellcheck: "false", autocapitalize: "characters",
-    placeholder: "FREQ=DAILY;INTERVAL=2", value: mode0 === "custom" ? block.rrule : "" });
-  const weeklyBox = h("div", { class: "stack-sm" }, dayPicker, h("p", { class: "hint" }, "Repeats every week on the days you pick, at the same time."));
-  const customBox = h("div", { class: "field" },
-    h("label", { for: "b-rrule" }, "Repeat rule (RFC 5545 RRULE)"), rrule,
-    h("p", { class: "hint" }, "For example FREQ=DAILY;INTERVAL=2 (every other day) or FREQ=MONTHLY;BYDAY=1SA;COUNT=6."));
-  const syncRepeat = () => {
-    const mode = repeat.querySelector("input:checked").value;
-    weeklyBox.hidden = mode !== "weekly";
-    customBox.hidden = mode !== "custom";
-  };
-  repeat.addEventListener("change", syncRepeat);
-  syncRepeat();
+  const repeat = repeatSection(block, date);
 
   const followHint = h("p", { class: "hint", id: "b-offsets-hint" });
   let followsDefaults = followsDefaults0;
@@ -115,7 +87,7 @@ export async function render(root, params, ctx) {
       h("div", { class: "field" }, h("label", { for: "b-date" }, "Date"), date),
       h("div", { class: "field" }, h("label", { for: "b-time" }, "Start time"), time)),
     h("div", { class: "field" }, h("label", { for: "b-duration" }, "Duration (minutes)"), duration, durationChips),
-    h("fieldset", { class: "field" }, h("legend", {}, "Repeat"), repeat, weeklyBox, customBox),
+    repeat.el,
     h("section", { class: "card stack-sm", "aria-label": "Reminders" }, reminders, picker.el, followHint),
     h("div", { class: "field" }, h("label", { for: "b-notes" }, "Notes"), notes),
     h("p", { class: "hint" }, `Times are in ${tz}.`),
@@ -141,30 +113,26 @@ export async function render(root, params, ctx) {
     const problems = [];
     let first = null;
     const bad = (el, msg) => { el.setAttribute("aria-invalid", "true"); problems.push(msg); first = first || el; };
-    const mode = repeat.querySelector("input:checked").value;
     const minutes = Number(duration.value);
     if (!title.value.trim()) bad(title, "Give the block a title.");
     if (!/^\d{4}-\d{2}-\d{2}$/.test(date.value)) bad(date, "Pick a date.");
     if (!/^\d{2}:\d{2}/.test(time.value)) bad(time, "Pick a start time.");
     if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) bad(duration, "Duration must be whole minutes from 1 to 1440.");
-    if (mode === "weekly" && !days.size) bad(dayPicker, "Pick at least one day of the week.");
-    if (mode === "custom" && !rrule.value.trim()) bad(rrule, "Write a repeat rule, or choose Once or Weekly.");
+    repeat.check(bad);
     const remindersOn = form.querySelector("#b-reminders").checked;
     if (remindersOn && !picker.get().length) problems.push("Pick at least one reminder time, or turn reminders off.");
     if (problems.length) return fail(problems, first);
 
-    const rule = mode === "weekly" ? `FREQ=WEEKLY;BYDAY=${DAY_CODES.filter((d) => days.has(d)).join(",")}`
-      : mode === "custom" ? rrule.value.trim().replace(/^RRULE:/i, "") : null;
     const body = {
       title: title.value.trim(),
       start: `${date.value}T${time.value.slice(0, 5)}`,
       duration_minutes: minutes,
-      rrule: rule,
+      ...repeat.values(),
       notes: notes.value.trim(),
       reminders: remindersOn,
       reminder_offsets: followsDefaults ? null : picker.get(),
     };
-    if (!id && body.rrule === null) delete body.rrule;
+    if (!id && body.repeat === null) delete body.repeat;
     save.disabled = true;
     try {
       const outcome = id ? await updateBlock(id, body, tz) : await createBlock(body, tz);

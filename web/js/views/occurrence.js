@@ -66,7 +66,7 @@ export async function render(root, params, ctx) {
     buttons.push(undo);
   }
 
-  const rule = block ? describeRule(block.rrule) : null;
+  const rule = block ? block.repeat_text || describeRule(block.rrule) : null;
   const reminderText = block
     ? block.reminders === false ? "Off for this block" : describeOffsets(block.reminder_offsets ?? ctx.settings.default_offsets)
     : null;
