@@ -3,58 +3,137 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import get, post
 from litestar.datastructures import State
 from litestar.params import JSONBody, QueryParameter
 
+from notifier.clock import from_iso
 from notifier.errors import BadRequest, NotFound
-from notifier.plan import occurrences
+from notifier.plan import occurrences, recurrence
 from notifier.plan import prefs as prefs_mod
+from notifier.plan.blocks import effective_timezone
+from notifier.texts.context import missed_count
+from notifier.texts.message import span
 
 
-def reminder_json(row: Any, deliveries: list[Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "key": row["key"],
-        "kind": row["kind"],
-        "block_id": row["block_id"],
-        "occurrence_key": row["occurrence_key"],
-        "offset_minutes": row["offset_minutes"],
-        "due_at": row["due_at"],
-        "status": row["status"],
-        "late": bool(row["late"]),
-        "title": row["title"],
-        "body": row["body"],
-        "text_source": row["text_source"],
-        "text_error": row["text_error"],
-        "attempts": row["attempts"],
-        "sent_at": row["sent_at"],
-        "error": row["error"],
-        "deliveries": [
-            {
-                "subscription_id": d["subscription_id"],
-                "outcome": d["outcome"],
-                "status": d["status"],
-                "detail": d["detail"],
-                "at": d["at"],
-            }
+class DeliveryOut(msgspec.Struct):
+    """What one device's push service said about a reminder."""
+
+    subscription_id: int | None
+    outcome: str
+    status: int | None
+    detail: str | None
+    at: str
+
+
+class ReminderOut(msgspec.Struct):
+    """One reminder in the delivery log: in words for people, with the raw fields for scripts."""
+
+    id: int
+    what: str  # "15 min before Organic chemistry", "Daily summary", "You missed 3 reminders"
+    block_title: str | None  # None for a summary, a catch-up note, or a deleted block
+    due_local: str  # when it was due, in the person's time zone (ISO 8601 with offset)
+    status_text: (
+        str  # scheduled, snoozed, retrying, sending, sent, late, missed, not delivered, cancelled
+    )
+    title: str | None  # the text that went out (or will)
+    body: str | None
+    text_source: str | None  # llm | fallback
+    text_error: str | None
+    error: str | None
+    key: str  # internal identity: for scripts and support, never shown to a person
+    kind: str
+    block_id: int | None
+    occurrence_key: str | None
+    offset_minutes: int | None
+    due_at: str
+    status: str
+    late: bool
+    attempts: int
+    sent_at: str | None
+    deliveries: list[DeliveryOut]
+
+
+def status_text(row: Any) -> str:
+    """The outbox status as a person would say it."""
+    status = row["status"]
+    if status == "pending":
+        if row["key"].startswith("snooze:"):
+            return "snoozed"
+        return "retrying" if row["next_attempt_at"] else "scheduled"
+    if status == "sent":
+        return "late" if row["late"] else "sent"
+    return {"failed": "not delivered"}.get(status, status)
+
+
+def what(row: Any, block_title: str | None) -> str:
+    """What the reminder was about, in words."""
+    name = block_title or "a deleted block"
+    if row["kind"] == "summary":
+        return "Daily summary"
+    if row["kind"] == "missed":
+        count = missed_count(row["key"])
+        return f"You missed {count} reminder" + ("" if count == 1 else "s")
+    if row["key"].startswith("snooze:"):
+        return f"Snoozed: {name}"
+    offset = row["offset_minutes"] or 0
+    return f"{span(offset)} before {name}" if offset else f"Start of {name}"
+
+
+def reminder_out(
+    row: Any, deliveries: list[Any], block_title: str | None, tz: ZoneInfo
+) -> ReminderOut:
+    return ReminderOut(
+        id=row["id"],
+        what=what(row, block_title),
+        block_title=block_title,
+        due_local=from_iso(row["due_at"]).astimezone(tz).isoformat(timespec="minutes"),
+        status_text=status_text(row),
+        title=row["title"],
+        body=row["body"],
+        text_source=row["text_source"],
+        text_error=row["text_error"],
+        error=row["error"],
+        key=row["key"],
+        kind=row["kind"],
+        block_id=row["block_id"],
+        occurrence_key=row["occurrence_key"],
+        offset_minutes=row["offset_minutes"],
+        due_at=row["due_at"],
+        status=row["status"],
+        late=bool(row["late"]),
+        attempts=row["attempts"],
+        sent_at=row["sent_at"],
+        deliveries=[
+            DeliveryOut(
+                subscription_id=d["subscription_id"],
+                outcome=d["outcome"],
+                status=d["status"],
+                detail=d["detail"],
+                at=d["at"],
+            )
             for d in deliveries
         ],
-    }
+    )
 
 
 @get("/api/reminders", tags=["reminders"])
 async def list_reminders(
     state: State, limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50
-) -> list[dict[str, Any]]:
-    """The outbox and delivery log, newest due time first."""
+) -> list[ReminderOut]:
+    """The outbox and delivery log, newest due time first, in words and raw."""
     rows, deliveries = await state.db.list_reminders(limit)
     by_reminder: dict[int, list[Any]] = {}
     for d in deliveries:
         by_reminder.setdefault(d["reminder_id"], []).append(d)
-    return [reminder_json(r, by_reminder.get(r["id"], [])) for r in rows]
+    titles = await state.db.block_titles(sorted({r["block_id"] for r in rows if r["block_id"]}))
+    tz = recurrence.tz_from_name(effective_timezone(await prefs_mod.load(state.db)))
+    return [
+        reminder_out(r, by_reminder.get(r["id"], []), titles.get(r["block_id"]), tz) for r in rows
+    ]
 
 
 class ActionIn(msgspec.Struct):

@@ -34,6 +34,14 @@ class BlockQueries(CoreDB):
     async def block(self, block_id: int):
         return await self.fetchone("SELECT * FROM blocks WHERE id = ?", (block_id,))
 
+    async def block_titles(self, block_ids: list[int]) -> dict[int, str]:
+        """Titles of these blocks (deleted ones are absent)."""
+        marks = ",".join("?" for _ in block_ids) or "NULL"
+        rows = await self.fetchall(
+            f"SELECT id, title FROM blocks WHERE id IN ({marks})", tuple(block_ids)
+        )
+        return {row["id"]: row["title"] for row in rows}
+
     async def blocks(self):
         return await self.fetchall("SELECT * FROM blocks ORDER BY start_local, id")
 

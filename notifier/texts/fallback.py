@@ -18,6 +18,7 @@ from notifier.texts.message import (
     Text,
     clip,
     situation,
+    span,
     time_of_day,
 )
 
@@ -166,7 +167,7 @@ def _reminder(ctx: MessageContext, rng: random.Random) -> tuple[str, str]:
     minutes = ctx.minutes_until
     titles, bodies = REMINDER_TEXTS[situation(ctx)]
     values = {
-        "span": _span(abs(minutes)),
+        "span": span(abs(minutes)),
         "start": _start(minutes),
         "tod": time_of_day(ctx.local_time),
     }
@@ -267,15 +268,7 @@ def _sentence(text: str) -> str:
     return text if text[-1] in ".!?…" else text + "."
 
 
-def _span(minutes: int) -> str:
-    """15 min, 1 h, 1 h 30 min."""
-    hours, mins = divmod(minutes, 60)
-    if not hours:
-        return f"{mins} min"
-    return f"{hours} h" + (f" {mins} min" if mins else "")
-
-
 def _start(minutes: int) -> str:
     if minutes > 0:
-        return f"starts in {_span(minutes)}"
-    return "starts now" if minutes == 0 else f"started {_span(-minutes)} ago"
+        return f"starts in {span(minutes)}"
+    return "starts now" if minutes == 0 else f"started {span(-minutes)} ago"

@@ -19,6 +19,7 @@ __all__ = [
     "Text",
     "clip",
     "situation",
+    "span",
     "time_of_day",
 ]
 
@@ -68,6 +69,14 @@ def situation(ctx: MessageContext) -> Situation:
     if ctx.minutes_until > 0:
         return "before"
     return "now" if ctx.minutes_until == 0 else "started"
+
+
+def span(minutes: int) -> str:
+    """A length of time as people write it: 15 min, 1 h, 1 h 30 min."""
+    hours, mins = divmod(minutes, 60)
+    if not hours:
+        return f"{mins} min"
+    return f"{hours} h" + (f" {mins} min" if mins else "")
 
 
 def time_of_day(local_time: datetime) -> str:
