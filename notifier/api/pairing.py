@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import html
+import unicodedata
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Request, Response, delete, get, post
+from litestar import Request, Response, delete, get, patch, post
 from litestar.datastructures import Cookie, State
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Redirect
@@ -15,7 +16,7 @@ from litestar.response import Redirect
 from notifier.access.pairing import LOGIN, PAIR, pair_url, qr_svg
 from notifier.access.tokens import SESSION_COOKIE, credentials_of, hash_token
 from notifier.clock import iso
-from notifier.errors import InvalidCode, NotFound, NotifierError, TooManyRequests
+from notifier.errors import BadRequest, InvalidCode, NotFound, NotifierError, TooManyRequests
 
 COOKIE_LIFETIME = timedelta(days=400)  # the longest browsers keep a cookie (RFC 6265bis §5.5)
 CA_FILENAME = "study-notifier-ca.crt"
@@ -24,6 +25,11 @@ CA_FILENAME = "study-notifier-ca.crt"
 class ExchangeIn(msgspec.Struct):
     code: Annotated[str, msgspec.Meta(max_length=32)]
     label: Annotated[str, msgspec.Meta(max_length=100)] = ""
+
+
+class ExchangeOut(msgspec.Struct):
+    token: str  # shown once; the cookie carries it too
+    device: DeviceOut
 
 
 def session_cookie(request: Request[Any, Any, Any], token: str | None) -> Cookie:
@@ -39,15 +45,56 @@ def session_cookie(request: Request[Any, Any, Any], token: str | None) -> Cookie
     )
 
 
-def device_json(row: Any, current_id: int | None) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "label": row["label"],
-        "kind": row["kind"],
-        "created_at": row["created_at"],
-        "last_used_at": row["last_used_at"],
-        "current": row["id"] == current_id,
-    }
+# What each kind of token is to a person: a paired device (phone, tablet), the
+# desktop browser the launcher signed in, or a script's `notifier token`.
+DEVICE_KINDS: dict[str, Literal["phone", "desktop", "script"]] = {
+    "device": "phone",
+    "browser": "desktop",
+    "cli": "script",
+}
+MAX_NAME = 100
+
+
+class DeviceOut(msgspec.Struct):
+    """One device that can sign in: a phone, this computer's browser, or a script."""
+
+    id: int
+    name: str
+    kind: Literal["phone", "desktop", "script"]
+    paired_at: str
+    last_seen_at: str | None  # its last request (recorded at most once a minute)
+    notifications: bool  # it has a push subscription
+    last_delivery_at: str | None  # a push service last accepted a notification for it
+    last_delivery_error: str | None  # the latest refusal, if any
+    current: bool  # the device asking
+
+
+class DevicePatch(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+
+
+def device_out(row: Any, current_id: int | None) -> DeviceOut:
+    return DeviceOut(
+        id=row["id"],
+        name=row["label"],
+        kind=DEVICE_KINDS.get(row["kind"], "script"),
+        paired_at=row["created_at"],
+        last_seen_at=row["last_used_at"],
+        notifications=row["subscriptions"] > 0,
+        last_delivery_at=row["last_delivery_at"],
+        last_delivery_error=row["last_delivery_error"],
+        current=row["id"] == current_id,
+    )
+
+
+def device_name(text: str) -> str:
+    """A name a person gave a device: one line, not empty, at most MAX_NAME characters."""
+    name = " ".join("".join(" " if unicodedata.category(c)[0] == "C" else c for c in text).split())
+    if not name:
+        raise BadRequest("name: must not be empty")
+    if len(name) > MAX_NAME:
+        raise BadRequest(f"name: must be at most {MAX_NAME} characters")
+    return name
 
 
 def _client(request: Request[Any, Any, Any]) -> str | None:
@@ -72,14 +119,14 @@ async def start_pairing(state: State) -> dict[str, Any]:
 @post("/api/pairing/exchange", status_code=201, opt={"public": True}, tags=["pairing"])
 async def exchange_code(
     data: JSONBody[ExchangeIn], state: State, request: Request[Any, Any, Any]
-) -> Response[dict[str, Any]]:
+) -> Response[ExchangeOut]:
     """Trade a pairing code for this device's token: set as a cookie, and returned once."""
     label = data.label.strip() or "Phone"
     token_id, token = await state.pairing.redeem(
         state.db, PAIR, data.code, client=_client(request), label=label
     )
-    rows = [r for r in await state.db.active_tokens() if r["id"] == token_id]
-    body = {"token": token, "device": device_json(rows[0], token_id)}
+    [row] = [r for r in await state.db.devices() if r["id"] == token_id]
+    body = ExchangeOut(token=token, device=device_out(row, token_id))
     return Response(body, status_code=201, cookies=[session_cookie(request, token)])
 
 
@@ -147,10 +194,24 @@ async def login(
 
 
 @get("/api/devices", tags=["devices"])
-async def list_devices(state: State, request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
-    """Every token that still works: paired phones, desktop browsers, scripts."""
+async def list_devices(state: State, request: Request[Any, Any, Any]) -> list[DeviceOut]:
+    """Every device that can sign in (paired phones, desktop browsers, scripts), oldest first."""
     current = request.state.get("token_id")
-    return [device_json(row, current) for row in await state.db.active_tokens()]
+    return [device_out(row, current) for row in await state.db.devices()]
+
+
+@patch("/api/devices/{device_id:int}", tags=["devices"])
+async def rename_device(
+    device_id: FromPath[int],
+    data: JSONBody[DevicePatch],
+    state: State,
+    request: Request[Any, Any, Any],
+) -> DeviceOut:
+    """Give a device a name a person recognises ("Kim's phone")."""
+    if not await state.db.rename_token(device_id, device_name(data.name)):
+        raise NotFound(f"no device {device_id}")
+    [row] = [r for r in await state.db.devices() if r["id"] == device_id]
+    return device_out(row, request.state.get("token_id"))
 
 
 @delete("/api/devices/{device_id:int}", status_code=204, tags=["devices"])
@@ -195,4 +256,13 @@ async def download_ca(state: State) -> Response[bytes]:
     return Response(der, media_type="application/x-x509-ca-cert")
 
 
-ROUTES = [start_pairing, exchange_code, login, list_devices, revoke_device, tls_info, download_ca]
+ROUTES = [
+    start_pairing,
+    exchange_code,
+    login,
+    list_devices,
+    rename_device,
+    revoke_device,
+    tls_info,
+    download_ca,
+]

@@ -43,9 +43,28 @@ class TokenQueries(CoreDB):
             > 0
         )
 
-    async def active_tokens(self):
-        """Tokens that still work, oldest first (the devices list)."""
-        return await self.fetchall("SELECT * FROM tokens WHERE revoked_at IS NULL ORDER BY id")
+    async def devices(self):
+        """Tokens that still work, with their push subscriptions summed up (the devices list)."""
+        return await self.fetchall(
+            """SELECT t.*,
+                      COUNT(s.id) AS subscriptions,
+                      MAX(s.last_success_at) AS last_delivery_at,
+                      (SELECT e.last_error FROM push_subscriptions e
+                        WHERE e.token_id = t.id AND e.last_error IS NOT NULL
+                        ORDER BY e.last_error_at DESC LIMIT 1) AS last_delivery_error
+                 FROM tokens t LEFT JOIN push_subscriptions s ON s.token_id = t.id
+                WHERE t.revoked_at IS NULL
+                GROUP BY t.id ORDER BY t.id"""
+        )
+
+    async def rename_token(self, token_id: int, label: str) -> bool:
+        """Rename a token that still works; False if there is none."""
+        return (
+            await self.write(
+                "UPDATE tokens SET label = ? WHERE id = ? AND revoked_at IS NULL", (label, token_id)
+            )
+            > 0
+        )
 
     async def revoke_device(self, token_id: int, now: datetime) -> bool:
         """Revoke a token and drop the push subscriptions made with it: a lost phone gets nothing more."""
