@@ -12,10 +12,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from litestar import Litestar
-from litestar.datastructures import CacheControlHeader, State
+from litestar.datastructures import State
 from litestar.exceptions import MissingDependencyException
 from litestar.openapi import OpenAPIConfig
-from litestar.static_files import create_static_files_router
 
 from notifier import __version__
 from notifier.access.action_tokens import ActionTokens
@@ -23,12 +22,12 @@ from notifier.access.pairing import Pairing
 from notifier.access.tokens import require_token
 from notifier.api import ROUTES
 from notifier.api.errors import handle_error
+from notifier.api.web import web_files
 from notifier.clock import Clock
 from notifier.config import Config
 from notifier.db import Database
 from notifier.edge.gate import SecurityMiddleware, SecurityPolicy
 from notifier.edge.idempotency import idempotency_middleware
-from notifier.host.paths import web_root
 from notifier.push.sender import PushSender
 from notifier.push.vapid import VapidKeys
 from notifier.schedule.scheduler import Scheduler
@@ -97,16 +96,7 @@ def create_app(
             yield
             log.info("shutting down")
 
-    static = create_static_files_router(
-        path="/",
-        directories=[web_root()],
-        html_mode=True,
-        opt={"public": True},
-        name="web",
-        # What still comes through here is index.html, sw.js and the manifest:
-        # always revalidate, so an update reaches the phone on its next open.
-        cache_control=CacheControlHeader(no_cache=True),
-    )
+    static = web_files()
     policy = SecurityPolicy.from_config(config)
     with _without_pydantic():
         app = _litestar(config, static, policy, lifespan)

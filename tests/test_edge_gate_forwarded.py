@@ -41,7 +41,7 @@ def behind_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 def test_the_forwarded_host_passes_the_same_allow_list_as_host(
     behind_proxy: Any, host: str, forwarded_host: str, status: int
 ) -> None:
-    for path in ("/healthz", "/"):
+    for path in ("/healthz", "/", "/js/app.js"):
         response = httpx.get(
             f"{behind_proxy.url}{path}",
             headers={"Host": host, "X-Forwarded-Host": forwarded_host},

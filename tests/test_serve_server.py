@@ -106,10 +106,10 @@ def test_version_and_help() -> None:
     assert "serve" in out.stdout and "token" in out.stdout
 
 
-def test_assets_come_from_granian_and_pages_revalidate(server) -> None:
+def test_assets_are_cached_for_an_hour_and_pages_revalidate(server) -> None:
     asset = httpx.get(f"{server.url}/js/app.js")
     assert asset.status_code == 200 and "javascript" in asset.headers["content-type"]
-    assert asset.headers["cache-control"] == "max-age=3600"
+    assert asset.headers["cache-control"] == "public, max-age=3600"
     for page in ("/", "/sw.js", "/manifest.webmanifest"):
         response = httpx.get(f"{server.url}{page}")
         assert response.status_code == 200 and response.headers["cache-control"] == "no-cache", page

@@ -23,6 +23,7 @@ Litestar answers 404 and 405 before route middleware runs.
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,8 @@ from notifier.edge.forwarded import Network, resolve
 from notifier.edge.http import MUTATING, first, header_lists, send_error
 from notifier.errors import CrossSiteRequest, InvalidHost, NotifierError, UnsupportedMediaType
 from notifier.host.lan import hostnames
+
+log = logging.getLogger(__name__)
 
 ASGIApp = Callable[..., Awaitable[None]]
 
@@ -145,6 +148,9 @@ class SecurityMiddleware:
         try:
             scope, receive = self._check(scope, receive)
         except NotifierError as exc:
+            # What was refused, for whoever reads the log after an attack (the
+            # path is the client's text: the log formatter escapes it).
+            log.warning("refused %s %s: %s", scope.get("method"), scope.get("path"), exc.code)
             await send_error(send, exc)
             return
         await self.app(scope, receive, send)

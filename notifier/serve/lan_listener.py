@@ -21,7 +21,6 @@ from typing import Any
 
 from notifier.config import Config
 from notifier.host.lan import Lan, discover
-from notifier.host.paths import granian_static_options
 from notifier.host.tls import TlsFiles, ensure_certificates
 
 log = logging.getLogger(__name__)
@@ -68,7 +67,6 @@ class LanHttps:
             interface=Interfaces.ASGINL,
             websockets=False,
             log_enabled=False,
-            **granian_static_options(),
             ssl_cert=files.cert,
             ssl_key=files.key,
             # TLS 1.2 so phones a few years old still connect (granian defaults to 1.3).

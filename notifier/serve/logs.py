@@ -10,6 +10,35 @@ from notifier.config import Config
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
+# C0 controls, DEL, C1 controls and the Unicode line breaks: anything a viewer
+# may show as a new line or use to rewrite the screen.
+_CONTROLS = {
+    c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+    for c in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)
+}
+
+
+def escape_controls(text: str) -> str:
+    """`text` on one line: control characters written as escapes (`\\x0a`)."""
+    return text.translate(_CONTROLS)
+
+
+class OneLineFormatter(logging.Formatter):
+    """Every record starts on a line of its own that nothing in it can forge.
+
+    The message (and so any request path or header it quotes) has its control
+    characters escaped, and the lines of a traceback are indented, so a `%0a`
+    in a URL cannot write what looks like another record.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)
+
+    def format(self, record: logging.LogRecord) -> str:
+        first, *rest = super().format(record).split("\n")
+        return "\n".join([first, *(f"    {escape_controls(line)}" for line in rest)])
+
 
 def setup_logging(config: Config) -> None:
     """Configure the root logger once for a server process."""
@@ -17,7 +46,7 @@ def setup_logging(config: Config) -> None:
     root.setLevel(config.log_level.upper())
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    formatter = logging.Formatter(FORMAT)
+    formatter = OneLineFormatter(FORMAT)
     # A windowed (no console) build has sys.stderr = None.
     if sys.stderr is not None:
         console = logging.StreamHandler(sys.stderr)

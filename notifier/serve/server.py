@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from notifier.app import create_app
 from notifier.config import Config
 from notifier.errors import AlreadyRunning, ConfigError, NotifierError
-from notifier.host.paths import granian_static_options
 from notifier.secretfiles import ensure_private_dir
 from notifier.serve.console import interactive, on_console_close, open_in_browser, say
 from notifier.serve.instance import InstanceLock
@@ -131,7 +130,6 @@ async def _serve(
         interface=Interfaces.ASGI,
         websockets=False,
         log_enabled=False,  # our logging setup owns the output
-        **granian_static_options(),
     )
 
     def stop() -> None:

@@ -1,8 +1,10 @@
 """Draw the app's PNG icons with nothing but the standard library.
 
-    python web/icons/make_icons.py
+    python tools/make_icons.py [FOLDER]
 
-Run it again after changing the mark; the PNGs it writes are committed. The mark
+Run it again after changing the mark; the PNGs it writes (into web/icons/ unless
+another folder is given) are committed. It lives outside web/ because only what
+the app uses is served. The mark
 is a bold bell with a "something is due" dot, drawn with signed distance
 functions so the edges are anti-aliased at every size.
 """
@@ -14,7 +16,7 @@ import struct
 import zlib
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+WEB_ICONS = Path(__file__).resolve().parents[1] / "web" / "icons"
 TOP = (0x4F, 0x46, 0xE5)  # indigo-600: the manifest's theme colour family
 BOTTOM = (0x37, 0x30, 0xA3)  # indigo-800
 WHITE = (0xFF, 0xFF, 0xFF)
@@ -134,12 +136,15 @@ ICONS = {
 }
 
 
-def main() -> None:
+def main(out: Path = WEB_ICONS) -> None:
     for name, spec in ICONS.items():
+        spec = dict(spec)
         size = spec.pop("size")
-        (HERE / name).write_bytes(png(size, render(size, **spec)))
-        print("wrote", name)
+        (out / name).write_bytes(png(size, render(size, **spec)))
+        print("wrote", out / name)
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else WEB_ICONS)
