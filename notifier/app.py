@@ -9,12 +9,13 @@ import sys
 import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.exceptions import MissingDependencyException
 from litestar.openapi import OpenAPIConfig
+from litestar.types import ASGIApp
 
 from notifier import __version__
 from notifier.access.action_tokens import ActionTokens
@@ -102,7 +103,7 @@ def create_app(
         app = _litestar(config, static, policy, lifespan)
     policy.body_types = _body_types(app)
     # Around Litestar's whole handler: route middleware would miss its 404s and 405s.
-    app.asgi_handler = SecurityMiddleware(app.asgi_handler, policy)
+    app.asgi_handler = cast("ASGIApp", SecurityMiddleware(app.asgi_handler, policy))
     return app
 
 

@@ -1,9 +1,9 @@
 """The PWA's files (web/), served by the app so they pass the request gate like every route.
 
 What is served is a catalogue made once at start: every file under web/ with a
-type the app uses, by its exact path. A request names an entry or gets 404;
-nothing is joined onto a folder, so `..`, NUL bytes or `/sw.js/x` never reach
-the file system. The files are read once (about 300 KB) and revalidated by
+type the app uses, each an exact route of its own. A request names one or gets
+the router's 404; nothing is joined onto a folder, so `..`, NUL bytes or
+`/sw.js/x` never reach the file system. The files are read once (about 300 KB) and revalidated by
 ETag, which keeps page loads as fast as granian's own static serving was.
 """
 
@@ -79,11 +79,13 @@ def web_files(root: Path | None = None) -> Any:
     """The catch-all route for the PWA's files (public: they hold no secret)."""
     assets: Mapping[str, Asset] = catalogue(root or web_root())
 
-    @asgi("/", is_mount=True, opt={"public": True}, include_in_schema=False)
+    # Exact routes, not a mount at "/": Litestar hands a mount every method
+    # of the paths below it, the API's DELETEs included.
+    @asgi(sorted(assets), opt={"public": True}, include_in_schema=False)
     async def serve_web(scope: Any, receive: Any, send: Any) -> None:
-        raw = scope.get("raw_path")
-        path = raw.decode("latin-1").partition("?")[0] if raw else scope.get("path", "")
-        asset = assets.get(path)
+        asset = assets.get(scope["path"])
+        if asset is None:  # "/pair/" and "/pair" are one route to Litestar
+            asset = assets.get(scope["path"].rstrip("/") + "/")
         if asset is None:
             raise NotFound("No such page or file.")
         if scope["method"] not in ("GET", "HEAD"):
