@@ -13,7 +13,9 @@ def utcnow() -> datetime:
 
 def iso(dt: datetime) -> str:
     """Fixed-width ISO 8601 UTC text; sorts in time order as a string."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat() of an aware UTC time ends in "+00:00"; it is several times faster than
+    # strftime, which matters for agendas of thousands of sessions.
+    return dt.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def from_iso(text: str) -> datetime:

@@ -119,6 +119,18 @@ class InvalidEndpoint(BadRequest):
     code = "invalid_endpoint"
 
 
+class TooManyOccurrences(BadRequest):
+    """An agenda range holding more sessions than one answer carries."""
+
+    code = "too_many_occurrences"
+
+
+class TooManyBlocks(Conflict):
+    """The plan holds as many blocks as the app keeps."""
+
+    code = "too_many_blocks"
+
+
 class InvalidHost(BadRequest):
     """The Host header names a site we do not serve (DNS rebinding)."""
 

@@ -1,11 +1,19 @@
-"""Block validation speaks plain words: a bad repeat rule says what is wrong, not the grammar."""
+"""Blocks: validation in plain words; the agenda and its limits, through the real app."""
 
 from __future__ import annotations
 
-import pytest
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
 
+import pytest
+from fakeclock import FakeClock
+
+from notifier.api import blocks as blocks_api
 from notifier.errors import BadRequest
+from notifier.plan import recurrence, sessions
 from notifier.plan.blocks import validate_block
+from notifier.texts import context
 
 BAD_RULES = [
     "FREQ=HOURLY",
@@ -45,3 +53,206 @@ async def test_a_rule_that_never_matches_gives_an_example(api) -> None:
     response = await api.post("/api/blocks", json=body)
     assert response.status_code == 400
     assert "30th of February" in response.json()["detail"]
+
+
+# --- the agenda and its limits: what is read, what is kept, what is refused ---
+
+TZ = "Europe/Berlin"
+T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # Monday 09:00 in Berlin
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(T0)
+
+
+@pytest.fixture
+async def app(make_api, stub, clock):
+    """The app with a manual clock, one device on the stub push service, no background loop."""
+    async with make_api(extra_hosts=stub.host_port, clock=clock, run_scheduler=False) as api:
+        await api.put("/api/settings", json={"timezone": TZ, "default_offsets": [0]})
+        sub = {"endpoint": stub.endpoint("/push/phone"), "keys": _keys()}
+        assert (await api.post("/api/push/subscriptions", json=sub)).status_code == 201
+        api.scheduler = api.app.state.scheduler
+        yield api
+
+
+def _keys() -> dict[str, str]:
+    from conftest import browser_keys
+
+    return browser_keys()
+
+
+async def add(api, **fields) -> dict:
+    body = {"title": "Physics", "start": "2026-11-23T10:00", "duration_minutes": 60, **fields}
+    response = await api.post("/api/blocks", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def traced(db) -> list[str]:
+    """Every SQL statement the app's connection runs from now on."""
+    statements: list[str] = []
+    await db.conn.set_trace_callback(statements.append)
+    return statements
+
+
+async def test_the_block_cap_is_a_clear_409(app, monkeypatch) -> None:
+    monkeypatch.setattr(blocks_api, "MAX_BLOCKS", 3)
+    for i in range(3):
+        await add(app, title=f"Block {i}")
+    response = await app.post(
+        "/api/blocks",
+        json={"title": "One more", "start": "2026-11-24T10:00", "duration_minutes": 30},
+    )
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": "too_many_blocks",
+        "detail": "there are 3 blocks already and this app keeps at most 3: "
+        "delete some you no longer need first",
+    }
+    assert len((await app.get("/api/blocks")).json()) == 3
+    await app.delete(f"/api/blocks/{(await app.get('/api/blocks')).json()[0]['id']}")
+    await add(app, title="Room again")
+
+
+async def test_an_agenda_with_too_many_sessions_is_a_clear_400(app, monkeypatch) -> None:
+    monkeypatch.setattr(blocks_api, "MAX_AGENDA_OCCURRENCES", 10)
+    await add(app, rrule="FREQ=DAILY")
+    week = {"from": "2026-11-23T00:00", "to": "2026-11-30T00:00"}
+    assert len((await app.get("/api/agenda", params=week)).json()["occurrences"]) == 7
+    response = await app.get(
+        "/api/agenda", params={"from": "2026-11-23T00:00", "to": "2026-12-05T00:00"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "too_many_occurrences",
+        "detail": "this range holds more than 10 sessions: ask for a shorter one",
+    }
+
+
+async def test_the_agenda_reads_only_blocks_and_states_near_its_window(app) -> None:
+    # Two years of one-off history and a series: a week's agenda reads neither the old
+    # one-offs nor the old occurrences' state.
+    series = await add(app, rrule="FREQ=WEEKLY;BYDAY=MO,TH", start="2024-11-25T10:00")
+    for day in range(0, 700, 7):
+        old = (datetime(2024, 12, 1) + timedelta(days=day)).strftime("%Y-%m-%dT10:00")
+        await add(app, title="Old", start=old)
+    await app.post(
+        f"/api/blocks/{series['id']}/occurrences/20250102T090000Z", json={"status": "done"}
+    )
+    db = app.app.state.db
+    rows = await db.blocks_near(T0, T0 + timedelta(days=7))
+    assert [r["id"] for r in rows] == [series["id"]]
+    assert await db.occurrence_states_between(T0, T0 + timedelta(days=7)) == []
+    statuses = [
+        o["status"]
+        for o in (
+            await app.get(
+                "/api/agenda", params={"from": "2025-01-01T00:00", "to": "2025-01-03T00:00"}
+            )
+        ).json()["occurrences"]
+    ]
+    assert statuses == ["done"]
+
+
+async def test_a_days_context_is_kept_until_the_plan_changes(app, clock) -> None:
+    db = app.app.state.db
+    block = await add(app, title="Physics", rrule="FREQ=DAILY")
+    first = [(i.title, i.status) for i in await context.today(db, TZ, T0)]
+    assert first == [("Physics", "planned")]
+
+    statements = await traced(db)
+    assert [(i.title, i.status) for i in await context.today(db, TZ, T0)] == first
+    assert not [s for s in statements if "blocks" in s]  # kept: only the version was read
+
+    changes = [
+        lambda: app.post(
+            f"/api/blocks/{block['id']}/occurrences/20261123T090000Z", json={"status": "done"}
+        ),
+        lambda: app.patch(f"/api/blocks/{block['id']}", json={"title": "Chemistry"}),
+        lambda: app.post(
+            "/api/blocks",
+            json={"title": "Maths", "start": "2026-11-23T15:00", "duration_minutes": 30},
+        ),
+        lambda: app.put("/api/settings", json={"timezone": "Europe/London"}),
+        lambda: app.delete(f"/api/blocks/{block['id']}"),
+    ]
+    seen = [first]
+    for change in changes:
+        assert (await change()).status_code < 300
+        seen.append([(i.title, i.status) for i in await context.today(db, TZ, T0)])
+    assert seen == [
+        [("Physics", "planned")],
+        [("Physics", "done")],
+        [("Chemistry", "done")],
+        [("Chemistry", "done"), ("Maths", "planned")],
+        [
+            ("Chemistry", "done"),
+            ("Maths", "planned"),
+        ],  # the settings counter moved: recomputed, same
+        [("Maths", "planned")],
+    ]
+
+
+async def test_a_change_from_another_process_is_seen_too(app, data_dir) -> None:
+    db = app.app.state.db
+    await add(app, title="Physics", rrule="FREQ=DAILY")
+    assert [i.title for i in await context.today(db, TZ, T0)] == ["Physics"]
+    other = sqlite3.connect(db.path)  # e.g. `notifier import` writing directly
+    with other:
+        other.execute("UPDATE blocks SET title = 'Biology'")
+    other.close()
+    assert [i.title for i in await context.today(db, TZ, T0)] == ["Biology"]
+
+
+async def send_one(app, clock, stub, start: str) -> list[str]:
+    """Plan a one-off block, send its reminder; the SQL statements of that send."""
+    await add(app, title="Physics", start=start)
+    due = recurrence.localize(datetime.fromisoformat(start), recurrence.tz_from_name(TZ))
+    clock.set(due - timedelta(minutes=5))
+    await app.scheduler.tick()  # fills the outbox and prepares the day, ahead of the send
+    await app.scheduler.drain()
+    statements = await traced(app.app.state.db)
+    pushes = len(stub.requests_for("/push/phone"))
+    clock.set(due)
+    await app.scheduler.tick()
+    await app.scheduler.drain()
+    await app.app.state.db.conn.set_trace_callback(None)
+    assert len(stub.requests_for("/push/phone")) == pushes + 1
+    return [s for s in statements if not s.startswith(("BEGIN", "COMMIT"))]
+
+
+async def test_sending_a_reminder_runs_the_same_queries_whatever_the_plan_holds(
+    app, clock, stub
+) -> None:
+    for i in range(5):
+        await add(
+            app, title=f"Series {i}", rrule="FREQ=WEEKLY;BYDAY=MO,WE", start="2025-01-06T07:00"
+        )
+    few = await send_one(app, clock, stub, "2026-11-23T12:00")
+    for i in range(150):
+        await add(app, title=f"More {i}", rrule="FREQ=WEEKLY;BYDAY=MO,WE", start="2025-01-06T07:00")
+    many = await send_one(app, clock, stub, "2026-11-23T13:00")
+    assert len(many) == len(few) and few
+    # Only the reminder's own rows: nothing reads every block or every occurrence state.
+    assert not [s for s in few + many if "FROM blocks" in s and "WHERE id = " not in s]
+    assert not [s for s in few + many if "FROM occurrence_state" in s]
+
+
+async def test_rescheduling_every_block_expands_off_the_event_loop(app, monkeypatch) -> None:
+    for i in range(3):
+        await add(app, title=f"Series {i}", rrule="FREQ=DAILY")
+    await app.scheduler.tick()  # the outbox is filled once; a change refills it from then on
+    threads: list[str] = []
+    expand = sessions.due_reminders
+
+    def spy(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return expand(*args, **kwargs)
+
+    monkeypatch.setattr(sessions, "due_reminders", spy)
+    await app.put("/api/settings", json={"timezone": "Europe/London"})  # reschedules everything
+    assert threads and threading.main_thread().name not in threads
+    keys = {r["key"] for r in (await app.get("/api/reminders", params={"limit": 100})).json()}
+    assert len([k for k in keys if k.startswith("b")]) >= 3  # and the outbox is filled again

@@ -13,10 +13,12 @@ from notifier.errors import BadRequest, NotFound
 from notifier.plan import occurrences, recurrence
 from notifier.plan import prefs as prefs_mod
 from notifier.plan.blocks import (
+    MAX_AGENDA_OCCURRENCES,
+    MAX_BLOCKS,
+    agenda,
     block_json,
     check_repeats,
     effective_timezone,
-    expand,
     find_occurrence,
     parse_start,
     validate_block,
@@ -38,12 +40,15 @@ class BlocksController(Controller):
 
     @post("/blocks", status_code=201)
     async def create(self, state: State, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
-        """Plan a block: one-off, or repeating with an RFC 5545 RRULE."""
+        """Plan a block: one-off, or repeating with an RFC 5545 RRULE.
+
+        409 `too_many_blocks` once 5,000 blocks exist.
+        """
         prefs = await prefs_mod.load(state.db)
         fields = validate_block(data, partial=False, default_tz=effective_timezone(prefs))
         check_repeats(fields)
         now = state.clock.now()
-        block_id = await state.db.add_block(fields, now)
+        block_id = await state.db.add_block(fields, now, max_blocks=MAX_BLOCKS)
         await state.scheduler.reschedule(now, block_id)
         return block_json(await state.db.block(block_id))
 
@@ -82,7 +87,10 @@ class BlocksController(Controller):
         start: Annotated[str | None, QueryParameter(name="from")] = None,
         end: Annotated[str | None, QueryParameter(name="to")] = None,
     ) -> dict[str, Any]:
-        """Occurrences starting in [from, to) with their status; default: the next 7 days."""
+        """Occurrences starting in [from, to) with their status; default: the next 7 days.
+
+        At most 62 days, and 400 `too_many_occurrences` past 20,000 sessions.
+        """
         prefs = await prefs_mod.load(state.db)
         tz_name = effective_timezone(prefs)
         tz = recurrence.tz_from_name(tz_name)
@@ -92,13 +100,7 @@ class BlocksController(Controller):
             raise BadRequest("to: must be after from")
         if hi - lo > timedelta(days=MAX_AGENDA_DAYS):
             raise BadRequest(f"to: the range may span at most {MAX_AGENDA_DAYS} days")
-        occurrences_ = expand(
-            await state.db.blocks(),
-            await state.db.occurrence_states(),
-            await state.db.occurrence_changes(),
-            lo,
-            hi,
-        )
+        occurrences_ = await agenda(state.db, lo, hi, MAX_AGENDA_OCCURRENCES)
         return {"timezone": tz_name, "occurrences": occurrences_}
 
     @post("/blocks/{block_id:int}/occurrences/{key:str}", status_code=200)
@@ -147,7 +149,9 @@ class BlocksController(Controller):
         session = find_occurrence(row, key, changes)
         old, new = occurrences.split_fields(row, session, data, changes)
         now = state.clock.now()
-        new_id = await state.db.split_block(block_id, old, session.key, new, now)
+        new_id = await state.db.split_block(
+            block_id, old, session.key, new, now, max_blocks=MAX_BLOCKS
+        )
         await state.scheduler.reschedule(now, block_id)
         await state.scheduler.reschedule(now, new_id)
         return block_json(await state.db.block(new_id))

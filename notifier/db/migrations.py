@@ -181,6 +181,33 @@ async def m004_calendar(db: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_scheduling, m003_pairing, m004_calendar)
+async def m005_plan_version(db: aiosqlite.Connection) -> None:
+    """A counter that every change to what the agenda shows moves on (kept by triggers).
+
+    Caches of expanded days (the context of a reminder's text) compare it instead of
+    expanding every block again; triggers also catch writes from another process.
+    """
+    await db.execute(
+        """CREATE TABLE plan_version (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            version INTEGER NOT NULL
+        )"""
+    )
+    await db.execute("INSERT INTO plan_version (id, version) VALUES (1, 0)")
+    for table in ("blocks", "occurrence_state", "occurrence_changes", "settings"):
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            await db.execute(
+                f"CREATE TRIGGER {table}_{event.lower()}_plan AFTER {event} ON {table} "
+                "BEGIN UPDATE plan_version SET version = version + 1; END"
+            )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_initial,
+    m002_scheduling,
+    m003_pairing,
+    m004_calendar,
+    m005_plan_version,
+)
 
 SCHEMA_VERSION = len(MIGRATIONS)

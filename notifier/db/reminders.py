@@ -18,26 +18,30 @@ class ReminderQueries(CoreDB):
 
     async def insert_reminders(self, rows: Iterable[Mapping[str, Any]], now: datetime) -> int:
         """Insert reminders whose key is new; an existing key is left as it is."""
-        count = 0
+        values = [
+            (
+                r["key"],
+                r["kind"],
+                r.get("block_id"),
+                r.get("occurrence_key"),
+                r.get("offset_minutes"),
+                iso(r["due_at"]),
+                r.get("status", "pending"),
+                iso(now),
+                iso(now),
+            )
+            for r in rows
+        ]
+        if not values:
+            return 0
         async with self.transaction() as conn:
-            for r in rows:
-                cur = await conn.execute(
-                    "INSERT OR IGNORE INTO reminders (key, kind, block_id, occurrence_key, offset_minutes, "
-                    "due_at, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        r["key"],
-                        r["kind"],
-                        r.get("block_id"),
-                        r.get("occurrence_key"),
-                        r.get("offset_minutes"),
-                        iso(r["due_at"]),
-                        r.get("status", "pending"),
-                        iso(now),
-                        iso(now),
-                    ),
-                )
-                count += cur.rowcount
-        return count
+            # One call for all rows: SQLite's thread does the loop, not this event loop.
+            cur = await conn.executemany(
+                "INSERT OR IGNORE INTO reminders (key, kind, block_id, occurrence_key, offset_minutes, "
+                "due_at, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+            return max(cur.rowcount, 0)
 
     async def reminder(self, reminder_id: int):
         return await self.fetchone("SELECT * FROM reminders WHERE id = ?", (reminder_id,))

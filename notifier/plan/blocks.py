@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from notifier.clock import from_iso, iso
-from notifier.errors import BadRequest
+from notifier.errors import BadRequest, TooManyOccurrences
 from notifier.plan import recurrence, repeats, sessions
 from notifier.plan.prefs import Prefs, validate_offsets
 
@@ -20,6 +22,9 @@ _LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 STATUSES = ("planned", "done", "skipped")
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_DURATION = recurrence.MINUTES_PER_DAY  # a block (or one moved session) lasts at most a day
+MAX_BLOCKS = 5000  # what one person can plan; every block costs on each agenda and refill
+MAX_AGENDA_OCCURRENCES = 20_000  # sessions in one agenda answer (5,000 blocks twice a week: 10,000)
+_INLINE_BLOCKS = 50  # fewer blocks than this expand on the loop: a thread would cost more
 
 
 def effective_timezone(prefs: Prefs) -> str:
@@ -40,7 +45,7 @@ def parse_start(value: Any, tz: ZoneInfo, field: str = "start") -> datetime:
     elif not _LOCAL.match(value):
         raise BadRequest(f"{field}: must be a date and time like 2026-11-23T18:00")
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-        # Recurrence is expanded from the start, so absurd years cost real time.
+        # The API's contract: a year outside 2000-2100 is a typo, not a plan.
         raise BadRequest(f"{field}: the year must be between {MIN_YEAR} and {MAX_YEAR}")
     return parsed.replace(microsecond=0)
 
@@ -54,7 +59,7 @@ def check_duration(value: Any) -> int:
 
 def local_text(dt: datetime) -> str:
     """Naive local time as the API shows it (seconds only when set)."""
-    return dt.strftime("%Y-%m-%dT%H:%M:%S" if dt.second else "%Y-%m-%dT%H:%M")
+    return dt.isoformat(timespec="seconds" if dt.second else "minutes")
 
 
 def validate_block(data: Mapping[str, Any], *, partial: bool, default_tz: str) -> dict[str, Any]:
@@ -180,9 +185,9 @@ def block_json(row: Any) -> dict[str, Any]:
 
 def series(row: Any, changes: Iterable[Any] = ()) -> sessions.Series:
     """A block row and its change rows as the sessions it has."""
-    tz = recurrence.tz_from_name(row["timezone"])
+    tz = _zone(row["timezone"])
     return sessions.Series(
-        start_local=datetime.fromisoformat(row["start_local"]),
+        start_local=_local(row["start_local"]),
         tz=tz,
         rrule=row["rrule"],
         duration_minutes=row["duration_minutes"],
@@ -262,17 +267,50 @@ def occurrence_json(row: Any, session: sessions.Session, state: Any | None) -> d
 
 
 def expand(
-    rows: list[Any], states: list[Any], changes: list[Any], start: datetime, end: datetime
+    rows: list[Any],
+    states: list[Any],
+    changes: list[Any],
+    start: datetime,
+    end: datetime,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """All sessions of `rows` starting in [start, end), with state, in time order."""
+    """All sessions of `rows` starting in [start, end), with state, in time order.
+
+    More than `limit` sessions is TooManyOccurrences, raised as soon as they are counted.
+    """
     by_key = {(s["block_id"], s["occurrence_key"]): s for s in states}
     grouped = by_block(changes)
     out = []
     for row in rows:
         for session in sessions.sessions(series(row, grouped.get(row["id"], ())), start, end):
             out.append(occurrence_json(row, session, by_key.get((row["id"], session.key))))
+        if limit is not None and len(out) > limit:
+            raise TooManyOccurrences(
+                f"this range holds more than {limit:,} sessions: ask for a shorter one"
+            )
     out.sort(key=lambda o: (o["start_utc"], o["block_id"]))
     return out
+
+
+async def agenda(
+    db: Any, start: datetime, end: datetime, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """The agenda of [start, end): the sessions of the blocks near it, with their state.
+
+    Reads only what can occur in the window (not the plan's history), and expands in a
+    worker thread when many blocks are near, so the event loop keeps answering.
+    """
+    rows = await db.blocks_near(start, end)
+    states = await db.occurrence_states_between(start, end)
+    changes = await db.occurrence_changes_near(start, end)
+    if len(rows) < _INLINE_BLOCKS:
+        return expand(rows, states, changes, start, end, limit)
+    return await asyncio.to_thread(expand, rows, states, changes, start, end, limit)
+
+
+# Parsing each block's zone and start again on every agenda adds up over thousands of blocks.
+_zone = lru_cache(maxsize=512)(recurrence.tz_from_name)
+_local = lru_cache(maxsize=8192)(datetime.fromisoformat)
 
 
 def session_start(reminder: Any) -> datetime:

@@ -41,6 +41,7 @@ MAX_SLEEP = 60.0  # seconds; also bounds how late we notice a suspend/resume
 RETRY_AFTER = timedelta(seconds=60)  # a reminder whose devices all said "later"
 SEND_DEADLINE = 20.0  # seconds of in-process retries per send
 WATERMARK = "materialized_until"
+WARM_AHEAD = timedelta(minutes=10)  # the day of a reminder due this soon is expanded ahead
 SILENT_EXPIRY = timedelta(days=60)  # a subscription silent this long is dropped as dead
 
 
@@ -64,6 +65,9 @@ class Scheduler:
         self._lock = asyncio.Lock()  # materialising and rescheduling never interleave
         self._gate = asyncio.Semaphore(concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
+        self._warm_due = self.clock.now()  # the due time of the last warm-up asked for
+        self._warm_asks = 0
+        self._warming: asyncio.Task[None] | None = None
         self.ticks = 0
         self.on_wake: list[Callable[[], None]] = []  # told of every change too (the composer task)
 
@@ -104,8 +108,34 @@ class Scheduler:
         nxt = await self.db.next_pending_time()
         cap = now + timedelta(seconds=MAX_SLEEP)
         until = min(from_iso(nxt), cap) if nxt else cap
+        if nxt and from_iso(nxt) - now <= WARM_AHEAD:
+            self._warm(from_iso(nxt))
         log.debug("scheduler: next wake at %s", iso(until))
         return until
+
+    def _warm(self, due: datetime) -> None:
+        """Have the agenda of `due`'s day ready before it is sent (texts.context.today).
+
+        A change to the plan drops the kept days; expanding one again costs a few tens of
+        ms with thousands of blocks, which belongs here, not between due time and push.
+        One warm-up at a time; asked again meanwhile, it runs once more after.
+        """
+        self._warm_asks += 1
+        self._warm_due = due
+        if self._warming is None or self._warming.done():
+            self._warming = asyncio.create_task(self._warm_days(), name="scheduler: warm a day")
+            self._inflight.add(self._warming)
+            self._warming.add_done_callback(self._inflight.discard)
+
+    async def _warm_days(self) -> None:
+        done = 0
+        while done != self._warm_asks:
+            done, due = self._warm_asks, self._warm_due
+            try:
+                prefs = await prefs_mod.load(self.db)
+                await today(self.db, effective_timezone(prefs), max(due, self.clock.now()))
+            except Exception:
+                log.exception("could not prepare the agenda of %s", iso(due))
 
     async def drain(self) -> None:
         """Wait for every send started so far (tests and shutdown)."""
@@ -139,37 +169,43 @@ class Scheduler:
     async def reschedule(self, now: datetime, block_id: int | None = None) -> None:
         """Recompute future unsent reminders of one block (or all) after a change."""
         async with self._lock:
-            await self.db.drop_future_unsent(now, block_id=block_id)
             stored = await self.db.get_state(WATERMARK)
-            if stored:
-                await self._insert_window(now, from_iso(stored), now, block_id=block_id)
+            # Computed before the old ones go, so the outbox is without them for a moment only.
+            new = await self._window(now, from_iso(stored), block_id) if stored else []
+            await self.db.drop_future_unsent(now, block_id=block_id)
+            await self.db.insert_reminders(new, now)
         self.wake()
 
-    async def _insert_window(
-        self, start: datetime, end: datetime, now: datetime, block_id: int | None = None
-    ) -> int:
+    async def _insert_window(self, start: datetime, end: datetime, now: datetime) -> int:
+        return await self.db.insert_reminders(await self._window(start, end), now)
+
+    async def _window(
+        self, start: datetime, end: datetime, block_id: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The outbox rows of every reminder due in [start, end), of one block or all.
+
+        Only the blocks that can have a session then are read; with many, the expansion
+        runs in a worker thread so the event loop keeps answering requests and sending.
+        """
         prefs = await prefs_mod.load(self.db)
-        rows = [r for r in await self.db.blocks() if block_id is None or r["id"] == block_id]
-        changes = by_block(
-            await self.db.occurrence_changes(None if block_id is None else [block_id])
-        )
+        # A reminder is due up to a day before its session: look that far past the window.
+        later = end + timedelta(minutes=recurrence.MAX_OFFSET_MINUTES)
+        if block_id is None:
+            rows = await self.db.blocks_near(start, later)
+            changes = await self.db.occurrence_changes_near(start, later)
+        else:
+            rows = [row] if (row := await self.db.block(block_id)) is not None else []
+            changes = await self.db.occurrence_changes([block_id])
         closed = {
-            (b, recurrence.parse_occurrence_key(k)) for b, k in await self.db.closed_occurrences()
+            (b, recurrence.parse_occurrence_key(k))
+            for b, k in await self.db.closed_occurrences(start, later, block_id)
         }
-        dues = sessions.due_reminders(
-            [reminded(r, changes.get(r["id"], ()), prefs) for r in rows], start, end, closed=closed
-        )
-        new = [
-            {
-                "key": d.key,
-                "kind": "reminder",
-                "block_id": d.block_id,
-                "occurrence_key": recurrence.occurrence_key(d.occurrence_utc),
-                "offset_minutes": d.offset_minutes,
-                "due_at": d.due_utc,
-            }
-            for d in dues
-        ]
+        if len(rows) > 1:
+            new = await asyncio.to_thread(
+                _reminder_rows, rows, by_block(changes), prefs, start, end, closed
+            )
+        else:
+            new = _reminder_rows(rows, by_block(changes), prefs, start, end, closed)
         if block_id is None and prefs.summary_enabled:
             tz = recurrence.tz_from_name(effective_timezone(prefs))
             hh, mm = map(int, prefs.summary_time.split(":"))
@@ -177,7 +213,7 @@ class Scheduler:
                 datetime.min.time().replace(hour=hh, minute=mm), tz, start, end
             ):
                 new.append({"key": f"summary:{day.isoformat()}", "kind": "summary", "due_at": due})
-        return await self.db.insert_reminders(new, now)
+        return new
 
     # -- sending --------------------------------------------------------------
 
@@ -320,6 +356,31 @@ class Scheduler:
 
     def _still_useful(self, row: Any, now: datetime, prefs: Any) -> bool:
         return now - from_iso(row["due_at"]) < timedelta(minutes=max(prefs.late_grace_minutes, 1))
+
+
+def _reminder_rows(
+    rows: list[Any],
+    changes: dict[int, list[Any]],
+    prefs: prefs_mod.Prefs,
+    start: datetime,
+    end: datetime,
+    closed: set[tuple[int, datetime]],
+) -> list[dict[str, Any]]:
+    """The outbox rows of the blocks' reminders due in [start, end) (pure: runs in a thread)."""
+    dues = sessions.due_reminders(
+        [reminded(r, changes.get(r["id"], ()), prefs) for r in rows], start, end, closed=closed
+    )
+    return [
+        {
+            "key": d.key,
+            "kind": "reminder",
+            "block_id": d.block_id,
+            "occurrence_key": recurrence.occurrence_key(d.occurrence_utc),
+            "offset_minutes": d.offset_minutes,
+            "due_at": d.due_utc,
+        }
+        for d in dues
+    ]
 
 
 def _ttl(row: Any, now: datetime) -> int:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from notifier.clock import from_iso
 from notifier.plan import recurrence
-from notifier.plan.blocks import by_block, effective_timezone, series, session_start
+from notifier.plan.blocks import agenda, effective_timezone, session_start
 from notifier.plan.prefs import Prefs
-from notifier.plan.sessions import sessions
 from notifier.texts.fallback import fallback_text
 from notifier.texts.message import MessageContext, Text
 
@@ -42,27 +42,38 @@ class DayItem:
 
 
 async def today(db: Any, tz_name: str, at: datetime) -> list[DayItem]:
-    """The occurrences on the local day of `at`, in time order."""
+    """The sessions on the local day of `at`, in time order: that day's agenda.
+
+    Kept until the plan changes (db.plan_version), so sending a reminder reads one
+    counter instead of expanding every block; at most a few days are kept.
+    """
     tz = recurrence.tz_from_name(tz_name)
     day = at.astimezone(tz).date()
-    start = recurrence.localize(datetime.combine(day, time()), tz)
-    end = recurrence.localize(datetime.combine(day + timedelta(days=1), time()), tz)
-    states = {
-        (s["block_id"], s["occurrence_key"]): s["status"] for s in await db.occurrence_states()
-    }
-    changes = by_block(await db.occurrence_changes())
-    items = []
-    for row in await db.blocks():
-        if (
-            row["rrule"] is None
-            and row["id"] not in changes
-            and abs((date.fromisoformat(row["start_local"][:10]) - day).days) > 1
-        ):
-            continue  # a one-off block on another day (±1 covers zone differences)
-        for s in sessions(series(row, changes.get(row["id"], ())), start, end):
-            status = states.get((row["id"], s.key), "planned")
-            items.append(DayItem(s.start_utc.astimezone(tz), row["title"], status))
-    return sorted(items, key=lambda i: i.local)
+    version = await db.plan_version()  # read first: a change meanwhile is never kept as new
+    cache = _days.setdefault(db, _DayCache())
+    if cache.version != version:
+        cache.version, cache.items = version, {}
+    if (tz_name, day) not in cache.items:
+        start = recurrence.localize(datetime.combine(day, time()), tz)
+        end = recurrence.localize(datetime.combine(day + timedelta(days=1), time()), tz)
+        items = [
+            DayItem(from_iso(o["start_utc"]).astimezone(tz), o["title"], o["status"])
+            for o in await agenda(db, start, end)
+        ]
+        if len(cache.items) >= _DAYS_KEPT:
+            cache.items.pop(next(iter(cache.items)))
+        cache.items[(tz_name, day)] = items
+    return list(cache.items[(tz_name, day)])
+
+
+@dataclass
+class _DayCache:
+    version: int = -1
+    items: dict[tuple[str, date], list[DayItem]] = field(default_factory=dict)
+
+
+_DAYS_KEPT = 4
+_days: weakref.WeakKeyDictionary[Any, _DayCache] = weakref.WeakKeyDictionary()
 
 
 async def context_for(db: Any, row: Any, prefs: Prefs, now: datetime) -> MessageContext:
