@@ -256,3 +256,25 @@ async def test_rescheduling_every_block_expands_off_the_event_loop(app, monkeypa
     assert threads and threading.main_thread().name not in threads
     keys = {r["key"] for r in (await app.get("/api/reminders", params={"limit": 100})).json()}
     assert len([k for k in keys if k.startswith("b")]) >= 3  # and the outbox is filled again
+
+
+async def test_a_kept_agenda_answer_follows_every_change(app) -> None:
+    week = {"from": "2026-11-23T00:00", "to": "2026-11-30T00:00"}
+    block = await add(app, rrule="FREQ=WEEKLY;BYDAY=MO,TH")
+
+    async def seen() -> list[tuple[str, str]]:
+        return [
+            (o["title"], o["status"])
+            for o in (await app.get("/api/agenda", params=week)).json()["occurrences"]
+        ]
+
+    assert await seen() == await seen() == [("Physics", "planned")] * 2
+    await app.post(
+        f"/api/blocks/{block['id']}/occurrences/20261123T090000Z", json={"status": "done"}
+    )
+    assert await seen() == [("Physics", "done"), ("Physics", "planned")]
+    other = sqlite3.connect(app.app.state.db.path)  # another process writing
+    with other:
+        other.execute("UPDATE blocks SET title = 'Biology'")
+    other.close()
+    assert await seen() == [("Biology", "done"), ("Biology", "planned")]

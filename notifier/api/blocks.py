@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from litestar import Controller, delete, get, patch, post
+import msgspec
+from litestar import Controller, MediaType, Response, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -25,6 +30,43 @@ from notifier.plan.blocks import (
 )
 
 MAX_AGENDA_DAYS = 62
+
+
+@dataclass
+class _Answers:
+    """Encoded agenda answers of one database, good while its plan_version stays."""
+
+    version: int = -1
+    by_window: OrderedDict[tuple[str, datetime, datetime], bytes] = field(
+        default_factory=OrderedDict
+    )
+
+
+_answers: weakref.WeakKeyDictionary[Any, _Answers] = weakref.WeakKeyDictionary()
+_ANSWER_BYTES = 8_000_000  # kept in all (two months of 1,000 weekly blocks are ~8 MB)
+
+
+async def _agenda_answer(db: Any, tz_name: str, lo: datetime, hi: datetime) -> bytes:
+    """The agenda's JSON, kept until the plan changes: the PWA asks for the same weeks
+    again and again, and a kept answer costs one query instead of expanding every block."""
+    version = await db.plan_version()  # read first: a change meanwhile is never kept as new
+    kept = _answers.setdefault(db, _Answers())
+    if kept.version != version:
+        kept.version, kept.by_window = version, OrderedDict()
+    key = (tz_name, lo, hi)
+    if (body := kept.by_window.get(key)) is not None:
+        kept.by_window.move_to_end(key)
+        return body
+    answer = {"timezone": tz_name, "occurrences": await agenda(db, lo, hi, MAX_AGENDA_OCCURRENCES)}
+    if len(answer["occurrences"]) > 1000:  # encoding thousands of items takes a while too
+        body = await asyncio.to_thread(msgspec.json.encode, answer)
+    else:
+        body = msgspec.json.encode(answer)
+    if len(body) <= _ANSWER_BYTES:
+        kept.by_window[key] = body
+        while sum(map(len, kept.by_window.values())) > _ANSWER_BYTES:
+            kept.by_window.popitem(last=False)
+    return body
 
 
 async def _block(state: State, block_id: int) -> Any:
@@ -86,10 +128,11 @@ class BlocksController(Controller):
         state: State,
         start: Annotated[str | None, QueryParameter(name="from")] = None,
         end: Annotated[str | None, QueryParameter(name="to")] = None,
-    ) -> dict[str, Any]:
+    ) -> Response[bytes]:
         """Occurrences starting in [from, to) with their status; default: the next 7 days.
 
         At most 62 days, and 400 `too_many_occurrences` past 20,000 sessions.
+        `{"timezone": name, "occurrences": [...]}`; kept until the plan changes.
         """
         prefs = await prefs_mod.load(state.db)
         tz_name = effective_timezone(prefs)
@@ -100,8 +143,7 @@ class BlocksController(Controller):
             raise BadRequest("to: must be after from")
         if hi - lo > timedelta(days=MAX_AGENDA_DAYS):
             raise BadRequest(f"to: the range may span at most {MAX_AGENDA_DAYS} days")
-        occurrences_ = await agenda(state.db, lo, hi, MAX_AGENDA_OCCURRENCES)
-        return {"timezone": tz_name, "occurrences": occurrences_}
+        return Response(await _agenda_answer(state.db, tz_name, lo, hi), media_type=MediaType.JSON)
 
     @post("/blocks/{block_id:int}/occurrences/{key:str}", status_code=200)
     async def act(
