@@ -149,6 +149,25 @@ class InvalidCode(Forbidden):
     code = "invalid_code"
 
 
+class BackupError(BadRequest):
+    """A backup cannot be written, or an archive cannot be restored; nothing was changed."""
+
+    code = "bad_backup"
+
+
+class CalendarError(BadRequest):
+    """An uploaded calendar file that cannot be imported; nothing was changed."""
+
+    code = "bad_calendar"
+
+
+class PayloadTooLarge(NotifierError):
+    """The request body is larger than this route takes."""
+
+    status = 413
+    code = "too_large"
+
+
 def rendered(exc: NotifierError) -> tuple[int, dict[str, str], bytes]:
     """(status, headers, JSON body) for an error: what the gate and the app's handler both send."""
     status = exc.status if exc.status >= 400 else 500

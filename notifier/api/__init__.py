@@ -1,6 +1,8 @@
 """HTTP routes, thin: validation here, logic in the plain modules."""
 
+from notifier.api.backup import download_backup
 from notifier.api.blocks import BlocksController
+from notifier.api.calendar import ROUTES as CALENDAR_ROUTES
 from notifier.api.messages import preview_message
 from notifier.api.pairing import ROUTES as PAIRING_ROUTES
 from notifier.api.push import PushController
@@ -20,4 +22,6 @@ ROUTES = [
     notification_action,
     preview_message,
     *PAIRING_ROUTES,
+    *CALENDAR_ROUTES,
+    download_backup,
 ]

@@ -1,10 +1,11 @@
-"""Command line: `notifier [serve] …`, `notifier token`, `notifier --version`."""
+"""Command line: `notifier [serve] …`, `notifier token|pair|login|import|backup|restore`, `notifier --version`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from notifier import __version__
 from notifier.config import Config, default, load_config
@@ -45,6 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="print a new device token for scripts")
     _add_common(token)
     token.add_argument("--label", default="cli", help="a name to recognise the token by")
+
+    imp = sub.add_parser("import", help="import study blocks from an .ics calendar file")
+    _add_common(imp)
+    imp.add_argument("file", type=Path, help="the .ics file (Google, Outlook, Apple, a timetable)")
+    imp.add_argument("--dry-run", action="store_true", help="only say what would be imported")
+
+    backup = sub.add_parser("backup", help="write a backup .zip (also while the app runs)")
+    _add_common(backup)
+    backup.add_argument("file", type=Path, nargs="?", help="where to write it (default: here)")
+
+    restore = sub.add_parser("restore", help="restore a backup .zip (stop the app first)")
+    _add_common(restore)
+    restore.add_argument("file", type=Path, help="the backup .zip")
     return parser
 
 
@@ -74,6 +88,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = _config(args)
         if args.command == "token":
             return _token(config, args.label)
+        if args.command in ("import", "backup", "restore"):
+            from notifier.cli import data
+
+            if args.command == "import":
+                return data.import_file(config, args.file, dry_run=args.dry_run)
+            if args.command == "backup":
+                return data.backup(config, args.file)
+            return data.restore(config, args.file)
         if args.command in ("pair", "login"):
             from notifier.serve.codes import login, pair
 

@@ -9,6 +9,7 @@ from typing import Any
 from notifier.clock import iso
 from notifier.db.core import CoreDB
 
+RESYNC = "resync_from"  # scheduler_state: blocks changed by another process since then
 # When a pending reminder is next worth looking at: its retry time, else its due time.
 _WHEN = "COALESCE(next_attempt_at, due_at)"
 
@@ -206,6 +207,28 @@ class ReminderQueries(CoreDB):
                 "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
                 (name, value),
             )
+
+    async def request_resync(self, since: datetime) -> None:
+        """Ask the (running or next) scheduler to recompute every block's reminders from `since`.
+
+        Another process (`notifier import`) changed blocks; the earliest request wins.
+        """
+        await self.write(
+            "INSERT INTO scheduler_state (name, value) VALUES (?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET value = MIN(value, excluded.value)",
+            (RESYNC, iso(since)),
+        )
+
+    async def take_resync(self) -> str | None:
+        """The pending resync request (its time), removed; None if there is none."""
+        value = await self.get_state(RESYNC)
+        if value is None:
+            return None
+        # Only the value read is taken: a newer request made meanwhile stays.
+        await self.write(
+            "DELETE FROM scheduler_state WHERE name = ? AND value = ?", (RESYNC, value)
+        )
+        return value
 
     async def count_llm_call(self, day: str) -> int:
         """Record one LLM call on `day` (local date) and return that day's count."""

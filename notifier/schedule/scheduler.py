@@ -103,6 +103,10 @@ class Scheduler:
         """One pass: fill the outbox, start what is due; return when to wake next."""
         self.ticks += 1
         now = self.clock.now()
+        if (since := await self.db.take_resync()) is not None:
+            # Blocks changed by another process (`notifier import`): reminders due since
+            # then are recomputed too, so one due a moment after the change is not lost.
+            await self.reschedule(min(from_iso(since), now))
         await self.materialize(now)
         await self.start_due(now)
         nxt = await self.db.next_pending_time()
