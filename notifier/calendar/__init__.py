@@ -1,0 +1,1 @@
+"""Calendars: reading .ics files into blocks, writing blocks as the calendar feed."""
