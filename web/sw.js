@@ -20,6 +20,8 @@ const VERSION = "2026-11-21.3";
 const PAYLOAD_VERSION = 1;
 const SHELL_CACHE = `sn-shell-${VERSION}`;
 const API_CACHE = "sn-api-v1";
+// Answers that must not be kept on the device: the backup holds the keys, the feed's address is its secret.
+const NEVER_CACHED = new Set(["/api/backup", "/api/calendar.ics", "/api/calendar-feed"]);
 const NETWORK_TIMEOUT_MS = 4000;
 
 const SHELL = [
@@ -38,6 +40,7 @@ const SHELL = [
   "/js/time.js",
   "/js/ui.js",
   "/js/views/block-form.js",
+  "/js/views/calendar.js",
   "/js/views/common.js",
   "/js/views/devices.js",
   "/js/views/occurrence.js",
@@ -88,6 +91,7 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") return; // changes go straight to the network (the app queues them)
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
+  if (NEVER_CACHED.has(url.pathname)) return; // downloads holding keys or the feed secret
   if (url.pathname.startsWith("/api/")) {
     event.respondWith(apiNetworkFirst(request));
   } else if (request.mode === "navigate") {

@@ -10,6 +10,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
 
+from notifier.access.pairing import qr_svg
 from notifier.calendar import feed
 from notifier.calendar.ics_export import calendar_bytes
 from notifier.calendar.ics_import import MAX_ICS_BYTES
@@ -64,9 +65,11 @@ def _feed_json(state: State, secret: str) -> dict[str, Any]:
     url = f"{origin}{feed.feed_path(secret)}"
     parts = urlsplit(url)
     remote = parts.scheme == "https"
+    webcal = "webcal://" + url.split("://", 1)[1]
     return {
         "url": url,
-        "webcal_url": "webcal://" + url.split("://", 1)[1],
+        "webcal_url": webcal,
+        "qr_svg": qr_svg(webcal),
         "reachable_from_other_devices": remote,
         "note": None
         if remote

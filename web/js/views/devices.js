@@ -219,7 +219,7 @@ function pairCard() {
 }
 
 /** The server's QR code SVG as a node: parsed as XML, scripts and handlers dropped (no innerHTML). */
-function qrNode(svgText) {
+export function qrNode(svgText) {
   const doc = new DOMParser().parseFromString(svgText || "", "image/svg+xml");
   const svg = doc.documentElement;
   if (!svg || svg.nodeName !== "svg") return null;

@@ -4,6 +4,7 @@ import { api, get } from "../api.js";
 import { loadBlocks } from "../data.js";
 import { deviceTimeZone } from "../time.js";
 import { busy, errorText, fill, h, pageHead, switchRow, toast } from "../ui.js";
+import { calendarSections } from "./calendar.js";
 import { errorCard } from "./common.js";
 import { offsetPicker } from "./widgets.js";
 
@@ -150,7 +151,7 @@ export async function render(root, _params, ctx) {
     }
   });
 
-  root.append(form, await aboutCard());
+  root.append(form, ...calendarSections(), await aboutCard());
 }
 
 /** Show whatever the preview endpoint returns: title/body and where the text came from. */
