@@ -182,9 +182,23 @@ def create_blocks(server: Server, n: int, first_day: date, rule: str | None = No
     return took
 
 
-def agenda(server: Server, start: date, days: int, times: int) -> list[float]:
+AGENDA_STATUS: list[int] = []
+
+
+def agenda(
+    server: Server, start: date, days: int, times: int, allowed: tuple[int, ...] = (200,)
+) -> list[float]:
+    """Latencies (ms) of `times` agenda calls for the same days; the first one is cold."""
     params = {"from": f"{start}T00:00", "to": f"{start + timedelta(days=days)}T00:00"}
-    return [timed(lambda: server.api.get("/api/agenda", params=params)) for _ in range(times)]
+    took = []
+    for _ in range(times):
+        began = time.perf_counter()
+        response = server.api.get("/api/agenda", params=params)
+        took.append((time.perf_counter() - began) * 1000)
+        if response.status_code not in allowed:
+            response.raise_for_status()
+        AGENDA_STATUS.append(response.status_code)
+    return took
 
 
 def lateness(server: Server, stub: StubPushService, device: str) -> list[float]:
@@ -246,25 +260,20 @@ def run_history(n: int, stub: StubPushService) -> None:
         print(
             f"  {'create a block p50 / p99':<46} {statistics.median(took):.1f} / {percentile(took, 0.99):.1f} ms"
         )
-        week = agenda(server, today, 7, 10)
+        first, *week = agenda(server, today, 7, 11)
         report(
-            "agenda, one week: p50 (max)",
-            f"{statistics.median(week):.1f} ms ({max(week):.1f})",
+            "agenda, one week: p50 of 10 (max; first)",
+            f"{statistics.median(week):.1f} ms ({max(week):.1f}; {first:.0f})",
             statistics.median(week),
             50 if n <= 1000 else 100,
         )
-        months = agenda(server, today, 61, 5)
+        months = agenda(server, today, 61, 6, allowed=(200, 400))
+        label = "agenda, two months: p50 of 5 (max; first)"
+        figure = f"{statistics.median(months[1:]):.1f} ms ({max(months[1:]):.1f}; {months[0]:.0f})"
         if n <= 1000:
-            report(
-                "agenda, two months: p50 (max)",
-                f"{statistics.median(months):.1f} ms ({max(months):.1f})",
-                statistics.median(months),
-                250,
-            )
+            report(label, figure, statistics.median(months[1:]), 250)
         else:
-            print(
-                f"  {'agenda, two months: p50 (max)':<46} {statistics.median(months):.1f} ms ({max(months):.1f})"
-            )
+            print(f"  {label:<46} {figure}  ({AGENDA_STATUS[-1]}: more than 20,000 sessions)")
         late = lateness(server, stub, f"history{n}")
         report(
             "lateness of 20 one-off reminders: p50 / p99",
@@ -318,10 +327,10 @@ def run_century(stub: StubPushService) -> None:
         setup(server, stub, "century")
         create_blocks(server, 40, date(2000, 1, 1), rule="FREQ=DAILY")
         with probing(server.url) as waits:
-            week = agenda(server, date(2100, 3, 1), 7, 5)
+            first, *week = agenda(server, date(2100, 3, 1), 7, 6)
         report(
-            "agenda, a week in 2100: p50 (max)",
-            f"{statistics.median(week):.1f} ms ({max(week):.1f})",
+            "agenda, a week in 2100: p50 of 5 (max; first)",
+            f"{statistics.median(week):.1f} ms ({max(week):.1f}; {first:.0f})",
             statistics.median(week),
             50,
         )
