@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from notifier.access.pairing import (
     ALPHABET,
     CODE_LENGTH,
-    FAILURE_WINDOW,
-    FAILURES_PER_CLIENT,
+    GUESS_WINDOW,
+    GUESSES_PER_CLIENT,
     LOGIN,
     display_code,
     login_link,
@@ -138,33 +138,54 @@ async def test_a_code_expires_after_ten_minutes(api, clocks) -> None:
 
 async def test_failed_exchanges_are_rate_limited_per_client_and_then_released(api, clocks) -> None:
     code = (await start(api))["code"]
-    for _ in range(FAILURES_PER_CLIENT):
+    for _ in range(GUESSES_PER_CLIENT):
         assert (await exchange(api, "ZZZZZZZZ")).status_code == 403
     limited = await exchange(api, code)  # even the right code: the guess is not even checked
     assert limited.status_code == 429
     assert limited.json()["error"] == "rate_limited"
-    assert 0 < int(limited.headers["retry-after"]) <= FAILURE_WINDOW
+    assert 0 < int(limited.headers["retry-after"]) <= GUESS_WINDOW
 
     # Claiming to be someone else does not help: no proxy is trusted, so the header is ignored.
     other = await exchange(api, code, **{"X-Forwarded-For": "10.9.9.9"})
     assert other.status_code == 429
 
-    clocks.advance(FAILURE_WINDOW + 1)  # the old code has expired meanwhile
+    clocks.advance(GUESS_WINDOW + 1)  # the old code has expired meanwhile
     assert (await exchange(api, (await start(api))["code"])).status_code == 201
 
 
-async def test_the_global_budget_bounds_guesses_from_many_addresses(api, clocks) -> None:
+async def test_a_code_dies_after_its_budget_of_wrong_guesses_but_the_next_one_works(
+    api, clocks
+) -> None:
     limiter = api.app.state.pairing.limiter
-    for i in range(limiter.overall):
-        limiter.failed(f"198.51.100.{i % 250}")
-    response = await exchange(api, "ZZZZZZZZ")
-    assert response.status_code == 429
+    live = (await start(api))["code"]
+    clocks.advance(1)
+    for i in range(limiter.per_secret):  # wrong guesses from many addresses
+        limiter.admit(f"198.51.100.{i % 250}", clocks.wall)
+    clocks.advance(1)
+    assert (await exchange(api, live)).status_code == 403  # spoiled: it lived through them
+    fresh = (await start(api))["code"]
+    assert (await exchange(api, fresh)).status_code == 201  # the owner's next code starts afresh
+
+
+def test_concurrent_guesses_are_admitted_before_any_await() -> None:
+    from notifier.access.ratelimit import Guess, GuessLimiter
+
+    limiter = GuessLimiter(
+        per_client=5, per_secret=50, window=900, secret_lifetime=timedelta(minutes=10)
+    )
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    admitted = [g for g in (limiter.admit("a", now) for _ in range(600)) if isinstance(g, Guess)]
+    assert len(admitted) == 5
+    limiter.right(admitted[0])  # a right guess gives its slot back
+    assert isinstance(limiter.admit("a", now), Guess)
+    assert not isinstance(limiter.admit("a", now), Guess)
+    assert isinstance(limiter.admit("b", now), Guess)
 
 
 async def test_forwarded_clients_are_limited_separately_behind_a_trusted_proxy(data_dir) -> None:
     config = load_config({"data_dir": str(data_dir), "trusted_proxies": "127.0.0.1"})
     async with running_api(config) as api:
-        for _ in range(FAILURES_PER_CLIENT):
+        for _ in range(GUESSES_PER_CLIENT):
             await api.client.post(
                 "/api/pairing/exchange",
                 json={"code": "ZZZZZZZZ"},

@@ -2,16 +2,21 @@
 
 A pairing code is short enough to type (8 Crockford base32 characters, 40
 bits), so it lives 10 minutes, works once, is stored only as a hash, and
-guessing is rate-limited per client and overall: with the global budget an
-attacker gets at most FAILURES_OVERALL guesses per window against 2**40.
-A login link (what the launcher opens, like a notebook server's token URL)
-carries 256 random bits instead, and is single-use too.
+guessing is limited two ways (access/ratelimit.py): a client gets
+GUESSES_PER_CLIENT guesses per window, admitted before any is checked, so at
+most that many of any burst reach the database; and a code dies after
+WRONG_GUESSES_PER_CODE wrong guesses from anyone, so an attacker with many
+addresses has at most that many tries at each code (in 2**40), while the
+owner's next code starts afresh. A login link (what the launcher opens, like a
+notebook server's token URL) carries 256 random bits instead: nobody can guess
+it, so it is checked without any limit, and is single-use too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import math
 import secrets
 import time
@@ -20,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from notifier.access.ratelimit import FailureLimiter, client_key
+from notifier.access.ratelimit import Guess, GuessLimiter, client_key
 from notifier.access.tokens import hash_token, new_token
 from notifier.clock import utcnow
 from notifier.config import Config
@@ -34,11 +39,13 @@ CODE_LENGTH = 8
 CODE_TTL = timedelta(minutes=10)
 LOGIN_TTL = timedelta(minutes=10)
 
-FAILURES_PER_CLIENT = 5
-FAILURES_OVERALL = 50
-FAILURE_WINDOW = 15 * 60.0  # seconds
+GUESSES_PER_CLIENT = 5
+WRONG_GUESSES_PER_CODE = 50
+GUESS_WINDOW = 15 * 60.0  # seconds
 
 PAIR, LOGIN = "pair", "login"
+
+log = logging.getLogger(__name__)
 
 
 def new_code() -> str:
@@ -121,12 +128,14 @@ class Pairing:
         self.config = config
         self.now = now
         self.lan: Lan | None = None  # set by the server once it has looked
-        self.limiter = FailureLimiter(
-            per_client=FAILURES_PER_CLIENT,
-            overall=FAILURES_OVERALL,
-            window=FAILURE_WINDOW,
+        self.limiter = GuessLimiter(
+            per_client=GUESSES_PER_CLIENT,
+            per_secret=WRONG_GUESSES_PER_CODE,
+            window=GUESS_WINDOW,
+            secret_lifetime=CODE_TTL,
             monotonic=monotonic,
         )
+        self.checked = 0  # pairing codes that reached the database (what the limit bounds)
 
     def phone_origin(self) -> str:
         return phone_origin(self.config, self.lan)
@@ -143,29 +152,45 @@ class Pairing:
         self, db: Any, kind: str, secret: object, *, client: str | None, label: str
     ) -> tuple[int, str]:
         """Exchange a code for a new device token: (token id, token in clear)."""
+        if kind == LOGIN:
+            token_id, token = await self._redeem(db, LOGIN, _ticket(secret), label, None)
+            if token_id is None:
+                raise InvalidCode("That login link is wrong, already used or expired.")
+            return token_id, token
+        code = normalize_code(secret)
         key = client_key(client)
-        wait = self.limiter.retry_after(key)
-        if wait is not None:
+        # Admitted (and counted) before the first await: a burst of concurrent
+        # guesses cannot all pass the check before any of them is counted.
+        guess = self.limiter.admit(key, self.now(), counts=code is not None)
+        if not isinstance(guess, Guess):
             raise TooManyRequests(
                 "Too many wrong codes; wait a few minutes and try again.",
-                retry_after=math.ceil(wait),
+                retry_after=math.ceil(guess),
             )
-        code = normalize_code(secret) if kind == PAIR else _ticket(secret)
-        token = new_token()
-        token_id = None
-        if code is not None:
-            token_id = await db.redeem_code(
-                code_hash(kind, code),
-                kind,
-                self.now(),
-                token_hash=hash_token(token),
-                label=label,
-                token_kind="device" if kind == PAIR else "browser",
-            )
+        token_id, token = await self._redeem(db, PAIR, code, label, guess.burned_before)
         if token_id is None:
-            self.limiter.failed(key)
-            what = "pairing code" if kind == PAIR else "login link"
-            raise InvalidCode(f"That {what} is wrong, already used or expired.")
+            log.warning("wrong pairing code from %s", key)
+            raise InvalidCode("That pairing code is wrong, already used or expired.")
+        self.limiter.right(guess)
+        return token_id, token
+
+    async def _redeem(
+        self, db: Any, kind: str, code: str | None, label: str, burned_before: datetime | None
+    ) -> tuple[int | None, str]:
+        if code is None:
+            return None, ""
+        if kind == PAIR:
+            self.checked += 1
+        token = new_token()
+        token_id = await db.redeem_code(
+            code_hash(kind, code),
+            kind,
+            self.now(),
+            token_hash=hash_token(token),
+            label=label,
+            token_kind="device" if kind == PAIR else "browser",
+            created_after=burned_before,
+        )
         return token_id, token
 
 

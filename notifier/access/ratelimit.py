@@ -1,8 +1,8 @@
 """Counting failures per client, with an injected clock.
 
-Used for guessable secrets (pairing codes): a client that fails too often is
-refused before its next guess is even checked, and a global budget bounds the
-total guesses however many addresses an attacker has.
+Used for guessable secrets (pairing codes): a client that guesses too often is
+refused before its next guess is even checked, and each secret survives only
+so many wrong guesses, however many addresses an attacker has.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import ipaddress
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 
 def client_key(address: str | None) -> str:
@@ -28,52 +29,86 @@ def client_key(address: str | None) -> str:
     return str(ip)
 
 
-class FailureLimiter:
-    """At most `per_client` failures per key and `overall` in total within `window` seconds."""
+class Guess:
+    """One admitted guess: a slot held from before it is checked until it is settled."""
+
+    __slots__ = ("at", "burned_before", "key", "wall")
+
+    def __init__(self, key: str, at: float, wall: datetime | None) -> None:
+        self.key = key
+        self.at = at
+        self.wall = wall  # set when the guess counts against the live secrets
+        # Secrets made at or before this time had lived through enough other
+        # guesses when this one was admitted: it may not match them.
+        self.burned_before: datetime | None = None
+
+
+class GuessLimiter:
+    """Guesses at short secrets (pairing codes), bounded two ways.
+
+    Per client: at most `per_client` guesses in `window` seconds, counted when
+    the guess is admitted, before anything is awaited, so concurrent guesses
+    cannot all slip in before the first one is counted; a right guess gives
+    its slot back. Refused guesses are never checked.
+
+    Per secret: each secret lives through at most `per_secret` wrong guesses
+    from anyone; `burned_before()` says which secrets have, and the caller
+    stops accepting them. A stranger with many addresses can spoil the codes
+    that are live while they guess, but never the owner's next one, and never
+    lock anyone out: that is what the old global budget did. The guess
+    carries the answer as `burned_before`, fixed when it is admitted.
+    """
 
     def __init__(
         self,
         *,
         per_client: int,
-        overall: int,
+        per_secret: int,
         window: float,
+        secret_lifetime: timedelta,
         monotonic: Callable[[], float] = time.monotonic,
         max_keys: int = 10_000,
     ) -> None:
         self.per_client = per_client
-        self.overall = overall
+        self.per_secret = per_secret
         self.window = window
+        self.secret_lifetime = secret_lifetime
         self.monotonic = monotonic
         self.max_keys = max_keys
-        self._by_key: OrderedDict[str, deque[float]] = OrderedDict()
-        self._all: deque[float] = deque()
+        self._by_key: OrderedDict[str, deque[Guess]] = OrderedDict()
+        self._against_secrets: deque[Guess] = deque()
 
-    def _prune(self, times: deque[float], now: float) -> None:
-        while times and times[0] <= now - self.window:
-            times.popleft()
+    def admit(self, key: str, now: datetime, *, counts: bool = True) -> Guess | float:
+        """Hold a slot for one guess by `key`, or the seconds until it may try again.
 
-    def retry_after(self, key: str) -> float | None:
-        """Seconds until `key` may try again, or None if it may try now."""
-        now = self.monotonic()
-        self._prune(self._all, now)
-        waits = []
-        if len(self._all) >= self.overall:
-            waits.append(self._all[0] + self.window - now)
-        times = self._by_key.get(key)
-        if times is not None:
-            self._prune(times, now)
-            if len(times) >= self.per_client:
-                waits.append(times[0] + self.window - now)
-            elif not times:
-                del self._by_key[key]
-        return max(waits) if waits else None
-
-    def failed(self, key: str) -> None:
-        """Record one failure for `key`."""
-        now = self.monotonic()
-        self._all.append(now)
-        times = self._by_key.pop(key, None) or deque()
-        times.append(now)
-        self._by_key[key] = times  # most recently failing last
+        `counts`: whether the guess could match a secret (a malformed one cannot,
+        so it costs the client a slot but no secret any of its budget).
+        """
+        mono = self.monotonic()
+        held = self._by_key.pop(key, None) or deque()
+        while held and held[0].at <= mono - self.window:
+            held.popleft()
+        if len(held) >= self.per_client:
+            self._by_key[key] = held
+            return max(held[0].at + self.window - mono, 0.001)
+        guess = Guess(key, mono, now if counts else None)
+        held.append(guess)
+        self._by_key[key] = held  # most recently guessing last
         while len(self._by_key) > self.max_keys:
             self._by_key.popitem(last=False)  # bounded memory under a spray of addresses
+        if counts:
+            log = self._against_secrets
+            while log and log[0].wall is not None and log[0].wall <= now - self.secret_lifetime:
+                log.popleft()
+            if len(log) >= self.per_secret:
+                guess.burned_before = log[-self.per_secret].wall
+            log.append(guess)
+        return guess
+
+    def right(self, guess: Guess) -> None:
+        """The guess was right: give its slots back."""
+        held = self._by_key.get(guess.key)
+        if held is not None and guess in held:
+            held.remove(guess)
+        if guess in self._against_secrets:
+            self._against_secrets.remove(guess)

@@ -32,13 +32,20 @@ class PairingQueries(CoreDB):
         token_hash: str,
         label: str,
         token_kind: str,
+        created_after: datetime | None = None,
     ) -> int | None:
-        """Use up a live code and create its token in one transaction; the token id, or None."""
+        """Use up a live code and create its token in one transaction; the token id, or None.
+
+        `created_after`: codes made at or before it are no longer accepted (they
+        have lived through too many wrong guesses).
+        """
+        after = iso(created_after) if created_after is not None else ""
         async with self.transaction() as conn:
             cur = await conn.execute(
                 "UPDATE pairing_codes SET used_at = ? "
-                "WHERE code_hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ? RETURNING id",
-                (iso(now), code_hash, kind, iso(now)),
+                "WHERE code_hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ? "
+                "AND created_at > ? RETURNING id",
+                (iso(now), code_hash, kind, iso(now), after),
             )
             row = await cur.fetchone()
             if row is None:
