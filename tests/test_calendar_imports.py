@@ -276,6 +276,34 @@ def test_the_command_line_import_reaches_a_running_scheduler(tmp_path, data_dir)
             await db.close()
 
     asyncio.run(check())
+
+    # A running scheduler picks up an import made from the command line at its next pass.
+    from conftest import running_api
+    from fakeclock import FakeClock
+
+    from notifier.config import load_config
+
+    other = tmp_path / "running"
+    env2 = {**os.environ, "NOTIFIER_DATA_DIR": str(other)}
+
+    async def scheduler_resyncs() -> None:
+        clock = FakeClock(datetime(2026, 3, 2, 12, tzinfo=UTC))
+        async with running_api(
+            load_config({"data_dir": str(other)}), clock=clock, run_scheduler=False
+        ) as api:
+            await api.put("/api/settings", json={"timezone": TZ})
+            await api.app.state.scheduler.tick()  # the outbox is filled 36 hours ahead
+            proc = await asyncio.create_subprocess_exec(*cmd, env=env2)
+            assert await proc.wait() == 0
+            keys = lambda: api.get("/api/reminders", params={"limit": 50})  # noqa: E731
+            assert (await keys()).json() == []  # written by another process: not seen yet
+            clock.advance(seconds=30)
+            await api.app.state.scheduler.tick()
+            assert await api.db.get_state("resync_from") is None
+            # Exam prep (New York), Monday 2 March 14:00 EST = 19:00 UTC.
+            assert "b1:20260302T190000Z:0" in [r["key"] for r in (await keys()).json()]
+
+    asyncio.run(scheduler_resyncs())
     missing = subprocess.run(
         [sys.executable, "-m", "notifier", "import", str(tmp_path / "nope.ics")],
         env=env,
