@@ -312,3 +312,18 @@ def test_the_command_line_import_reaches_a_running_scheduler(tmp_path, data_dir)
         timeout=60,
     )
     assert missing.returncode == 1 and "Cannot read" in missing.stderr
+
+
+async def test_an_import_past_the_block_cap_is_refused_whole(api, monkeypatch):
+    from notifier.plan import blocks
+
+    monkeypatch.setattr(blocks, "MAX_BLOCKS", 2)
+    events = "".join(
+        f"BEGIN:VEVENT\r\nUID:cap-{i}@example\r\nDTSTART:2026120{i + 1}T090000Z\r\n"
+        f"DTEND:2026120{i + 1}T100000Z\r\nSUMMARY:Lecture {i}\r\nEND:VEVENT\r\n"
+        for i in range(3)
+    )
+    body = f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n{events}END:VCALENDAR\r\n"
+    response = await upload(api, body.encode())
+    assert response.status_code == 409 and response.json()["error"] == "too_many_blocks"
+    assert await api.db.blocks() == []  # all or nothing

@@ -103,7 +103,9 @@ async def import_calendar(
         outcome.items.append(_item(event, action))
     outcome.removed_from_file = _removed(existing, parsed)
     if not dry_run and (creates or updates):
-        outcome.block_ids = await db.import_blocks(creates, updates, now)
+        outcome.block_ids = await db.import_blocks(
+            creates, updates, now, max_blocks=blocks.MAX_BLOCKS
+        )
     return outcome
 
 
