@@ -31,9 +31,8 @@ def shapes(draw) -> Repeat:
     days: tuple[str, ...] = ()
     month_day = nth = weekday = None
     if every == "week":
-        days = tuple(
-            d for d in WEEKDAYS if d in draw(st.sets(st.sampled_from(WEEKDAYS), min_size=1))
-        )
+        chosen = draw(st.sets(st.sampled_from(WEEKDAYS), min_size=1))
+        days = tuple(d for d in WEEKDAYS if d in chosen)
     elif every == "month" and draw(st.booleans()):
         month_day = draw(st.sampled_from([*range(1, 32), -1]))
     elif every == "month":
@@ -56,7 +55,8 @@ def shape_spellings(draw, start: datetime) -> str:
     if form != "daily-byday" and interval > 1:
         parts.append(f"INTERVAL={interval}")
     if form in ("weekly", "daily-byday"):
-        parts.append("BYDAY=" + ",".join(draw(st.sets(st.sampled_from(WEEKDAYS), min_size=1))))
+        chosen = draw(st.sets(st.sampled_from(WEEKDAYS), min_size=1))
+        parts.append("BYDAY=" + ",".join(chosen))
     elif form == "monthly":
         parts.append(f"BYMONTHDAY={draw(st.sampled_from([1, 15, 29, 30, 31, -1, start.day]))}")
     elif form == "monthly-nth":

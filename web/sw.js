@@ -210,7 +210,8 @@ function toNotification(p) {
   const due = p.due ? Date.parse(p.due) : NaN;
   const options = {
     body: typeof p.body === "string" ? p.body : "",
-    data: { v: p.v, kind: p.kind || "reminder", url, tag: p.tag || null, due: p.due || null, action_token: token },
+    data: { v: p.v, kind: p.kind || "reminder", url, tag: p.tag || null, due: p.due || null, action_token: token,
+      snooze_minutes: Number.isInteger(p.snooze_minutes) ? p.snooze_minutes : null },
     icon: "/icons/icon-192.png",
     badge: "/icons/badge-96.png",
     actions,
@@ -234,7 +235,7 @@ self.addEventListener("notificationclick", (event) => {
   const notification = event.notification;
   const data = notification.data || {};
   notification.close();
-  const work = (event.action === "done" || event.action === "snooze") && data.action_token
+  const work = ACTION_LABELS[event.action] && data.action_token
     ? runAction(event.action, data)
     : openApp(data.url || "/");
   keepAlive(event, work);
@@ -266,7 +267,17 @@ async function openApp(path) {
   return self.clients.openWindow(target.href);
 }
 
-/** Done / Snooze from the notification itself, with the payload's action token. */
+// The buttons /api/actions knows: a reminder's Done and Snooze, the end-of-block
+// question's Done, Not done and "+N min" (more). [queued label, shown when queued, what the app shows]
+const ACTION_LABELS = {
+  done: ["Done (from a notification)", "Marked done on this phone", () => ({ status: "done" })],
+  snooze: ["Snooze (from a notification)", "Snoozed on this phone",
+    (data) => (data.snooze_minutes ? { snooze_minutes: data.snooze_minutes } : {})],
+  not_done: ["Not done (from a notification)", "Marked not done on this phone", () => ({ status: "skipped" })],
+  more: ["A few more minutes (from a notification)", "Asking again later", () => ({})],
+};
+
+/** A button on the notification itself, sent with the payload's action token. */
 async function runAction(action, data) {
   const key = uuid();
   const body = { action_token: data.action_token, action };
@@ -297,12 +308,12 @@ async function runAction(action, data) {
   const target = /^\/#\/occurrence\/([^/]+)\/(\d{8}T\d{6}Z)$/.exec(data.url || "");
   await queueAdd({
     id: key, method: "POST", path: "/api/actions", body, kind: "occurrence",
-    label: action === "done" ? "Done (from a notification)" : "Snooze (from a notification)",
-    meta: target ? { block_id: target[1], key: target[2], ...(action === "done" ? { status: "done" } : { snooze_minutes: 10 }) } : {},
+    label: ACTION_LABELS[action][0],
+    meta: target ? { block_id: target[1], key: target[2], ...ACTION_LABELS[action][2](data) } : {},
     state: "pending", created_at: new Date().toISOString(), attempts: 0,
   });
   await tellClients({ type: "queue-changed" });
-  await self.registration.showNotification(action === "done" ? "Marked done on this phone" : "Snoozed on this phone", {
+  await self.registration.showNotification(ACTION_LABELS[action][1], {
     body: "Your computer isn't reachable right now. It will be told as soon as the app can reach it.",
     tag: data.tag || "study-notifier", data: { kind: "queued", url: data.url || "/" }, silent: true,
     icon: "/icons/icon-192.png", badge: "/icons/badge-96.png",

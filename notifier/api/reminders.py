@@ -143,19 +143,31 @@ class ActionIn(msgspec.Struct):
 
 @post("/api/actions", status_code=200, tags=["reminders"], opt={"public": True})
 async def notification_action(state: State, data: JSONBody[ActionIn]) -> dict[str, Any]:
-    """A notification button (Done / Snooze). The payload's action token is the credential."""
+    """A notification button. The payload's action token is the credential.
+
+    Reminders have Done and Snooze; the end-of-block question has Done, Not done
+    (skipped) and More (ask again after the snooze length).
+    """
     now = state.clock.now()
     grant = state.action_tokens.check(data.action_token, now)
+    prefs = await prefs_mod.load(state.db)
+    status: str | None = None
+    snooze: int | None = None
     if data.action == "done":
-        status, snooze = "done", None
-    elif data.action == "snooze":
-        prefs = await prefs_mod.load(state.db)
-        status, snooze = None, prefs.snooze_minutes
+        status = "done"
+    elif data.action == "not_done":
+        status = "skipped"
+    elif data.action in ("snooze", "more"):
+        snooze = prefs.snooze_minutes
     else:
-        raise BadRequest("action: must be done or snooze")
+        raise BadRequest("action: must be done, not_done, snooze or more")
     block = await state.db.block(grant.block_id)
     if block is None:
         raise NotFound("that block was deleted")
+    if data.action == "more":
+        return await occurrences.ask_again(
+            state.db, state.scheduler, block, grant.occurrence_key, prefs.snooze_minutes, now
+        )
     return await occurrences.apply(
         state.db, state.scheduler, block, grant.occurrence_key, status, snooze, now
     )

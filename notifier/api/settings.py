@@ -16,7 +16,14 @@ from notifier.push.vapid import subject_problem
 from notifier.texts import api_key as llm_key
 
 # Changing these changes which reminders exist.
-SCHEDULING = {"timezone", "default_offsets", "reminders_enabled", "summary_enabled", "summary_time"}
+SCHEDULING = {
+    "timezone",
+    "default_offsets",
+    "reminders_enabled",
+    "summary_enabled",
+    "summary_time",
+    "end_of_block_check",
+}
 
 
 # Not a pref: a secret file in the data dir (llm_key.py), shown masked only.

@@ -202,12 +202,18 @@ async def m005_plan_version(db: aiosqlite.Connection) -> None:
             )
 
 
+async def m006_quiet_hours(db: aiosqlite.Connection) -> None:
+    """A reminder held through quiet hours keeps the time it was first due (it says it was held)."""
+    await db.execute("ALTER TABLE reminders ADD COLUMN held_from TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_scheduling,
     m003_pairing,
     m004_calendar,
     m005_plan_version,
+    m006_quiet_hours,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

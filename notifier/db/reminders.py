@@ -143,8 +143,8 @@ class ReminderQueries(CoreDB):
         Snoozes are kept: they are the user's explicit wish, not derived from the block.
         """
         sql = (
-            "DELETE FROM reminders WHERE kind IN ('reminder', 'summary') AND status IN ('pending', 'cancelled') "
-            "AND due_at >= ? AND key NOT LIKE 'snooze:%' "
+            "DELETE FROM reminders WHERE kind IN ('reminder', 'summary', 'check') AND status IN ('pending', 'cancelled') "
+            "AND due_at >= ? AND key NOT LIKE 'snooze:%' AND key NOT LIKE 'again:%' AND held_from IS NULL "
             # a deleted block's cancelled reminders stay in the log (their block_id is NULL)
             "AND (block_id IS NOT NULL OR kind = 'summary')"
         )
@@ -156,6 +156,43 @@ class ReminderQueries(CoreDB):
             sql += " AND occurrence_key = ?"
             params.append(occurrence_key)
         return await self.write(sql, params)
+
+    async def hold_reminder(self, row_id: int, until: datetime, now: datetime) -> bool:
+        """Move a pending reminder to the end of quiet hours, remembering when it was due.
+
+        One push per session at the end of the quiet: a reminder is dropped instead when
+        another one for its session comes by then anyway, and one held before it goes.
+        A text written for the old time goes too. False when it was dropped.
+        """
+        session = (
+            "kind = 'reminder' AND (block_id, occurrence_key) = "
+            "(SELECT block_id, occurrence_key FROM reminders WHERE id = ? AND kind = 'reminder')"
+        )
+        async with self.transaction() as conn:
+            cur = await conn.execute(
+                f"SELECT 1 FROM reminders WHERE status = 'pending' AND id != ? AND held_from IS NULL "
+                f"AND due_at > ? AND due_at <= ? AND {session}",
+                (row_id, iso(now), iso(until), row_id),
+            )
+            if await cur.fetchone():
+                await conn.execute(
+                    "UPDATE reminders SET status = 'cancelled', error = 'quiet hours: a later reminder covers it', "
+                    "updated_at = ? WHERE id = ? AND status = 'pending'",
+                    (iso(now), row_id),
+                )
+                return False
+            await conn.execute(
+                "UPDATE reminders SET held_from = COALESCE(held_from, due_at), due_at = ?, "
+                "title = NULL, body = NULL, text_source = NULL, text_error = NULL, updated_at = ? "
+                "WHERE id = ? AND status = 'pending'",
+                (iso(until), iso(now), row_id),
+            )
+            await conn.execute(
+                "UPDATE reminders SET status = 'cancelled', error = 'quiet hours: a later reminder covers it', "
+                f"updated_at = ? WHERE status = 'pending' AND held_from IS NOT NULL AND id != ? AND {session}",
+                (iso(now), row_id, row_id),
+            )
+            return True
 
     async def reminders_needing_text(
         self, until: datetime, limit: int = 20, after: datetime | None = None

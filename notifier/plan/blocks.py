@@ -320,7 +320,9 @@ def session_start(reminder: Any) -> datetime:
     offset and is about the session at its occurrence key.
     """
     if reminder["offset_minutes"] is not None:
-        return from_iso(reminder["due_at"]) + timedelta(minutes=reminder["offset_minutes"])
+        # a reminder held through quiet hours keeps its first due time in held_from
+        held = reminder["held_from"] if "held_from" in reminder.keys() else None  # noqa: SIM118 (sqlite3.Row)
+        return from_iso(held or reminder["due_at"]) + timedelta(minutes=reminder["offset_minutes"])
     return recurrence.parse_occurrence_key(reminder["occurrence_key"])
 
 

@@ -81,6 +81,30 @@ async def apply(
     return occurrence_json(block, occ, await db.occurrence_state(block["id"], key))
 
 
+async def ask_again(
+    db: Any, scheduler: Any, block: Any, key: str, minutes: int, now: datetime
+) -> dict[str, Any]:
+    """ "+N min" on the end-of-block question: ask how it went once more, N minutes later."""
+    occ = find_occurrence(block, key, await db.occurrence_changes([block["id"]]))
+    if occ.cancelled:
+        raise BadRequest("occurrence: this session is cancelled")
+    until = now + timedelta(minutes=minutes)
+    await db.insert_reminders(
+        [
+            {
+                "key": f"again:b{block['id']}:{occ.key}:{recurrence.occurrence_key(until)}",
+                "kind": "check",
+                "block_id": block["id"],
+                "occurrence_key": occ.key,
+                "due_at": until,
+            }
+        ],
+        now,
+    )
+    scheduler.wake()
+    return occurrence_json(block, occ, await db.occurrence_state(block["id"], occ.key))
+
+
 # -- one session of a series: move, resize, cancel; or split the series there ------------
 
 

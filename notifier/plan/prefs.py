@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from notifier.errors import BadRequest
+from notifier.plan import quiet as quiet_mod
 from notifier.plan.recurrence import MAX_OFFSET_MINUTES, MINUTES_PER_DAY, tz_from_name
 
 DEFAULT_PERSONA = (
@@ -35,6 +36,11 @@ class Prefs:
     llm_model: str = DEFAULT_MODEL
     llm_daily_cap: int = 200
     vapid_subject: str = ""
+    # {"start": "23:00", "end": "07:00", "mode": "hold" | "drop", "days"?: [...]} or None (plan/quiet.py)
+    quiet_hours: dict[str, Any] | None = None
+    end_of_block_check: bool = (
+        False  # "How did it go?" with Done / Not done / +snooze at a block's end
+    )
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -98,6 +104,14 @@ def _subject(name: str, value: Any) -> str:
     return value
 
 
+def _quiet_hours(name: str, value: Any) -> dict[str, Any] | None:
+    try:
+        quiet = quiet_mod.parse(value)
+    except ValueError as exc:
+        raise BadRequest(f"{name}: {exc}") from None
+    return quiet.as_json() if quiet else None
+
+
 _VALIDATORS = {
     "timezone": _timezone,
     "default_offsets": validate_offsets,
@@ -111,6 +125,8 @@ _VALIDATORS = {
     "llm_model": lambda n, v: _text(n, v, 100, allow_empty=False),
     "llm_daily_cap": lambda n, v: _int(n, v, 0, 10000),
     "vapid_subject": _subject,
+    "quiet_hours": _quiet_hours,
+    "end_of_block_check": _bool,
 }
 assert set(_VALIDATORS) == {f.name for f in fields(Prefs)}
 

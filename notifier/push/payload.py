@@ -27,12 +27,24 @@ BODY_MAX = 180
 SHRUNK_TITLE_MAX = 40  # after a 413 Payload Too Large
 SHRUNK_BODY_MIN = 20
 
-Kind = Literal["reminder", "summary", "test", "missed"]
+Kind = Literal["reminder", "summary", "test", "missed", "check"]
 
-REMINDER_ACTIONS = (
-    {"action": "done", "title": "Done"},
-    {"action": "snooze", "title": "Snooze 10 min"},
-)
+
+def reminder_actions(snooze_minutes: int) -> tuple[dict[str, str], ...]:
+    """A reminder's buttons; the snooze label says the length the settings give it."""
+    return (
+        {"action": "done", "title": "Done"},
+        {"action": "snooze", "title": f"Snooze {snooze_minutes} min"},
+    )
+
+
+def check_actions(snooze_minutes: int) -> tuple[dict[str, str], ...]:
+    """The end-of-block question's buttons; `more` asks again after the snooze length."""
+    return (
+        {"action": "done", "title": "Done"},
+        {"action": "not_done", "title": "Not done"},
+        {"action": "more", "title": f"+{snooze_minutes} min"},
+    )
 
 
 def topic_for(key: str) -> str:

@@ -19,8 +19,8 @@ from typing import Any
 from notifier.access.action_tokens import ActionTokens
 from notifier.clock import Clock, from_iso, iso
 from notifier.db import Database
+from notifier.plan import checks, quiet, recurrence, sessions
 from notifier.plan import prefs as prefs_mod
-from notifier.plan import recurrence, sessions
 from notifier.plan.blocks import (
     by_block,
     effective_timezone,
@@ -31,7 +31,7 @@ from notifier.plan.blocks import (
 from notifier.push import payload as payloads
 from notifier.push.delivery import deliver
 from notifier.push.sender import Outcome, PushResult, PushSender
-from notifier.texts.context import is_late, missed_key, text_for, today
+from notifier.texts.context import held_text, is_late, missed_key, text_for, today
 
 log = logging.getLogger(__name__)
 
@@ -225,9 +225,15 @@ class Scheduler:
         """Mark the too-old as missed and start a send task for each due reminder."""
         prefs = await prefs_mod.load(self.db)
         grace = timedelta(minutes=prefs.late_grace_minutes)
+        quiet_hours = quiet.parse(prefs.quiet_hours)
+        tz = recurrence.tz_from_name(effective_timezone(prefs))
+        release = quiet.release_time(quiet_hours, now, tz) if quiet_hours else None
         missed = []
         for row in await self.db.pending_due(now):
             due = from_iso(row["due_at"])
+            if release is not None and row["kind"] != "missed":
+                await self._keep_quiet(row, release, quiet_hours, now)
+                continue
             if row["kind"] != "missed" and now - due > grace:
                 if row["sent_at"]:  # waiting to retry a device, but some device has it: enough
                     await self.db.finish_reminder(
@@ -244,6 +250,25 @@ class Scheduler:
         if missed:
             await self._record_missed(missed, now)
             await self.start_due(now)  # sends the "you missed N" push right away
+
+    async def _keep_quiet(
+        self, row: Any, release: datetime, quiet_hours: Any, now: datetime
+    ) -> None:
+        """Quiet hours: hold the notification until they end, or drop it, as the person chose.
+
+        The daily summary is always held (it never lands inside), and a reminder for a
+        session that is over by the end of the quiet is dropped: it would only be noise.
+        """
+        hold = row["kind"] == "summary" or quiet_hours.mode == "hold"
+        if hold and row["kind"] == "reminder" and row["block_id"] is not None:
+            block = await self.db.block(row["block_id"])
+            length = timedelta(minutes=block["duration_minutes"] if block else 0)
+            if session_start(row) + length <= release:
+                hold = False
+        if hold:
+            await self.db.hold_reminder(row["id"], release, now)
+        else:
+            await self.db.finish_reminder(row["id"], now, status="cancelled", error="quiet hours")
 
     async def _record_missed(self, rows: list[Any], now: datetime) -> None:
         """Too late to be useful: list them as missed and queue one "you missed N" push."""
@@ -278,7 +303,9 @@ class Scheduler:
             )
             return
         text = await text_for(self.db, row, prefs, now)
-        message = self._payload(row, text, due)
+        if row["held_from"]:
+            text = held_text(text)
+        message = self._payload(row, text, due, prefs)
         # A retry goes only to the devices that do not have this reminder yet.
         already = await self.db.delivered_to(row["id"]) if row["attempts"] else set()
         results = await self.deliver(message, prefs, row, now, skip_ids=already)
@@ -338,20 +365,22 @@ class Scheduler:
         await self.db.record_deliveries(row["id"], results, now)
         return results
 
-    def _payload(self, row: Any, text: Any, due: datetime) -> dict[str, Any]:
-        if row["kind"] == "reminder" and row["block_id"] is not None:
-            token = self.tokens.issue(
-                row["block_id"], row["occurrence_key"], session_start(row) + timedelta(hours=24)
-            )
+    def _payload(self, row: Any, text: Any, due: datetime, prefs: Any) -> dict[str, Any]:
+        if row["kind"] in ("reminder", "check") and row["block_id"] is not None:
+            # the buttons work until a day after the session (or the question) is due
+            expires = max(due, session_start(row)) + timedelta(hours=24)
+            check = row["kind"] == "check"
             return payloads.build(
-                kind="reminder",
+                kind=row["kind"],
                 title=text.title,
                 body=text.body,
                 url=occurrence_url(row["block_id"], row["occurrence_key"]),
                 tag=row["key"],
                 due=due,
-                actions=payloads.REMINDER_ACTIONS,
-                action_token=token,
+                actions=(payloads.check_actions if check else payloads.reminder_actions)(
+                    prefs.snooze_minutes
+                ),
+                action_token=self.tokens.issue(row["block_id"], row["occurrence_key"], expires),
             )
         url = "/#/reminders" if row["kind"] == "missed" else "/#/today"
         return payloads.build(
@@ -370,10 +399,13 @@ def _reminder_rows(
     end: datetime,
     closed: set[tuple[int, datetime]],
 ) -> list[dict[str, Any]]:
-    """The outbox rows of the blocks' reminders due in [start, end) (pure: runs in a thread)."""
-    dues = sessions.due_reminders(
-        [reminded(r, changes.get(r["id"], ()), prefs) for r in rows], start, end, closed=closed
-    )
+    """The outbox rows of the blocks' reminders (and end-of-block questions) due in [start, end).
+
+    Pure: runs in a thread.
+    """
+    plan = [reminded(r, changes.get(r["id"], ()), prefs) for r in rows]
+    dues = sessions.due_reminders(plan, start, end, closed=closed)
+    asks = checks.due_checks(plan, start, end, closed=closed) if prefs.end_of_block_check else []
     return [
         {
             "key": d.key,
@@ -384,6 +416,15 @@ def _reminder_rows(
             "due_at": d.due_utc,
         }
         for d in dues
+    ] + [
+        {
+            "key": c.key,
+            "kind": "check",
+            "block_id": c.block_id,
+            "occurrence_key": recurrence.occurrence_key(c.occurrence_utc),
+            "due_at": c.due_utc,
+        }
+        for c in asks
     ]
 
 

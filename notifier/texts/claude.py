@@ -74,6 +74,10 @@ SITUATIONS: dict[Situation, str] = {
         "be kind, and point them to today's plan. Do not list the missed blocks."
     ),
     "summary": "The daily summary: today's study blocks at a glance.",
+    "check": (
+        "The study block just ended. Ask how it went, warmly and briefly; the notification "
+        "has buttons for done, not done and a few more minutes, so do not list options."
+    ),
     "test": "A test notification the user sent to check that notifications reach their phone.",
 }
 USER_CLOSING = "Reply with the JSON object only."
@@ -94,7 +98,7 @@ def build_prompt(ctx: MessageContext) -> tuple[str, str]:
     persona = ctx.persona.strip() or DEFAULT_PERSONA
     system = f"{persona}\n\n{SYSTEM_RULES}"
     lines = [SITUATIONS[situation(ctx)]]
-    if ctx.kind in ("reminder", "missed") and ctx.block_title.strip():
+    if ctx.kind in ("reminder", "missed", "check") and ctx.block_title.strip():
         lines.append(f"Block title: {clip(ctx.block_title, PROMPT_TITLE_MAX)}")
     if ctx.kind == "reminder":
         lines.append(f"Block notes: {clip(ctx.block_notes, PROMPT_NOTES_MAX) or 'none'}")

@@ -12,7 +12,7 @@ from notifier.plan import recurrence
 from notifier.plan.blocks import agenda, effective_timezone, session_start
 from notifier.plan.prefs import Prefs
 from notifier.texts.fallback import fallback_text
-from notifier.texts.message import MessageContext, Text
+from notifier.texts.message import BODY_MAX, MessageContext, Text, clip
 
 # A reminder counts as late (and says so) when it leaves this long after its due time.
 LATE_AFTER = timedelta(seconds=30)
@@ -98,6 +98,10 @@ async def context_for(db: Any, row: Any, prefs: Prefs, now: datetime) -> Message
     if row["kind"] == "missed":
         return MessageContext(kind="missed", missed_count=missed_count(row["key"]), **common)
     block = await db.block(row["block_id"]) if row["block_id"] is not None else None
+    if row["kind"] == "check":
+        return MessageContext(
+            kind="check", block_title=block["title"] if block else "your study block", **common
+        )
     return MessageContext(
         kind="reminder",
         block_title=block["title"] if block else "your study block",
@@ -130,3 +134,11 @@ async def text_for(db: Any, row: Any, prefs: Prefs, now: datetime) -> Text:
     if prepared is not None and prepared.source == "llm":
         return Text(text.title, text.body, "fallback", "prepared text was for an on-time reminder")
     return text
+
+
+HELD_NOTE = "Held back during your quiet hours."
+
+
+def held_text(text: Text) -> Text:
+    """The text of a notification held through quiet hours: it says so first."""
+    return Text(text.title, clip(f"{HELD_NOTE} {text.body}", BODY_MAX), text.source, text.error)

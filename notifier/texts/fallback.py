@@ -148,6 +148,14 @@ TEST_BODIES = (
 )
 
 
+CHECK_TITLES = ("How did {name} go?", "{name}: done?", "Time's up: {name}", "So, {name}?")
+CHECK_BODIES = (
+    "{name} just ended. Done, not done, or a few more minutes? One tap either way.",
+    "That was {name}. Did it happen? Be honest, I won't tell anyone.",
+    "{name} is over. Tick it off if you did it, or grab a few more minutes.",
+)
+
+
 def fallback_text(ctx: MessageContext) -> Text:
     """A built-in text for `ctx`: the same seed and context always give the same text."""
     rng = random.Random(hashlib.sha256(ctx.seed.encode("utf-8", "replace")).digest())
@@ -157,6 +165,10 @@ def fallback_text(ctx: MessageContext) -> Text:
         title, body = _missed(ctx, rng)
     elif ctx.kind == "test":
         title, body = rng.choice(TEST_TITLES), rng.choice(TEST_BODIES)
+    elif ctx.kind == "check":
+        name = _name(ctx.block_title)
+        title = _render(rng.choice(CHECK_TITLES), TITLE_MAX, name)
+        body = _render(rng.choice(CHECK_BODIES), BODY_MAX, name)
     else:
         title, body = _reminder(ctx, rng)
     return Text(clip(title, TITLE_MAX), clip(body, BODY_MAX), "fallback")

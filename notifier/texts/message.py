@@ -25,11 +25,12 @@ __all__ = [
 
 # The limits of a text and its clip are the push payload's (push/payload.py): what a
 # phone shows without cutting. Texts are written to fit them; the payload clips again.
-Kind = Literal["reminder", "summary", "missed", "test"]
+Kind = Literal["reminder", "summary", "missed", "test", "check"]
 Source = Literal["llm", "fallback"]
 # What a text is about: a reminder before, at or after its block's start, or going out
 # late; or one of the other kinds.
-Situation = Literal["before", "now", "started", "late", "missed", "summary", "test"]
+# "check" is the end of a block: how did it go?
+Situation = Literal["before", "now", "started", "late", "missed", "summary", "test", "check"]
 
 
 @dataclass(frozen=True, kw_only=True)
