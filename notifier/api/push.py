@@ -13,7 +13,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from notifier import base64url
 from notifier.clock import iso
-from notifier.errors import BadRequest, NotFound
+from notifier.errors import BadRequest, InvalidEndpoint, NotFound
 from notifier.plan import prefs as prefs_mod
 from notifier.push import payload as payloads
 from notifier.push.delivery import deliver
@@ -85,11 +85,11 @@ class PushController(Controller):
         self, data: JSONBody[SubscriptionIn], state: State, request: Request[Any, Any, Any]
     ) -> dict[str, Any]:
         """Store a subscription; the same endpoint again updates it."""
-        check_endpoint(data.endpoint, state.config.push_extra_hosts)
+        endpoint = check_endpoint(data.endpoint, state.config.push_extra_hosts)
         check_keys(data.keys)
         expiration = int(data.expirationTime) if data.expirationTime is not None else None
         sub_id = await state.db.upsert_subscription(
-            endpoint=data.endpoint,
+            endpoint=endpoint,
             p256dh=data.keys.p256dh,
             auth=data.keys.auth,
             label=data.label.strip(),
@@ -112,6 +112,10 @@ class PushController(Controller):
     async def delete_by_endpoint(
         self, state: State, endpoint: Annotated[str, QueryParameter(max_length=2048)]
     ) -> None:
+        try:
+            endpoint = check_endpoint(endpoint, state.config.push_extra_hosts)
+        except InvalidEndpoint:
+            pass  # not one we would have stored: nothing to find under its normal form
         if not await state.db.delete_subscription_by_endpoint(endpoint):
             raise NotFound("no subscription with that endpoint")
 

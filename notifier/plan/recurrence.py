@@ -10,6 +10,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -498,12 +499,38 @@ def parse_occurrence_key(s: str) -> datetime:
 
 def tz_from_name(name: str) -> ZoneInfo:
     """Load an IANA time zone, or raise ValueError saying what was wrong."""
-    # "localtime" and friends exist as files but are not zone names: they would follow
-    # whatever the machine is set to instead of what the user chose.
-    if isinstance(name, str) and name.lower() not in ("localtime", "posixrules", "factory"):
+    if isinstance(name, str) and name.partition("/")[0] in ("right", "posix"):
+        raise ValueError(
+            f"time zone {name!r} is a variant of the zone database, not a zone name "
+            f"('right/' zones count leap seconds, which clocks do not): use "
+            f"{name.partition('/')[2] or 'Europe/Berlin'!r}"
+        )
+    if isinstance(name, str) and _zone_name(name):
         with suppress(ValueError, OSError, LookupError):  # LookupError covers ZoneInfoNotFoundError
             return ZoneInfo(name)
     raise ValueError(f"unknown time zone {name!r}: use an IANA name such as 'Europe/Berlin'")
+
+
+def _zone_name(name: str) -> bool:
+    """Whether `name` is exactly a zone of the IANA database (the tzdata package's list).
+
+    The machine's zone folder also holds files that are not zone names:
+    "localtime" and "posixrules" follow whatever the machine is set to, and on
+    a case-insensitive disk "europe/berlin" would load under a name no other
+    program uses.
+    """
+    names = _zone_names()
+    if names:
+        return name in names and name != "Factory"
+    return name.lower() not in ("localtime", "posixrules", "factory")
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    try:
+        return frozenset(resources.files("tzdata").joinpath("zones").read_text().split())
+    except (ImportError, OSError):  # no tzdata package: the machine's own zones are all we have
+        return frozenset()
 
 
 def system_timezone_name(

@@ -38,24 +38,27 @@ def _host_allowed(host: str) -> bool:
 
 
 def check_endpoint(endpoint: object, extra_hosts: frozenset[str] = frozenset()) -> str:
-    """Return the endpoint if it is an allowed push service URL, else raise InvalidEndpoint."""
+    """The endpoint in its one normal form if it is an allowed push service URL, else raise InvalidEndpoint.
+
+    Normal form: lower-case scheme and host, no port where it is the default,
+    so one subscription is one stored row however its URL was written.
+    """
     if not isinstance(endpoint, str):
         raise InvalidEndpoint("endpoint must be a non-empty string")
     # The answer depends only on these two values, and every send re-checks:
     # memoising makes the re-check free for large fan-outs.
-    problem = _check(endpoint, extra_hosts)
+    normal, problem = _check(endpoint, extra_hosts)
     if problem:
         raise InvalidEndpoint(problem)
-    return endpoint
+    return normal
 
 
 @lru_cache(maxsize=4096)
-def _check(endpoint: str, extra_hosts: frozenset[str]) -> str | None:
+def _check(endpoint: str, extra_hosts: frozenset[str]) -> tuple[str, str | None]:
     try:
-        _check_uncached(endpoint, extra_hosts)
+        return _check_uncached(endpoint, extra_hosts), None
     except InvalidEndpoint as exc:
-        return exc.detail
-    return None
+        return "", exc.detail
 
 
 def _check_uncached(endpoint: str, extra_hosts: frozenset[str]) -> str:
@@ -83,10 +86,11 @@ def _check_uncached(endpoint: str, extra_hosts: frozenset[str]) -> str:
         raise InvalidEndpoint("endpoint must not contain a fragment")
     if not host:
         raise InvalidEndpoint("endpoint has no host")
+    _check_port_text(parts.netloc)
 
     extra_key = f"{host}:{port if port is not None else _default_port(parts.scheme)}"
     if extra_key in extra_hosts and parts.scheme in ("http", "https"):
-        return endpoint
+        return normal_form(endpoint)
 
     if parts.scheme != "https":
         raise InvalidEndpoint("endpoint must use https")
@@ -100,7 +104,27 @@ def _check_uncached(endpoint: str, extra_hosts: frozenset[str]) -> str:
         raise InvalidEndpoint("endpoint host is not a valid DNS name")
     if not _host_allowed(host):
         raise InvalidEndpoint(f"{host} is not a known push service")
-    return endpoint
+    return normal_form(endpoint)
+
+
+def _check_port_text(netloc: str) -> None:
+    """A port, if written, is plain digits: `:0443` and a bare `:` are refused.
+
+    Parsers disagree on them (Python reads `:0443` as 443, some as octal or
+    as no port), and two spellings of one endpoint would be two rows.
+    """
+    after_host = netloc.rpartition("]")[2] if netloc.startswith("[") else netloc
+    if ":" not in after_host:
+        return
+    text = after_host.rpartition(":")[2]
+    if not text.isdigit() or not text.isascii() or (text.startswith("0")):
+        raise InvalidEndpoint("endpoint port must be plain digits without leading zeros")
+
+
+def normal_form(endpoint: str) -> str:
+    """scheme://host[:port]/path?query with scheme and host lower-cased and a default port dropped."""
+    parts = urlsplit(endpoint)
+    return origin(endpoint) + parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def _default_port(scheme: str) -> int:
@@ -117,6 +141,12 @@ def _is_ip_literal(host: str) -> bool:
 
 
 def origin(endpoint: str) -> str:
-    """scheme://host[:port] of an endpoint: the VAPID `aud`."""
+    """scheme://host[:port] of an endpoint, normalised: the VAPID `aud` (RFC 8292 §2)."""
     parts = urlsplit(endpoint)
-    return f"{parts.scheme}://{parts.netloc}"
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    shown = f"[{host}]" if ":" in host else host
+    port = parts.port
+    if port is None or port == _default_port(scheme):
+        return f"{scheme}://{shown}"
+    return f"{scheme}://{shown}:{port}"
