@@ -8,6 +8,7 @@ from notifier.api.pairing import ROUTES as PAIRING_ROUTES
 from notifier.api.push import PushController
 from notifier.api.reminders import list_reminders, notification_action
 from notifier.api.settings import get_settings, put_settings
+from notifier.api.stats import get_stats
 from notifier.api.system import bootstrap, healthz, version_js
 
 ROUTES = [
@@ -20,6 +21,7 @@ ROUTES = [
     put_settings,
     list_reminders,
     notification_action,
+    get_stats,
     preview_message,
     *PAIRING_ROUTES,
     *CALENDAR_ROUTES,
