@@ -23,12 +23,14 @@ from notifier.access.pairing import Pairing
 from notifier.access.tokens import require_token
 from notifier.api import ROUTES
 from notifier.api.errors import handle_error
+from notifier.api.settings import apply_network
 from notifier.api.web import web_files
 from notifier.clock import Clock
 from notifier.config import Config
 from notifier.db import Database
 from notifier.edge.gate import SecurityMiddleware, SecurityPolicy
 from notifier.edge.idempotency import idempotency_middleware
+from notifier.plan import prefs as prefs_mod
 from notifier.push.sender import PushSender
 from notifier.push.vapid import VapidKeys
 from notifier.schedule.scheduler import Scheduler
@@ -84,6 +86,7 @@ def create_app(
                 clock=scheduler.clock,
                 composing=composing,
             )
+            apply_network(app.state, await prefs_mod.load(db))  # the kept public URL, LAN choice
             if run_composer:
                 stack.push_async_callback(
                     _cancel, asyncio.create_task(composing.run(), name="composer")
@@ -91,6 +94,8 @@ def create_app(
             if run_scheduler:
                 task = asyncio.create_task(scheduler.run(), name="scheduler")
                 stack.push_async_callback(_stop, task, scheduler)
+            # First to stop: the LAN listener (on_ready may start it) serves this same state.
+            stack.push_async_callback(_stop_lan_https, app.state)
             if on_ready is not None:
                 await on_ready(app)
             log.info("Study Notifier %s ready at %s", __version__, config.local_url)
@@ -157,6 +162,12 @@ def _without_pydantic() -> Iterator[None]:
             sys.modules.pop(name, None)
         else:
             sys.modules[name] = saved
+
+
+async def _stop_lan_https(state: State) -> None:
+    lan = state.get("lan_https")
+    if lan is not None:
+        await lan.stop()
 
 
 async def _stop(task: asyncio.Task[None], scheduler: Scheduler) -> None:

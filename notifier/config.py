@@ -176,8 +176,8 @@ def _parse_switch(raw: str) -> bool:
     raise ConfigError(f"expected on or off, got {raw!r}")
 
 
-def _parse_public_url(raw: str) -> str | None:
-    """An origin only: links and QR codes append their own paths."""
+def parse_public_url(raw: str, what: str = "NOTIFIER_PUBLIC_URL") -> str | None:
+    """An origin only: links and QR codes append their own paths. Also checks the app's setting."""
     raw = raw.strip().rstrip("/")
     if not raw:
         return None
@@ -185,7 +185,7 @@ def _parse_public_url(raw: str) -> str | None:
     try:
         _ = parts.port  # raises on a bad port
     except ValueError:
-        raise ConfigError(f"NOTIFIER_PUBLIC_URL has a bad port: {raw!r}") from None
+        raise ConfigError(f"{what} has a bad port: {raw[:100]!r}") from None
     if (
         parts.scheme not in ("http", "https")
         or not parts.hostname
@@ -194,7 +194,7 @@ def _parse_public_url(raw: str) -> str | None:
         or parts.query
     ):
         raise ConfigError(
-            f"NOTIFIER_PUBLIC_URL must be an origin like https://host[:port], got {raw!r}"
+            f"{what} must be an address like https://host[:port] (no path), got {raw[:100]!r}"
         )
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
@@ -233,7 +233,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "data_dir": lambda v: Path(v).expanduser(),
     "port": _parse_port,
     "push_extra_hosts": _parse_hosts,
-    "public_url": _parse_public_url,
+    "public_url": parse_public_url,
     "https": _parse_switch,
     "https_port": _parse_port,
     "trusted_proxies": parse_proxies,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 
 class NotifierError(Exception):
@@ -18,9 +19,12 @@ class NotifierError(Exception):
         code: str | None = None,
         status: int | None = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
+        """`extra`: more JSON fields beside error and detail (what the client can do next)."""
         super().__init__(detail)
         self.detail = detail
+        self.extra = dict(extra or {})
         if code is not None:
             self.code = code
         if status is not None:
@@ -85,6 +89,12 @@ class Conflict(NotifierError):
 
     status = 409
     code = "conflict"
+
+
+class NoPhoneOrigin(Conflict):
+    """No https address a phone can reach exists yet; the body lists the ways to get one."""
+
+    code = "no_phone_origin"
 
 
 class TooManyRequests(NotifierError):
@@ -175,5 +185,6 @@ def rendered(exc: NotifierError) -> tuple[int, dict[str, str], bytes]:
     if isinstance(exc, Unauthorized):
         headers["www-authenticate"] = "Bearer"
     headers.update({k.lower(): v for k, v in exc.headers.items()})
-    body = json.dumps({"error": exc.code, "detail": exc.detail}).encode()
+    fields = {k: v for k, v in exc.extra.items() if k not in ("error", "detail")}
+    body = json.dumps({"error": exc.code, "detail": exc.detail, **fields}).encode()
     return status, headers, body

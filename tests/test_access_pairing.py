@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -47,7 +48,12 @@ def clocks(api) -> Clocks:
     return c
 
 
+TUNNEL = "https://study.example.ts.net"
+
+
 async def start(api) -> dict:
+    if api.app.state.pairing.phone_origin() is None:  # a phone needs an https address
+        assert (await api.put("/api/settings", json={"public_url": TUNNEL})).status_code == 200
     response = await api.post("/api/pairing")
     assert response.status_code == 201, response.text
     return response.json()
@@ -87,7 +93,7 @@ async def test_pairing_returns_a_code_a_link_and_a_qr_code(api, clocks) -> None:
     body = await start(api)
     assert set(body) == {"code", "url", "qr_svg", "expires_at"}
     assert normalize_code(body["code"]) == body["code"]
-    assert body["url"] == f"http://127.0.0.1:8765/pair#code={body['code']}"
+    assert body["url"] == f"{TUNNEL}/pair#code={body['code']}"
     assert body["qr_svg"].startswith("<svg") and "<script" not in body["qr_svg"]
     assert body["expires_at"] == "2026-11-23T18:10:00.000000Z"
 
@@ -307,7 +313,7 @@ async def test_tls_info_and_the_ca_download_without_https(api) -> None:
     info = (await api.get("/api/tls")).json()
     assert info == {
         "https": False,
-        "phone_origin": "http://127.0.0.1:8765",
+        "phone_origin": None,
         "ca_page": None,
         "ca_fingerprint_sha256": None,
     }
@@ -321,21 +327,23 @@ async def test_tls_info_and_the_ca_download_without_https(api) -> None:
 
 
 def test_notifier_pair_prints_a_qr_code_and_a_code_that_the_server_accepts(data_dir) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "notifier", "pair", "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    command = [sys.executable, "-m", "notifier", "pair", "--data-dir", str(data_dir)]
+    # No https address a phone could use: no QR code of a loopback or http link.
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "needs an https address" in refused.stderr
+    assert "pair#code=" not in refused.stdout
+
+    env = {**os.environ, "NOTIFIER_PUBLIC_URL": TUNNEL}
+    out = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True, env=env)
     assert "▀" in out.stdout or "█" in out.stdout
+    assert f"open {TUNNEL} on the phone" in out.stdout
     shown = [
         line.strip()
         for line in out.stdout.splitlines()
         if len(line.strip()) == 9 and line.strip()[4] == "-"
     ]
     assert len(shown) == 1 and normalize_code(shown[0])
-    assert "not running" in out.stderr and "https" in out.stderr
+    assert "not running" in out.stderr
 
     import asyncio
 

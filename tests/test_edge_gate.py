@@ -117,7 +117,11 @@ async def test_every_response_carries_the_security_headers(api) -> None:
 # -- CSRF -----------------------------------------------------------------------------
 
 
+TUNNEL = {"public_url": "https://box.tail1.ts.net"}  # so POST /api/pairing has a phone origin
+
+
 async def test_cookie_authenticated_changes_must_come_from_our_own_pages(api) -> None:
+    assert (await api.put("/api/settings", json=TUNNEL)).status_code == 200
     cookie = {SESSION_COOKIE: api.token}
 
     async def post(**headers: str):
@@ -148,6 +152,7 @@ async def test_cookie_authenticated_changes_must_come_from_our_own_pages(api) ->
 
 
 async def test_bearer_requests_are_not_subject_to_the_csrf_check(api) -> None:
+    assert (await api.put("/api/settings", json=TUNNEL)).status_code == 200
     response = await api.client.post(
         "/api/pairing",
         headers={**api.auth, "Sec-Fetch-Site": "cross-site"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import socket
@@ -114,6 +115,19 @@ def https_server(data_dir):
     proc.kill()
 
 
+async def issue_code(data_dir) -> str:
+    from notifier.access.pairing import PAIR, Pairing
+    from notifier.config import load_config
+    from notifier.db import Database
+
+    config = load_config({"data_dir": str(data_dir)})
+    db = await Database.open(config.db_path)
+    try:
+        return (await Pairing(config).issue(db, PAIR)).code
+    finally:
+        await db.close()
+
+
 def client_context(data_dir, **versions) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(cafile=str(tls_dir(data_dir) / "ca.pem"))
@@ -178,9 +192,12 @@ def test_https_serves_the_app_the_ca_and_secure_cookies_while_loopback_stays_htt
             timeout=30,
             check=True,
         ).stdout.strip()
-        code = client.post("/api/pairing", headers={"Authorization": f"Bearer {token}"}).json()[
-            "code"
-        ]
+        # Listening on loopback only, the LAN listener has no address a phone could use:
+        # the app refuses to hand out a link to it, and the code comes from the database
+        # (as `notifier pair` makes it) to check the exchange over https.
+        refused = client.post("/api/pairing", headers={"Authorization": f"Bearer {token}"})
+        assert refused.status_code == 409 and refused.json()["error"] == "no_phone_origin"
+        code = asyncio.run(issue_code(data_dir))
         paired = client.post(
             "/api/pairing/exchange", json={"code": code}, headers={"Sec-Fetch-Site": "same-origin"}
         )
@@ -233,7 +250,8 @@ async def test_the_lan_server_restarts_with_a_new_certificate_when_the_address_c
     await server.start()
     try:
         assert "192.168.1.23" in await asyncio.to_thread(served_ips)
-        assert app.state.pairing.phone_origin() == f"https://127.0.0.1:{config.https_port}"
+        assert app.state.pairing.lan_origin() == f"https://127.0.0.1:{config.https_port}"
+        assert app.state.pairing.phone_origin() is None  # loopback: not an address for a phone
         seen.append(MOVED)
         for _ in range(50):
             await asyncio.sleep(0.1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import ipaddress
 import logging
 import math
 import secrets
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from notifier.access.ratelimit import Guess, GuessLimiter, client_key
 from notifier.access.tokens import hash_token, new_token
@@ -44,6 +46,10 @@ WRONG_GUESSES_PER_CODE = 50
 GUESS_WINDOW = 15 * 60.0  # seconds
 
 PAIR, LOGIN = "pair", "login"
+NO_PHONE_ORIGIN = (
+    "To pair a phone, it needs an https address: turn on HTTPS for your home network "
+    "under Pair a phone in the dashboard, or set a tunnel's address as the public URL."
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,16 +103,42 @@ def qr_terminal(text: str) -> str:
     return out.getvalue()
 
 
-def phone_origin(config: Config, lan: Lan | None) -> str:
-    """The origin a phone should use: the public URL, else the LAN HTTPS address, else ours."""
-    if config.public_url:
-        return config.public_url
+def lan_origin(config: Config, lan: Lan | None) -> str | None:
+    """The LAN HTTPS listener's origin as a phone on the network would use it."""
     bound = config.https_host not in ("0.0.0.0", "::", "")
     address = config.https_host if bound else (lan.primary if lan is not None else None)
-    if config.https and address:
-        host = f"[{address}]" if ":" in address else address
-        return f"https://{host}:{config.https_port}"
-    return config.local_url
+    if not address:
+        return None
+    host = f"[{address}]" if ":" in address else address
+    return f"https://{host}:{config.https_port}"
+
+
+def phone_can_use(origin: str | None) -> bool:
+    """Whether a phone can install the app and get push from `origin`.
+
+    Push needs a secure context, so https; and a loopback name or address would
+    point the phone at itself.
+    """
+    if not origin:
+        return False
+    parts = urlsplit(origin)
+    host = (parts.hostname or "").lower().rstrip(".")
+    if parts.scheme != "https" or not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
+def phone_origin(public_url: str | None, lan_https: str | None) -> str | None:
+    """The origin a phone should use: the public URL, else the LAN HTTPS one; None if neither works."""
+    for origin in (public_url, lan_https):
+        if phone_can_use(origin):
+            return origin
+    return None
 
 
 @dataclass(frozen=True)
@@ -127,7 +159,9 @@ class Pairing:
     ) -> None:
         self.config = config
         self.now = now
-        self.lan: Lan | None = None  # set by the server once it has looked
+        self.lan: Lan | None = None  # set by the LAN listener once it has looked
+        self.lan_serving = False  # the LAN HTTPS listener is running
+        self.public_url = config.public_url  # NOTIFIER_PUBLIC_URL, else the app's setting
         self.limiter = GuessLimiter(
             per_client=GUESSES_PER_CLIENT,
             per_secret=WRONG_GUESSES_PER_CODE,
@@ -137,8 +171,13 @@ class Pairing:
         )
         self.checked = 0  # pairing codes that reached the database (what the limit bounds)
 
-    def phone_origin(self) -> str:
-        return phone_origin(self.config, self.lan)
+    def lan_origin(self) -> str | None:
+        """The LAN HTTPS origin while the listener runs."""
+        return lan_origin(self.config, self.lan) if self.lan_serving else None
+
+    def phone_origin(self) -> str | None:
+        """Where a phone reaches us over https, or None: then pairing cannot work yet."""
+        return phone_origin(self.public_url, self.lan_origin())
 
     async def issue(self, db: Any, kind: str = PAIR) -> Issued:
         """A fresh code of `kind` (a pairing code, or a login ticket)."""

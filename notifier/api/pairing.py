@@ -13,10 +13,17 @@ from litestar.datastructures import Cookie, State
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Redirect
 
-from notifier.access.pairing import LOGIN, PAIR, pair_url, qr_svg
+from notifier.access.pairing import LOGIN, PAIR, pair_url, phone_can_use, qr_svg
 from notifier.access.tokens import SESSION_COOKIE, credentials_of, hash_token
 from notifier.clock import iso
-from notifier.errors import BadRequest, InvalidCode, NotFound, NotifierError, TooManyRequests
+from notifier.errors import (
+    BadRequest,
+    InvalidCode,
+    NoPhoneOrigin,
+    NotFound,
+    NotifierError,
+    TooManyRequests,
+)
 
 COOKIE_LIFETIME = timedelta(days=400)  # the longest browsers keep a cookie (RFC 6265bis §5.5)
 CA_FILENAME = "study-notifier-ca.crt"
@@ -103,17 +110,86 @@ def _client(request: Request[Any, Any, Any]) -> str | None:
     return request.client.host if request.client else None
 
 
+class PairingOut(msgspec.Struct):
+    code: str
+    url: str  # the link in the QR code: always https, never a loopback address
+    qr_svg: str
+    expires_at: str
+
+
+class PhoneWay(msgspec.Struct):
+    """One way to give phones an https address, as the 409 no_phone_origin lists them."""
+
+    way: Literal["lan_https", "public_url"]
+    title: str
+    detail: str
+    setting: str  # the field of PUT /api/settings that turns it on
+    available: bool
+    problem: str | None = None  # why it does not work right now
+
+
+def phone_ways(state: State) -> list[PhoneWay]:
+    """How this computer could get an https address a phone can use, and what stands in the way."""
+    pairing = state.pairing
+    lan = state.get("lan_https")
+    if lan is None:
+        lan_problem: str | None = "This server was started without the LAN listener."
+    elif lan.running and pairing.lan_origin() is None:
+        lan_problem = "This computer has no network address a phone could reach right now."
+    elif lan.running:
+        lan_problem = f"It serves {pairing.lan_origin()}, which is not an address phones can use."
+    else:
+        lan_problem = lan.error
+    public = pairing.public_url
+    return [
+        PhoneWay(
+            way="lan_https",
+            title="Turn on HTTPS for your home network",
+            detail=(
+                "For a phone on the same Wi-Fi as this computer. The phone trusts this "
+                "computer's own certificate once (the pairing page shows how on Android and iPhone)."
+            ),
+            setting="lan_https",
+            available=lan is not None,
+            problem=lan_problem,
+        ),
+        PhoneWay(
+            way="public_url",
+            title="Use a tunnel",
+            detail=(
+                "For a phone anywhere: a tunnel such as Tailscale Funnel or Cloudflare Tunnel "
+                "gives this computer an https address; enter it as the public URL."
+            ),
+            setting="public_url",
+            available=not state.config.public_url or phone_can_use(public),
+            problem=(
+                f"The public URL {public} is not an https address a phone can use."
+                if public and not phone_can_use(public)
+                else None
+            ),
+        ),
+    ]
+
+
 @post("/api/pairing", status_code=201, tags=["pairing"])
-async def start_pairing(state: State) -> dict[str, Any]:
-    """A single-use pairing code for a new phone, with the link and QR code to scan."""
+async def start_pairing(state: State) -> PairingOut:
+    """A single-use pairing code for a new phone, with the link and QR code to scan.
+
+    409 `no_phone_origin`, with `ways`, while no https address a phone can reach exists.
+    """
+    origin = state.pairing.phone_origin()
+    if origin is None:
+        ways = phone_ways(state)
+        raise NoPhoneOrigin(
+            "A phone needs an https address to pair and get notifications, and this "
+            "computer has none yet: turn on HTTPS for your home network, or use a tunnel.",
+            extra={"ways": msgspec.to_builtins(ways)},
+        )
     issued = await state.pairing.issue(state.db, PAIR)
-    url = pair_url(state.pairing.phone_origin(), issued.code)
-    return {
-        "code": issued.code,
-        "url": url,
-        "qr_svg": qr_svg(url),
-        "expires_at": iso(issued.expires_at),
-    }
+    url = pair_url(origin, issued.code)
+    return PairingOut(
+        code=issued.code, url=url, qr_svg=qr_svg(url), expires_at=iso(issued.expires_at)
+    )
 
 
 @post("/api/pairing/exchange", status_code=201, opt={"public": True}, tags=["pairing"])
@@ -234,11 +310,12 @@ async def tls_info(state: State) -> dict[str, Any]:
     )  # cryptography.x509 loads on use, not at every start
 
     der = ca_der(state.config.data_dir)
-    origin = state.pairing.phone_origin()
+    lan = state.get("lan_https")
+    lan_url = state.pairing.lan_origin()
     return {
-        "https": state.config.https,
-        "phone_origin": origin,
-        "ca_page": f"{origin}/ca/" if der else None,
+        "https": bool(lan is not None and lan.running),
+        "phone_origin": state.pairing.phone_origin(),
+        "ca_page": f"{lan_url}/ca/" if der and lan_url else None,
         "ca_fingerprint_sha256": fingerprint(der) if der else None,
     }
 

@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.params import JSONBody
 
 from notifier.config import Config
+from notifier.edge.gate import SecurityPolicy
 from notifier.errors import BadRequest, ConfigError, Conflict
 from notifier.plan import prefs as prefs_mod
 from notifier.plan.blocks import effective_timezone
@@ -30,7 +31,8 @@ SCHEDULING = {
 KEY_FIELD = "anthropic_api_key"
 
 
-def settings_json(prefs: prefs_mod.Prefs, config: Config) -> dict[str, Any]:
+def settings_json(prefs: prefs_mod.Prefs, state: State) -> dict[str, Any]:
+    config: Config = state.config
     data = prefs.as_json()
     data["timezone_effective"] = effective_timezone(prefs)
     warnings = [subject_problem(prefs.vapid_subject)]
@@ -41,8 +43,55 @@ def settings_json(prefs: prefs_mod.Prefs, config: Config) -> dict[str, Any]:
         warnings.append(exc.detail)
     data["llm_key"] = llm_key.masked(key) if key else None
     data["llm_key_source"] = llm_key.key_source(config)
+    # Where phones reach us: the environment wins over what was chosen in the app.
+    lan = state.get("lan_https")
+    data["lan_https_source"] = "env" if config.https else "app"
+    data["lan_https_running"] = bool(lan is not None and lan.running)
+    data["lan_https_error"] = lan.error if lan is not None else None
+    data["public_url_source"] = (
+        "env" if config.public_url else ("app" if prefs.public_url else None)
+    )
+    data["public_url_effective"] = state.pairing.public_url
+    data["phone_origin"] = state.pairing.phone_origin()
     data["warnings"] = [w for w in warnings if w]
     return data
+
+
+def apply_network(state: State, prefs: prefs_mod.Prefs) -> None:
+    """Make the public URL and LAN HTTPS choices count: for pairing links and the request gate."""
+    config: Config = state.config
+    state.pairing.public_url = config.public_url or prefs.public_url or None
+    state.security.adopt(
+        SecurityPolicy.from_config(
+            config, lan_https=prefs.lan_https, public_url=state.pairing.public_url
+        )
+    )
+
+
+async def _switch_lan_https(state: State, on: bool) -> None:
+    """Start or stop the LAN HTTPS listener now; a failure changes nothing."""
+    config: Config = state.config
+    if config.https and not on:
+        raise Conflict(
+            "lan_https: HTTPS on the LAN was turned on with NOTIFIER_HTTPS or --https; "
+            "turn it off there"
+        )
+    lan = state.get("lan_https")
+    if lan is None:
+        if on:
+            raise Conflict("lan_https: this server cannot serve HTTPS on the LAN")
+        return
+    if not on:
+        await lan.stop()
+        return
+    try:
+        await lan.start()
+    except OSError:
+        raise Conflict(
+            f"lan_https: {lan.error}. Another program may be using that port; "
+            "set NOTIFIER_HTTPS_PORT to a free one and restart.",
+            code="lan_https_failed",
+        ) from None
 
 
 def _store_key(config: Config, key: Any) -> None:
@@ -61,7 +110,7 @@ def _store_key(config: Config, key: Any) -> None:
 
 @get("/api/settings", tags=["settings"])
 async def get_settings(state: State) -> dict[str, Any]:
-    return settings_json(await prefs_mod.load(state.db), state.config)
+    return settings_json(await prefs_mod.load(state.db), state)
 
 
 @put("/api/settings", tags=["settings"])
@@ -71,11 +120,19 @@ async def put_settings(state: State, data: JSONBody[dict[str, Any]]) -> dict[str
     `anthropic_api_key` (text to save, null or "" to remove) is stored 0600 and never returned.
     """
     patch = {k: v for k, v in data.items() if k != KEY_FIELD}
-    prefs_mod.validate_patch(patch)  # a bad field changes nothing, the key included
+    clean = prefs_mod.validate_patch(patch)  # a bad field changes nothing, the key included
+    if "public_url" in clean and state.config.public_url:
+        raise Conflict(
+            "public_url: the address comes from the NOTIFIER_PUBLIC_URL environment variable; "
+            "change it there"
+        )
     if KEY_FIELD in data:
         _store_key(state.config, data[KEY_FIELD])
+    if "lan_https" in clean:
+        await _switch_lan_https(state, clean["lan_https"])
     prefs = await prefs_mod.update(state.db, patch)
+    apply_network(state, prefs)
     if SCHEDULING & set(patch):
         await state.scheduler.reschedule(state.clock.now())
     await state.composing.refresh()  # a new key, model, cap, on/off or persona: a new composer
-    return settings_json(prefs, state.config)
+    return settings_json(prefs, state)

@@ -96,19 +96,28 @@ class SecurityPolicy:
     body_types: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
-    def from_config(cls, config: Config) -> SecurityPolicy:
+    def from_config(
+        cls, config: Config, *, lan_https: bool = False, public_url: str | None = None
+    ) -> SecurityPolicy:
+        """The policy for a config, plus what the app's settings add (LAN HTTPS, a public URL)."""
         names = set(LOOPBACK_NAMES)
-        on_lan = config.https or not _loopback_bind(config.host)
+        on_lan = config.https or lan_https or not _loopback_bind(config.host)
         if on_lan:
             names.update(hostnames())
         if config.host and not _is_ip(config.host) and config.host not in ("", "0.0.0.0", "::"):
             names.add(config.host.lower())
         public = None
-        if config.public_url:
-            parts = urlsplit(config.public_url)
+        public_url = config.public_url or public_url
+        if public_url:
+            parts = urlsplit(public_url)
             names.add((parts.hostname or "").lower())
             public = _origin(parts.scheme, (parts.hostname or "").lower(), parts.port)
         return cls(frozenset(names), on_lan, config.trusted_proxies, public)
+
+    def adopt(self, other: SecurityPolicy) -> None:
+        """Take over what `other` allows, in place: the middleware holds this object."""
+        self.names, self.any_ip = other.names, other.any_ip
+        self.proxies, self.public_origin = other.proxies, other.public_origin
 
     def host_allowed(self, host: str) -> bool:
         """Names must be ours; IP literals are never a rebinding vector (the page's

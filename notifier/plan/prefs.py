@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from notifier.errors import BadRequest
+from notifier.config import parse_public_url
+from notifier.errors import BadRequest, ConfigError
 from notifier.plan import quiet as quiet_mod
 from notifier.plan.recurrence import MAX_OFFSET_MINUTES, MINUTES_PER_DAY, tz_from_name
 
@@ -41,6 +42,8 @@ class Prefs:
     end_of_block_check: bool = (
         False  # "How did it go?" with Done / Not done / +snooze at a block's end
     )
+    lan_https: bool = False  # serve HTTPS on the home network, so a phone there can pair
+    public_url: str = ""  # a tunnel's https address; NOTIFIER_PUBLIC_URL wins over it
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -112,6 +115,16 @@ def _quiet_hours(name: str, value: Any) -> dict[str, Any] | None:
     return quiet.as_json() if quiet else None
 
 
+def _public_url(name: str, value: Any) -> str:
+    value = _text(name, value, 300)
+    try:
+        return parse_public_url(value, what=name) or ""
+    except ConfigError:
+        raise BadRequest(
+            f"{name}: must be an address like https://study.example.ts.net (no path)"
+        ) from None
+
+
 _VALIDATORS = {
     "timezone": _timezone,
     "default_offsets": validate_offsets,
@@ -127,6 +140,8 @@ _VALIDATORS = {
     "vapid_subject": _subject,
     "quiet_hours": _quiet_hours,
     "end_of_block_check": _bool,
+    "lan_https": _bool,
+    "public_url": _public_url,
 }
 assert set(_VALIDATORS) == {f.name for f in fields(Prefs)}
 

@@ -12,10 +12,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from notifier.access.pairing import (
+    NO_PHONE_ORIGIN,
     PAIR,
     Issued,
     Pairing,
     display_code,
+    lan_origin,
     login_link,
     pair_url,
     phone_origin,
@@ -39,21 +41,24 @@ def _with_db(config: Config, work: Callable[[Any], Awaitable[Any]]) -> Any:
     return asyncio.run(run())
 
 
-def _phone_origin(config: Config, info: dict[str, Any]) -> str:
-    if info.get("phone_url"):
-        return info["phone_url"]  # what the running server actually serves
+def _phone_origin(config: Config, info: dict[str, Any]) -> str | None:
+    if info:
+        return info.get("phone_url") or None  # what the running server serves
     lan = None
     if config.https:
         from notifier.host.lan import discover
 
         lan = discover()
-    return phone_origin(config, lan)
+    return phone_origin(config.public_url, lan_origin(config, lan) if config.https else None)
 
 
 def pair(config: Config) -> int:
     """Print the pairing QR code, the code to type, and the link."""
     info = running_instance(config.data_dir) or {}
     origin = _phone_origin(config, info)
+    if origin is None:
+        print(NO_PHONE_ORIGIN, file=sys.stderr)
+        return 1
     issued: Issued = _with_db(config, lambda db: Pairing(config).issue(db, PAIR))
     show_code(origin, issued)
     if not info:
@@ -75,12 +80,6 @@ def show_code(origin: str, issued: Issued) -> None:
     else:
         say(f"Open {url} on the phone, or open {origin} there and type the code")
     say(f"\n    {display_code(issued.code)}\n", f"It works once, until {until}.")
-    if not origin.startswith("https://"):
-        say(
-            "Note: phones only allow notifications from an https address. Run `notifier serve --https` "
-            "or set NOTIFIER_PUBLIC_URL to a tunnel address (see the README).",
-            err=True,
-        )
 
 
 def login(config: Config, *, open_browser: bool = True) -> int:

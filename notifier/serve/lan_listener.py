@@ -17,11 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from notifier.access.pairing import lan_origin
 from notifier.config import Config
 from notifier.host.lan import Lan, discover
-from notifier.host.tls import TlsFiles, ensure_certificates
+
+if TYPE_CHECKING:
+    from notifier.host.tls import TlsFiles
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +41,20 @@ class LanHttps:
         self._server: Any = None
         self._task: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self.error: str | None = None  # why the last start failed
 
     @property
-    def url(self) -> str:
-        return self.app.state.pairing.phone_origin()
+    def url(self) -> str | None:
+        return self.app.state.pairing.lan_origin()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
 
     async def _refresh(self) -> tuple[Lan, TlsFiles]:
+        # Certificates and x509 load here, when HTTPS is turned on, not at every start.
+        from notifier.host.tls import ensure_certificates
+
         loop = asyncio.get_running_loop()
         lan = await loop.run_in_executor(None, discover)
         files = await loop.run_in_executor(None, ensure_certificates, self.config.data_dir, lan)
@@ -51,9 +62,20 @@ class LanHttps:
         return lan, files
 
     async def start(self) -> None:
-        """Make sure the certificate fits, then listen; raises if the port cannot be bound."""
+        """Make sure the certificate fits, then listen; raises if the port cannot be bound.
+
+        Starting a running listener does nothing.
+        """
+        if self.running:
+            return
         _, files = await self._refresh()
-        await self._listen(files)
+        try:
+            await self._listen(files)
+        except OSError as exc:
+            self.error = f"cannot serve HTTPS on port {self.config.https_port}: {exc}"
+            raise
+        self.error = None
+        self.app.state.pairing.lan_serving = True
         self._watcher = asyncio.create_task(self._watch(), name="lan-https-renewal")
 
     async def _listen(self, files: TlsFiles) -> None:
@@ -83,7 +105,10 @@ class LanHttps:
                 if exc
                 else "the LAN HTTPS server stopped at once"
             )
-        log.info("serving HTTPS for the LAN at %s", self.url)
+        log.info(
+            "serving HTTPS for the LAN at %s",
+            lan_origin(self.config, self.app.state.pairing.lan) or self.config.https_port,
+        )
 
     async def _watch(self) -> None:
         while True:
@@ -106,9 +131,31 @@ class LanHttps:
 
     async def stop(self) -> None:
         """Stop renewing and serving (before the loopback server's lifespan closes the app)."""
+        self.app.state.pairing.lan_serving = False
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
             self._watcher = None
         await self._stop_server()
+
+
+async def attach_lan_https(app: Any, config: Config) -> LanHttps:
+    """Make the app's LAN HTTPS listener (PUT /api/settings {"lan_https": …} switches it) and
+    start it when it is wanted: `--https` / NOTIFIER_HTTPS, or the choice kept in the settings.
+
+    A listener the person chose in the app that cannot start (port taken) is logged and left
+    off, and the app starts anyway; one asked for at start-up raises OSError.
+    """
+    from notifier.plan import prefs as prefs_mod
+
+    lan = LanHttps(app, config)
+    app.state.lan_https = lan
+    if config.https:
+        await lan.start()
+    elif (await prefs_mod.load(app.state.db)).lan_https:
+        try:
+            await lan.start()
+        except OSError:
+            log.error("%s", lan.error)
+    return lan

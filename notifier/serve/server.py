@@ -9,6 +9,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from notifier.access.pairing import NO_PHONE_ORIGIN
 from notifier.app import create_app
 from notifier.config import Config
 from notifier.errors import AlreadyRunning, ConfigError, NotifierError
@@ -83,31 +84,31 @@ async def _serve(
 
     async def on_ready(app: Any) -> None:
         nonlocal lan_https
-        if config.https:
-            from notifier.serve.lan_listener import (
-                LanHttps,
-            )  # certificates and x509 only when they are used
+        # certificates and x509 load only when the listener starts
+        from notifier.serve.lan_listener import attach_lan_https
 
-            lan_https = LanHttps(app, config)
-            try:
-                await lan_https.start()
-            except OSError as exc:
-                # granian reports a failed lifespan as a bare FatalError; keep the cause.
-                startup_errors.append(
-                    ConfigError(f"cannot serve HTTPS on port {config.https_port}: {exc}")
-                )
-                raise
+        try:
+            lan_https = await attach_lan_https(app, config)
+        except OSError as exc:
+            # granian reports a failed lifespan as a bare FatalError; keep the cause.
+            startup_errors.append(
+                ConfigError(f"cannot serve HTTPS on port {config.https_port}: {exc}")
+            )
+            raise
         phone_url = app.state.pairing.phone_origin()
-        lock.publish(config.local_url, phone_url=phone_url)
+        lock.publish(config.local_url, phone_url=phone_url or "")
         say(f"Study Notifier is running at {config.local_url}  (Ctrl-C to stop)")
-        if phone_url != config.local_url:
+        if phone_url:
             say(f"Phones use {phone_url}")
-        if lan_https is not None:
+        if lan_https.running:
             from notifier.host.tls import ca_der, fingerprint
 
             fp = fingerprint(ca_der(config.data_dir) or b"")
-            say(f"Phones trust it once via {phone_url}/ca/ (CA SHA-256 {fp})")
-        if interactive():  # a live pairing code only on a screen, never into a log or journal
+            lan_url = app.state.pairing.lan_origin() or phone_url
+            say(f"Phones trust it once via {lan_url}/ca/ (CA SHA-256 {fp})")
+        if phone_url is None:
+            say(NO_PHONE_ORIGIN)
+        elif interactive():  # a live pairing code only on a screen, never into a log or journal
             from notifier.access.pairing import PAIR
             from notifier.serve.codes import show_code
 
