@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 import msgspec
 from litestar import Response, get
@@ -13,6 +14,7 @@ from notifier.plan import prefs as prefs_mod
 from notifier.plan.blocks import MAX_DURATION, MAX_NOTES, MAX_TITLE, effective_timezone
 from notifier.plan.prefs import MAX_OFFSETS, Prefs
 from notifier.plan.recurrence import MAX_OFFSET_MINUTES
+from notifier.push.vapid import subject_problem
 
 
 class Health(msgspec.Struct):
@@ -88,3 +90,80 @@ VERSION_JS = f"self.NOTIFIER_VERSION = {json.dumps(__version__)};\n"
 def version_js() -> Response[str]:
     """The package's version as a script the service worker can import."""
     return Response(VERSION_JS, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+class Problem(msgspec.Struct):
+    """Something that stops reminders from reaching a phone, and where to fix it."""
+
+    code: Literal["no_contact", "bad_contact", "no_device", "deliveries_failing"]
+    detail: str
+    fix: Literal["settings", "pair", "devices"]  # the screen that fixes it
+
+
+class Checklist(msgspec.Struct):
+    """The first-run steps, each checked from the data itself."""
+
+    contact_set: bool  # a contact push services accept
+    timezone_confirmed: bool  # a time zone chosen in Settings, not just the computer's
+    phone_paired: bool  # a paired phone can sign in
+    push_delivered: bool  # a push service accepted a notification for a paired phone
+    complete: bool
+
+
+class StatusOut(msgspec.Struct):
+    can_push: bool  # notifications can be sent now (a contact, and a device that takes them)
+    problems: list[Problem]  # the banner: why not, most important first
+    checklist: Checklist
+
+
+@get("/api/status", tags=["app"])
+async def push_status(state: State) -> StatusOut:
+    """Whether reminders can reach a phone and why not, for the banner and the first-run checklist."""
+    prefs = await prefs_mod.load(state.db)
+    devices = await state.db.devices()
+    subscriptions = await state.db.subscriptions()
+    problems = []
+    contact_problem = subject_problem(prefs.vapid_subject)
+    if contact_problem:
+        code = "bad_contact" if prefs.vapid_subject else "no_contact"
+        problems.append(Problem(code=code, detail=contact_problem, fix="settings"))
+    if not subscriptions:
+        problems.append(
+            Problem(
+                code="no_device",
+                detail="No device has notifications turned on: pair a phone and allow "
+                "notifications there.",
+                fix="pair",
+            )
+        )
+    elif all(s["failure_count"] > 0 for s in subscriptions):
+        problems.append(
+            Problem(
+                code="deliveries_failing",
+                detail="The last notification failed on every device: "
+                + (subscriptions[-1]["last_error"] or "no answer from the push service"),
+                fix="devices",
+            )
+        )
+    phones = [d for d in devices if d["kind"] == "device"]
+    checklist = Checklist(
+        contact_set=contact_problem is None,
+        timezone_confirmed=bool(prefs.timezone),
+        phone_paired=bool(phones),
+        push_delivered=any(d["last_delivery_at"] for d in phones),
+        complete=False,
+    )
+    checklist.complete = all(
+        (
+            checklist.contact_set,
+            checklist.timezone_confirmed,
+            checklist.phone_paired,
+            checklist.push_delivered,
+        )
+    )
+    blocking = {"no_contact", "bad_contact", "no_device"}
+    return StatusOut(
+        can_push=not any(p.code in blocking for p in problems),
+        problems=problems,
+        checklist=checklist,
+    )
