@@ -125,8 +125,13 @@ async def push_status(state: State) -> StatusOut:
     problems = []
     contact_problem = subject_problem(prefs.vapid_subject)
     if contact_problem:
-        code = "bad_contact" if prefs.vapid_subject else "no_contact"
-        problems.append(Problem(code=code, detail=contact_problem, fix="settings"))
+        problems.append(
+            Problem(
+                code="bad_contact" if prefs.vapid_subject else "no_contact",
+                detail=contact_problem,
+                fix="settings",
+            )
+        )
     if not subscriptions:
         problems.append(
             Problem(
