@@ -289,8 +289,9 @@ def test_tapping_a_notification_opens_the_occurrence_and_its_done_button_marks_i
         if o["block_id"] == block["id"]
     ]
     assert occ["url"].startswith("/#/occurrence/")
+    [subscription] = live_server.api("GET", "/api/push/subscriptions").json()
     token = ActionTokens.load_or_create(live_server.data_dir).issue(
-        block["id"], occ["key"], datetime.now(UTC) + timedelta(hours=2)
+        subscription["id"], block["id"], occ["key"], datetime.now(UTC) + timedelta(hours=2)
     )
     payload = reminder_payload(block, occ, token)
 

@@ -11,7 +11,7 @@ from litestar.datastructures import State
 from litestar.params import JSONBody, QueryParameter
 
 from notifier.clock import from_iso
-from notifier.errors import BadRequest, NotFound
+from notifier.errors import BadRequest, Conflict, Forbidden, NotFound
 from notifier.plan import occurrences, recurrence
 from notifier.plan import prefs as prefs_mod
 from notifier.plan.blocks import effective_timezone
@@ -150,6 +150,12 @@ async def notification_action(state: State, data: JSONBody[ActionIn]) -> dict[st
     """
     now = state.clock.now()
     grant = state.action_tokens.check(data.action_token, now)
+    if await state.db.subscription(grant.subscription_id) is None:
+        # revoking a device deletes its subscriptions: its buttons stop working
+        raise Forbidden(
+            "This notification was sent to a device that is no longer paired.",
+            code="invalid_action_token",
+        )
     prefs = await prefs_mod.load(state.db)
     status: str | None = None
     snooze: int | None = None
@@ -164,10 +170,19 @@ async def notification_action(state: State, data: JSONBody[ActionIn]) -> dict[st
     block = await state.db.block(grant.block_id)
     if block is None:
         raise NotFound("that block was deleted")
-    if data.action == "more":
-        return await occurrences.ask_again(
-            state.db, state.scheduler, block, grant.occurrence_key, prefs.snooze_minutes, now
+    if not await state.db.claim_action(grant.use_key, data.action, now, grant.expires):
+        raise Conflict(
+            "This notification's button was already used; open the app to change it again.",
+            code="action_already_used",
         )
-    return await occurrences.apply(
-        state.db, state.scheduler, block, grant.occurrence_key, status, snooze, now
-    )
+    try:
+        if data.action == "more":
+            return await occurrences.ask_again(
+                state.db, state.scheduler, block, grant.occurrence_key, prefs.snooze_minutes, now
+            )
+        return await occurrences.apply(
+            state.db, state.scheduler, block, grant.occurrence_key, status, snooze, now
+        )
+    except BaseException:
+        await state.db.release_action(grant.use_key, data.action)
+        raise

@@ -81,7 +81,7 @@ def web_files(root: Path | None = None) -> Any:
 
     # Exact routes, not a mount at "/": Litestar hands a mount every method
     # of the paths below it, the API's DELETEs included.
-    @asgi(sorted(assets), opt={"public": True}, include_in_schema=False)
+    @asgi(sorted(assets), opt={"public": True}, include_in_schema=False, copy_scope=False)
     async def serve_web(scope: Any, receive: Any, send: Any) -> None:
         asset = assets.get(scope["path"])
         if asset is None:  # "/pair/" and "/pair" are one route to Litestar

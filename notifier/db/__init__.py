@@ -1,5 +1,6 @@
 """Storage: every SQL statement of the app lives in this package."""
 
+from notifier.db.actions import ActionUseQueries
 from notifier.db.blocks import BlockQueries
 from notifier.db.core import CoreDB
 from notifier.db.idempotency import IdempotencyQueries
@@ -18,6 +19,7 @@ class Database(
     BlockQueries,
     ReminderQueries,
     PairingQueries,
+    ActionUseQueries,
     CoreDB,
 ):
     """The app's database: one connection, all queries."""

@@ -207,6 +207,19 @@ async def m006_quiet_hours(db: aiosqlite.Connection) -> None:
     await db.execute("ALTER TABLE reminders ADD COLUMN held_from TEXT")
 
 
+async def m007_action_uses(db: aiosqlite.Connection) -> None:
+    """Each notification button (action token, action) applies once; kept until the token expires."""
+    await db.execute(
+        """CREATE TABLE action_uses (
+            token_mac TEXT NOT NULL,         -- the token's MAC: its identity
+            action TEXT NOT NULL,
+            used_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            PRIMARY KEY (token_mac, action)
+        )"""
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_scheduling,
@@ -214,6 +227,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m004_calendar,
     m005_plan_version,
     m006_quiet_hours,
+    m007_action_uses,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -264,23 +264,30 @@ class PushSender:
         message: dict[str, Any],
         *,
         subject: str | None,
+        per_target: Callable[[Target], dict[str, Any]] | None = None,
         **kwargs: Any,
     ) -> list[PushResult]:
-        """Send the same message to many subscriptions, at most `concurrency` at once."""
-        data = payloads.encode(message)  # once, not once per device
+        """Send the message to many subscriptions, at most `concurrency` at once.
+
+        `per_target` gives each subscription its own copy (an action token bound
+        to that device); without it the message is encoded once for all.
+        """
+        shared = payloads.encode(message) if per_target is None else b""
         todo = list(targets)
         results: list[PushResult | None] = [None] * len(todo)
         queue = iter(enumerate(todo))
-        ready: deque[tuple[int, Target, tuple[bytes, str] | None]] = deque()
+        Ready = tuple[int, Target, dict[str, Any], bytes, tuple[bytes, str] | None]
+        ready: deque[Ready] = deque()
 
         def refill() -> None:
             # Encrypt and sign a few messages back to back: crypto and network
             # code each run faster with the caches to themselves.
             for i, target in islice(queue, SEAL_BATCH):
+                own = message if per_target is None else per_target(target)
+                data = shared if per_target is None else payloads.encode(own)
                 refused = self._refusal(target, subject)  # send() reports why
-                ready.append(
-                    (i, target, None if refused else self.seal(target, data, subject or ""))
-                )
+                sealed = None if refused else self.seal(target, data, subject or "")
+                ready.append((i, target, own, data, sealed))
 
         # A fixed set of workers: the bound costs nothing per message, where a
         # task and a semaphore per target would.
@@ -290,9 +297,9 @@ class PushSender:
                     refill()
                     if not ready:
                         return
-                i, target, sealed = ready.popleft()
+                i, target, own, data, sealed = ready.popleft()
                 results[i] = await self.send(
-                    target, message, subject=subject, data=data, sealed=sealed, **kwargs
+                    target, own, subject=subject, data=data, sealed=sealed, **kwargs
                 )
 
         await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(todo)))))

@@ -30,7 +30,7 @@ from notifier.plan.blocks import (
 )
 from notifier.push import payload as payloads
 from notifier.push.delivery import deliver
-from notifier.push.sender import Outcome, PushResult, PushSender
+from notifier.push.sender import Outcome, PushResult, PushSender, Target
 from notifier.texts.context import held_text, is_late, missed_key, text_for, today
 
 log = logging.getLogger(__name__)
@@ -308,7 +308,9 @@ class Scheduler:
         message = self._payload(row, text, due, prefs)
         # A retry goes only to the devices that do not have this reminder yet.
         already = await self.db.delivered_to(row["id"]) if row["attempts"] else set()
-        results = await self.deliver(message, prefs, row, now, skip_ids=already)
+        results = await self.deliver(
+            message, prefs, row, now, skip_ids=already, per_target=self._buttons(row, due, message)
+        )
         done = self.clock.now()
         delivered = bool(already) or any(r.outcome is Outcome.DELIVERED for r in results)
         waiting = [r for r in results if r.outcome is Outcome.RETRY]
@@ -348,6 +350,7 @@ class Scheduler:
         row: Any,
         now: datetime,
         skip_ids: frozenset[int] | set[int] = frozenset(),
+        per_target: Callable[[Target], dict[str, Any]] | None = None,
     ) -> list[PushResult]:
         """Send to every subscription but `skip_ids`; record each device's outcome on the reminder too."""
         results = await deliver(
@@ -356,6 +359,7 @@ class Scheduler:
             message,
             subject=prefs.vapid_subject or None,
             skip_ids=skip_ids,
+            per_target=per_target,
             now=self.clock.now,
             topic=payloads.topic_for(row["key"]),
             urgency="high" if row["kind"] != "summary" else "normal",
@@ -365,10 +369,24 @@ class Scheduler:
         await self.db.record_deliveries(row["id"], results, now)
         return results
 
+    def _buttons(
+        self, row: Any, due: datetime, message: dict[str, Any]
+    ) -> Callable[[Target], dict[str, Any]] | None:
+        """Each device's copy of a message with buttons carries a token bound to that device."""
+        if row["kind"] not in ("reminder", "check") or row["block_id"] is None:
+            return None
+        # the buttons work until a day after the session (or the question) is due
+        expires = max(due, session_start(row)) + timedelta(hours=24)
+        block_id, occurrence = row["block_id"], row["occurrence_key"]
+
+        def with_token(target: Target) -> dict[str, Any]:
+            token = self.tokens.issue(target.id, block_id, occurrence, expires)
+            return {**message, "action_token": token}
+
+        return with_token
+
     def _payload(self, row: Any, text: Any, due: datetime, prefs: Any) -> dict[str, Any]:
         if row["kind"] in ("reminder", "check") and row["block_id"] is not None:
-            # the buttons work until a day after the session (or the question) is due
-            expires = max(due, session_start(row)) + timedelta(hours=24)
             check = row["kind"] == "check"
             return payloads.build(
                 kind=row["kind"],
@@ -380,7 +398,6 @@ class Scheduler:
                 actions=(payloads.check_actions if check else payloads.reminder_actions)(
                     prefs.snooze_minutes
                 ),
-                action_token=self.tokens.issue(row["block_id"], row["occurrence_key"], expires),
             )
         url = "/#/reminders" if row["kind"] == "missed" else "/#/today"
         return payloads.build(
