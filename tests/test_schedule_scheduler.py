@@ -209,6 +209,22 @@ async def test_notification_actions_work_with_the_payload_token_only(sched, cloc
     assert response.status_code == 403 and response.json()["error"] == "action_token_expired"
 
 
+async def test_the_snooze_button_says_and_does_the_snooze_length_of_the_settings(
+    sched, clock, wpt
+) -> None:
+    await sched.put("/api/settings", json={"snooze_minutes": 25})
+    await add_block(sched, reminder_offsets=[0])
+    await run_at(sched, clock, datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    [message] = wpt.wait_for_messages(sched.subscription, 1)
+    assert message["actions"][1] == {"action": "snooze", "title": "Snooze 25 min"}
+    assert message["snooze_minutes"] == 25  # what the service worker shows when it queues the tap
+    response = await sched.client.post(
+        "/api/actions", json={"action_token": message["action_token"], "action": "snooze"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["snoozed_until"].startswith("2026-11-23T09:25:00")
+
+
 async def test_daily_summary_lists_today_and_stays_silent_on_empty_days(sched, clock, wpt) -> None:
     await sched.put("/api/settings", json={"summary_enabled": True, "summary_time": "07:30"})
     await add_block(sched, title="Physics", start="2026-11-24T16:00", reminder_offsets=[])

@@ -66,6 +66,7 @@ def build(
     due: datetime | None = None,
     actions: tuple[dict[str, str], ...] = (),
     action_token: str | None = None,
+    snooze_minutes: int | None = None,
 ) -> dict[str, Any]:
     """One payload dict, with fields clipped to what a notification can show."""
     if not url.startswith("/") or url.startswith("//"):
@@ -82,6 +83,9 @@ def build(
     }
     if action_token:
         payload["action_token"] = action_token
+    if snooze_minutes is not None:
+        # what the Snooze button does; the service worker shows it when it must queue the tap offline
+        payload["snooze_minutes"] = snooze_minutes
     return payload
 
 

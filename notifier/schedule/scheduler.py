@@ -398,6 +398,7 @@ class Scheduler:
                 actions=(payloads.check_actions if check else payloads.reminder_actions)(
                     prefs.snooze_minutes
                 ),
+                snooze_minutes=prefs.snooze_minutes,
             )
         url = "/#/reminders" if row["kind"] == "missed" else "/#/today"
         return payloads.build(
