@@ -11,7 +11,7 @@ from notifier.clock import utcnow
 
 # The HTTP API contract (docs/ARCHITECTURE.md): the public routes (plus the PWA's static files,
 # served by the catch-all file route).
-PUBLIC = {("GET", "/healthz"), ("GET", "/api/push/vapid-public-key"), ("GET", "/version.js")}
+PUBLIC = {("GET", "/healthz"), ("GET", "/api/push/vapid-public-key"), ("GET", "/sw-shell.js")}
 UNAUTHORIZED = {
     "error": "unauthorized",
     "detail": "This needs a device token: pair this device or run `notifier token`.",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 from notifier import __version__
 from notifier.plan.prefs import Prefs
@@ -46,12 +45,3 @@ async def test_the_bootstrap_schema_is_typed(api) -> None:
     defaults_ref = defaults.get("$ref", "").rsplit("/", 1)[-1]
     fields = doc["components"]["schemas"][defaults_ref]["properties"]
     assert {"snooze_minutes", "default_offsets", "summary_time"} <= set(fields)
-
-
-async def test_version_js_is_public_and_carries_the_package_version(api) -> None:
-    response = await api.client.get("/version.js")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/javascript")
-    assert response.headers["cache-control"] == "no-cache"
-    found = re.fullmatch(r'self\.NOTIFIER_VERSION = "([^"]+)";\n', response.text)
-    assert found is not None and found[1] == __version__

@@ -11,52 +11,22 @@
  *   one; the Done/Snooze buttons POST /api/actions without opening anything.
  * - pushsubscriptionchange: subscribe again and tell the server.
  *
- * Bump VERSION whenever a file in SHELL changes; the old cache is dropped on activate.
- * A classic script on purpose (no `import`): module service workers are newer than
- * the browsers we want to reach.
+ * The shell list and cache name come from the server (/sw-shell.js, made from
+ * the files in web/, named after the package version and their contents), and
+ * the code the page shares (IndexedDB, uuid, base64url, the subscription POST)
+ * from /js/shared.js. A classic script on purpose (importScripts, no `import`):
+ * module service workers are newer than the browsers we want to reach.
  */
 
-const VERSION = "2026-11-21.3";
+importScripts("/js/shared.js", "/sw-shell.js");
+
+const { kvGet, queueAdd, uuid, b64urlToBytes, saveSubscription } = self.studyNotifier;
+const { version: VERSION, cache: SHELL_CACHE, files: SHELL } = self.SHELL;
 const PAYLOAD_VERSION = 1;
-const SHELL_CACHE = `sn-shell-${VERSION}`;
 const API_CACHE = "sn-api-v1";
 // Answers that must not be kept on the device: the backup holds the keys, the feed's address is its secret.
 const NEVER_CACHED = new Set(["/api/backup", "/api/calendar.ics", "/api/calendar-feed"]);
 const NETWORK_TIMEOUT_MS = 4000;
-
-const SHELL = [
-  "/",
-  "/manifest.webmanifest",
-  "/css/app.css",
-  "/js/app.js",
-  "/js/api.js",
-  "/js/auth.js",
-  "/js/data.js",
-  "/js/events.js",
-  "/js/idb.js",
-  "/js/install.js",
-  "/js/push.js",
-  "/js/queue.js",
-  "/js/time.js",
-  "/js/ui.js",
-  "/js/views/block-form.js",
-  "/js/views/calendar.js",
-  "/js/views/common.js",
-  "/js/views/devices.js",
-  "/js/views/occurrence.js",
-  "/js/views/pair.js",
-  "/js/views/settings.js",
-  "/js/views/today.js",
-  "/js/views/week.js",
-  "/js/views/widgets.js",
-  "/icons/icon-32.png",
-  "/icons/icon-192.png",
-  "/icons/icon-512.png",
-  "/icons/maskable-192.png",
-  "/icons/maskable-512.png",
-  "/icons/apple-touch-icon.png",
-  "/icons/badge-96.png",
-];
 const SHELL_PATHS = new Set(SHELL);
 
 // ---- lifecycle ---------------------------------------------------------------
@@ -334,15 +304,12 @@ async function resubscribe(event) {
     sub = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64urlToBytes(key) });
   }
   const token = await kvGet("token");
-  const label = (await kvGet("label")) || "";
   const headers = { "Content-Type": "application/json", Accept: "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
-  const json = sub.toJSON();
-  const res = await fetch("/api/push/subscriptions", {
-    method: "POST", credentials: "same-origin", headers,
-    body: JSON.stringify({ endpoint: json.endpoint, expirationTime: json.expirationTime ?? null, keys: json.keys, label }),
-  });
+  const send = (method, path, body) => fetch(path, { method, credentials: "same-origin", headers, body: JSON.stringify(body) });
+  const res = await saveSubscription(sub, (await kvGet("label")) || "", send);
   if (!res.ok) throw new Error(`server refused the new subscription: HTTP ${res.status}`);
+  const json = sub.toJSON();
   if (old && old.endpoint && old.endpoint !== json.endpoint) {
     await fetch(`/api/push/subscriptions?endpoint=${encodeURIComponent(old.endpoint)}`, { method: "DELETE", credentials: "same-origin", headers }).catch(() => {});
   }
@@ -354,47 +321,3 @@ async function resubscribe(event) {
 async function tellClients(message) {
   for (const client of await self.clients.matchAll({ type: "window", includeUncontrolled: true })) client.postMessage(message);
 }
-
-function uuid() {
-  if (self.crypto.randomUUID) return self.crypto.randomUUID();
-  const b = self.crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const hex = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-function b64urlToBytes(b64) {
-  const bin = atob((b64 + "=".repeat((4 - (b64.length % 4)) % 4)).replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-}
-
-// The same IndexedDB database as web/js/idb.js (keep name, version and stores in step).
-function openDb() {
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.open("study-notifier", 1);
-    req.onupgradeneeded = () => {
-      const db = req.result;
-      if (!db.objectStoreNames.contains("kv")) db.createObjectStore("kv");
-      if (!db.objectStoreNames.contains("queue")) db.createObjectStore("queue", { keyPath: "seq", autoIncrement: true });
-    };
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
-}
-
-async function withStore(name, mode, fn) {
-  const db = await openDb();
-  try {
-    return await new Promise((resolve, reject) => {
-      const req = fn(db.transaction(name, mode).objectStore(name));
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-    });
-  } finally {
-    db.close();
-  }
-}
-
-const kvGet = (key) => withStore("kv", "readonly", (s) => s.get(key));
-const queueAdd = (item) => withStore("queue", "readwrite", (s) => s.add(item));

@@ -9,13 +9,13 @@ from notifier.api.push import PushController
 from notifier.api.reminders import list_reminders, notification_action
 from notifier.api.settings import get_settings, put_settings
 from notifier.api.stats import get_stats
-from notifier.api.system import bootstrap, healthz, push_status, version_js
+from notifier.api.system import bootstrap, healthz, push_status, sw_shell
 
 ROUTES = [
     healthz,
-    version_js,
     bootstrap,
     push_status,
+    sw_shell,
     PushController,
     BlocksController,
     get_settings,

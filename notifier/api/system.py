@@ -1,15 +1,15 @@
-"""Health, the app's bootstrap info, and the version for the service worker."""
+"""Health, the app's bootstrap info, and the service worker's shell (with the version)."""
 
 from __future__ import annotations
 
-import json
 from typing import Literal
 
 import msgspec
 from litestar import Response, get
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 
 from notifier import __version__
+from notifier.host.web_shell import shell_script
 from notifier.plan import prefs as prefs_mod
 from notifier.plan.blocks import MAX_DURATION, MAX_NOTES, MAX_TITLE, effective_timezone
 from notifier.plan.prefs import MAX_OFFSETS, Prefs
@@ -72,24 +72,6 @@ async def bootstrap(state: State) -> Bootstrap:
         settings_defaults=Prefs(),
         limits=LIMITS,
     )
-
-
-# `importScripts("/version.js")` in the service worker (and a <script> in a page):
-# the cache name follows the package's version, and the browser sees a new service
-# worker whenever the version changes. Public, like /healthz, which says the same.
-VERSION_JS = f"self.NOTIFIER_VERSION = {json.dumps(__version__)};\n"
-
-
-@get(
-    "/version.js",
-    opt={"public": True},
-    sync_to_thread=False,
-    media_type="text/javascript",
-    include_in_schema=False,
-)
-def version_js() -> Response[str]:
-    """The package's version as a script the service worker can import."""
-    return Response(VERSION_JS, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
 
 
 class Problem(msgspec.Struct):
@@ -172,3 +154,15 @@ async def push_status(state: State) -> StatusOut:
         problems=problems,
         checklist=checklist,
     )
+
+
+@get(
+    "/sw-shell.js",
+    opt={"public": True},
+    include_in_schema=False,
+    sync_to_thread=False,
+    cache_control=CacheControlHeader(no_cache=True),
+)
+def sw_shell() -> Response[str]:
+    """The service worker's precache list and cache name, made from web/ (public, like sw.js)."""
+    return Response(shell_script(__version__), media_type="text/javascript; charset=utf-8")

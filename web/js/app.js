@@ -9,6 +9,7 @@ import { bus } from "./events.js";
 import { countVisit, dismissInstall, installOffer, promptInstall } from "./install.js";
 import * as push from "./push.js";
 import * as queue from "./queue.js";
+import { checkReadiness, readiness } from "./readiness.js";
 import { h, shareIcon, toast } from "./ui.js";
 import * as blockForm from "./views/block-form.js";
 import { errorCard } from "./views/common.js";
@@ -19,15 +20,13 @@ import * as settingsView from "./views/settings.js";
 import * as today from "./views/today.js";
 import * as week from "./views/week.js";
 
-export const APP_VERSION = "1.0.0";
-
 const ROUTES = [
   { name: "today", re: /^\/today$/, view: today, tab: "today", live: true },
   { name: "week", re: /^\/week(?:\/(\d{4}-\d{2}-\d{2}))?$/, view: week, tab: "week", live: true },
   { name: "new", re: /^\/block\/new$/, view: blockForm, tab: "new" },
   { name: "edit", re: /^\/block\/([^/]+)\/edit$/, view: blockForm, tab: null },
   { name: "occurrence", re: /^\/occurrence\/([^/]+)\/(\d{8}T\d{6}Z)$/, view: occurrence, tab: null, live: true },
-  { name: "settings", re: /^\/settings$/, view: settingsView, tab: "settings" },
+  { name: "settings", re: /^\/settings(?:\/([a-z-]+))?$/, view: settingsView, tab: "settings" },
   { name: "devices", re: /^\/devices$/, view: devices, tab: "devices" },
 ];
 
@@ -123,7 +122,8 @@ function ctx(id) {
     navigate,
     rerender: () => render({ refresh: true }),
     onCleanup: (fn) => { if (id === state.renderId) state.cleanups.push(fn); else fn(); },
-    setSettings: (s) => { state.settings = s; },
+    setSettings: (s) => { state.settings = s; refreshStatus(); },
+    refreshStatus,
     unauthorized: () => { state.authError = { detail: "" }; render(); },
     paired: async () => {
       state.authError = null;
@@ -135,6 +135,12 @@ function ctx(id) {
     },
     authError: state.authError,
   };
+}
+
+/** Ask again whether pushes can reach a phone (after a change that may have fixed it). */
+function refreshStatus() {
+  if (state.authError || !state.settings) return Promise.resolve(null);
+  return checkReadiness(state.settings).then(renderNotices, (err) => console.warn("status check failed", err));
 }
 
 function setTabs(active) {
@@ -179,12 +185,24 @@ function renderNotices() {
             "Saved on this device. It syncs when your computer is reachable."),
           navigator.onLine ? sync : null)));
     }
+    const ready = readiness();
+    if (ready && !ready.can_push && ready.problems.length) out.push(pushBanner(ready.problems[0]));
+    // on an iPhone tab, Today already explains Add to Home Screen (for notifications)
     if (state.route && state.route.tab === "today") {
       const offer = installOffer();
-      if (offer) out.push(installNotice(offer));
+      if (offer && offer !== "ios") out.push(installNotice(offer));
     }
   }
   box.replaceChildren(...out);
+}
+
+/** On every screen while pushes cannot be sent: why, and a link to the fix. */
+function pushBanner(problem) {
+  const here = location.hash.split("/").slice(0, 2).join("/") === problem.fix.split("/").slice(0, 2).join("/");
+  return h("div", { class: "notice warn", id: "push-banner", role: "status" },
+    h("strong", {}, "Reminders can't reach a phone yet"),
+    h("p", {}, problem.text),
+    here ? null : h("div", { class: "btn-row" }, h("a", { class: "btn btn-small", href: problem.fix }, problem.code === "no_contact" ? "Set the contact" : "Set up a phone")));
 }
 
 function installNotice(offer) {
@@ -213,6 +231,8 @@ function registerServiceWorker() {
   if (!("serviceWorker" in navigator)) return;
   navigator.serviceWorker.register("/sw.js", { scope: "/", updateViaCache: "none" }).catch((err) => {
     console.warn("service worker registration failed", err);
+    push.noteWorkerError(err);
+    if (!state.authError && document.documentElement.dataset.ready === "1") render({ refresh: true });
   });
   navigator.serviceWorker.addEventListener("message", (event) => {
     const msg = event.data || {};
@@ -240,13 +260,13 @@ function queueSignature() {
 function afterAuth() {
   queue.drain();
   renderNet();
+  refreshStatus();
   push.resync().then((st) => {
     if (st.state === "error") console.warn("push re-sync failed:", st.detail);
   });
 }
 
 async function start() {
-  document.documentElement.dataset.appVersion = APP_VERSION;
   countVisit();
   await captureTokenFromUrl();
   const code = takePairingCode();

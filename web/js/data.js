@@ -8,31 +8,61 @@ import { drain, isTempId, items, overlay, submit, tempId } from "./queue.js";
 import { queueDelete, queuePut } from "./idb.js";
 
 const SETTINGS_CACHE = "sn.settings";
+const BOOTSTRAP_CACHE = "sn.bootstrap";
 
-export const DEFAULT_SETTINGS = {
-  timezone: "", default_offsets: [0, 15], reminders_enabled: true, summary_enabled: false,
-  summary_time: "07:30", late_grace_minutes: 10, snooze_minutes: 10, persona: "",
-  llm_enabled: true, llm_model: "", llm_daily_cap: 200, vapid_subject: "",
-};
+function readJson(key) {
+  try {
+    return JSON.parse(localStorage.getItem(key) || "null");
+  } catch {
+    return null;
+  }
+}
+
+function writeJson(key, value) {
+  try {
+    localStorage.setItem(key, JSON.stringify(value));
+  } catch {
+    /* storage full or disabled: the app still works online */
+  }
+}
+
+/**
+ * GET /api/bootstrap: the version, the VAPID key and the settings' defaults
+ * (the server's own, never a copy here); the last answer is kept for offline starts.
+ */
+export async function loadBootstrap() {
+  try {
+    const boot = await get("/api/bootstrap");
+    writeJson(BOOTSTRAP_CACHE, boot);
+    return boot;
+  } catch (err) {
+    const cached = readJson(BOOTSTRAP_CACHE);
+    if (cached && !(err instanceof ApiError && err.status === 401)) return cached;
+    throw err;
+  }
+}
+
+/** The last bootstrap answer seen, or {} (no request). */
+export function lastBootstrap() {
+  return readJson(BOOTSTRAP_CACHE) || {};
+}
 
 /** The zone the schedule lives in: the settings' zone, else the computer's, else this device's. */
 export function zoneOf(settings) {
   return (settings && (settings.timezone || settings.timezone_effective)) || deviceTimeZone();
 }
 
-/** Settings from the server, or the last copy we saw, or defaults (flagged `missing`). */
+/** Settings from the server, or the last copy we saw, or the server's defaults (flagged `missing`). */
 export async function loadSettings() {
   try {
     const settings = await get("/api/settings");
-    try { localStorage.setItem(SETTINGS_CACHE, JSON.stringify(settings)); } catch { /* ignore */ }
+    writeJson(SETTINGS_CACHE, settings);
     return settings;
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) throw err;
-    try {
-      const cached = JSON.parse(localStorage.getItem(SETTINGS_CACHE) || "null");
-      if (cached) return { ...cached, stale: true };
-    } catch { /* ignore */ }
-    return { ...DEFAULT_SETTINGS, missing: true, error: err };
+    const cached = readJson(SETTINGS_CACHE);
+    if (cached) return { ...cached, stale: true };
+    return { ...(lastBootstrap().settings_defaults || {}), missing: true, error: err };
   }
 }
 

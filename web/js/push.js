@@ -6,13 +6,14 @@
 //   off           – allowed, but this device is not subscribed (or turned off here)
 //   on            – subscribed and the server has the subscription
 //   error         – subscribing or telling the server failed (with a reason)
+//   untrusted     – the phone does not trust this https address yet (LAN certificate)
 
-import { api, get } from "./api.js";
-import { kvSet } from "./idb.js";
+import { api } from "./api.js";
+import { loadBootstrap } from "./data.js";
+import { b64urlToBytes, saveSubscription } from "./idb.js";
 
 const OPT_OUT = "sn.push.optout";
 const LABEL = "sn.device.label";
-const KEY_CACHE = "sn.vapid.key";
 
 export function isIOS() {
   const ua = navigator.userAgent || "";
@@ -70,12 +71,6 @@ function setOptedOut(value) {
   }
 }
 
-export function b64urlToBytes(b64) {
-  const pad = "=".repeat((4 - (b64.length % 4)) % 4);
-  const bin = atob((b64 + pad).replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-}
-
 function sameBytes(a, b) {
   if (!a || !b) return true; // unknown: do not churn the subscription
   const x = new Uint8Array(a);
@@ -83,18 +78,9 @@ function sameBytes(a, b) {
   return x.length === y.length && x.every((v, i) => v === y[i]);
 }
 
-/** The server's VAPID public key (cached so the Devices screen can show state offline). */
+/** The server's VAPID public key (the last one seen when offline, so Devices can show state). */
 export async function serverKey() {
-  try {
-    const { vapid_public_key: key, version } = await get("/api/bootstrap");
-    localStorage.setItem(KEY_CACHE, key);
-    localStorage.setItem("sn.serverVersion", version);
-    return key;
-  } catch (err) {
-    const cached = localStorage.getItem(KEY_CACHE);
-    if (cached) return cached;
-    throw err;
-  }
+  return (await loadBootstrap()).vapid_public_key;
 }
 
 async function registration() {
@@ -108,8 +94,21 @@ export async function currentSubscription() {
   return reg.pushManager.getSubscription();
 }
 
+let workerError = null;
+
+/** The service worker failed to register: a certificate the phone does not trust, most often. */
+export function noteWorkerError(err) {
+  workerError = err;
+}
+
+function untrusted() {
+  const text = workerError ? `${workerError.name} ${workerError.message}` : "";
+  return location.protocol === "https:" && /SSL|certificate|SecurityError/i.test(text);
+}
+
 /** Where this device stands, without asking the person anything. */
 export async function state() {
+  if (untrusted()) return { state: "untrusted" };
   if (isIOS() && !isStandalone() && !("PushManager" in window)) return { state: "ios-install" };
   if (!supported()) return { state: "unsupported" };
   const permission = Notification.permission;
@@ -127,11 +126,7 @@ export async function state() {
 
 /** POST the subscription (and this device's name) to the server; the same endpoint updates. */
 export async function sendToServer(sub) {
-  const json = typeof sub.toJSON === "function" ? sub.toJSON() : sub;
-  const label = deviceLabel();
-  const body = { endpoint: json.endpoint, expirationTime: json.expirationTime ?? null, keys: json.keys, label };
-  kvSet("label", label).catch(() => {}); // for the service worker's pushsubscriptionchange
-  return api("POST", "/api/push/subscriptions", body);
+  return saveSubscription(sub, deviceLabel(), api);
 }
 
 async function subscribe(reg) {

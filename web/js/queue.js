@@ -9,7 +9,7 @@
 
 import { errorFrom, requestInit } from "./api.js";
 import { bus } from "./events.js";
-import { kvGet, kvSet, queueAdd, queueAll, queueDelete, queuePut } from "./idb.js";
+import { kvGet, kvSet, queueAdd, queueAll, queueDelete, queuePut, uuid } from "./idb.js";
 
 const TMP_PREFIX = "tmp-";
 const MAX_BACKOFF_MS = 60_000;
@@ -20,15 +20,6 @@ let retryTimer = null;
 let backoff = 0;
 const results = new Map(); // item id → response JSON, for the code that submitted it
 const claimed = new Set(); // items whose submitter is waiting to show the outcome itself
-
-export function uuid() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const hex = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
 
 export const tempId = () => TMP_PREFIX + uuid();
 export const isTempId = (id) => String(id).startsWith(TMP_PREFIX);

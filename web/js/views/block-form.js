@@ -1,7 +1,9 @@
-// Add or edit a study block.
+// Add or edit a study block: a form made of sections (what, when, repeat,
+// reminders, notes). Each section draws its fields, checks them and hands back
+// its part of the request body.
 
 import { createBlock, deleteBlock, loadBlock, updateBlock } from "../data.js";
-import { describeOffsets, todayIn, toLocal } from "../time.js";
+import { describeOffsets, localToUtc, todayIn, toLocal } from "../time.js";
 import { dismiss } from "../queue.js";
 import { confirmButton, h, pageHead, switchRow, toast } from "../ui.js";
 import { errorCard, reportChange } from "./common.js";
@@ -9,14 +11,13 @@ import { repeatSection } from "./repeat-picker.js";
 import { offsetPicker, sameList } from "./widgets.js";
 
 const DURATIONS = [25, 45, 60, 90];
+const MAX_DURATION = 1440;
 
 export async function render(root, params, ctx) {
   const id = params[0] ? decodeURIComponent(params[0]) : null;
-  let tz = ctx.tz;
-  const defaults = [...(ctx.settings.default_offsets || [0, 15])].sort((a, b) => a - b);
+  root.append(pageHead(id ? "Edit block" : "New study block"));
   let block = null;
   if (id) {
-    root.append(pageHead("Edit block"));
     try {
       block = await loadBlock(id);
     } catch (err) {
@@ -27,77 +28,24 @@ export async function render(root, params, ctx) {
       root.append(errorCard({ detail: "This block is not on your schedule any more." }));
       return;
     }
-    tz = block.timezone || tz; // a block keeps the zone it was planned in
-  } else {
-    root.append(pageHead("New study block"));
   }
+  const tz = (block && block.timezone) || ctx.tz; // a block keeps the zone it was planned in
 
-  // ---- initial values -----------------------------------------------------
-  const nextHour = toLocal(new Date(Date.now() + 3600 * 1000), tz).slice(0, 13) + ":00";
-  const start = (block && block.start) || nextHour;
-  const date0 = start.slice(0, 10) || todayIn(tz);
-  const followsDefaults0 = !block || block.reminder_offsets === null || block.reminder_offsets === undefined;
-  const offsets0 = followsDefaults0 ? defaults : [...block.reminder_offsets].sort((a, b) => a - b);
-
-  // ---- fields ---------------------------------------------------------------
   const summary = h("div", { class: "notice error", id: "form-errors", role: "alert", hidden: true, tabindex: "-1" });
-  const title = h("input", { type: "text", id: "b-title", name: "title", required: true, maxlength: "200", autocomplete: "off",
-    placeholder: "e.g. Organic chemistry", value: block ? block.title : "" });
-  const date = h("input", { type: "date", id: "b-date", name: "date", required: true, value: date0 });
-  const time = h("input", { type: "time", id: "b-time", name: "time", required: true, value: start.slice(11, 16) });
-  const duration = h("input", { type: "number", id: "b-duration", name: "duration", required: true, min: "1", max: "1440",
-    inputmode: "numeric", value: String(block ? block.duration_minutes : 60) });
-  const durationChips = h("div", { class: "chips fixed" }, DURATIONS.map((m) => {
-    const chip = h("button", { type: "button", class: "chip", dataset: { minutes: String(m) } }, `${m} min`);
-    chip.addEventListener("click", () => { duration.value = String(m); syncDurationChips(); });
-    return chip;
-  }));
-  const syncDurationChips = () => {
-    for (const chip of durationChips.children) chip.setAttribute("aria-pressed", String(chip.dataset.minutes === duration.value));
-  };
-  duration.addEventListener("input", syncDurationChips);
-  syncDurationChips();
-
-  const repeat = repeatSection(block, date);
-
-  const followHint = h("p", { class: "hint", id: "b-offsets-hint" });
-  let followsDefaults = followsDefaults0;
-  const picker = offsetPicker({
-    id: "b-offsets", initial: offsets0, legend: "Remind me",
-    onchange: (list) => { followsDefaults = followsDefaults0 && sameList(list, defaults); drawFollow(); },
-  });
-  const drawFollow = () => {
-    followHint.textContent = followsDefaults ? `Following your default reminder times (${describeOffsets(defaults)}).`
-      : "Custom reminder times for this block.";
-  };
-  drawFollow();
-  const reminders = switchRow({ id: "b-reminders", label: "Reminders", hint: "Push notifications for this block",
-    checked: block ? block.reminders !== false : true,
-    onchange: (e) => { picker.el.disabled = !e.target.checked; } });
-  picker.el.disabled = block ? block.reminders === false : false;
-
-  const notes = h("textarea", { id: "b-notes", name: "notes", rows: "3", maxlength: "2000", placeholder: "Chapter 4, practice problems 1–12" });
-  notes.value = block ? block.notes || "" : "";
+  const what = whatSection(block);
+  const when = whenSection(block, tz, !id);
+  const repeat = repeatSection(block, when.date);
+  const reminders = remindersSection(block, ctx.settings.default_offsets || []);
+  const notes = notesSection(block);
+  const sections = [what, when, repeat, reminders, notes];
 
   const save = h("button", { type: "submit", class: "btn btn-primary" }, id ? "Save changes" : "Add block");
   const form = h("form", { class: "stack", novalidate: true },
     summary,
-    h("div", { class: "field" }, h("label", { for: "b-title" }, "What will you study?"), title),
-    h("div", { class: "two" },
-      h("div", { class: "field" }, h("label", { for: "b-date" }, "Date"), date),
-      h("div", { class: "field" }, h("label", { for: "b-time" }, "Start time"), time)),
-    h("div", { class: "field" }, h("label", { for: "b-duration" }, "Duration (minutes)"), duration, durationChips),
-    repeat.el,
-    h("section", { class: "card stack-sm", "aria-label": "Reminders" }, reminders, picker.el, followHint),
-    h("div", { class: "field" }, h("label", { for: "b-notes" }, "Notes"), notes),
-    h("p", { class: "hint" }, `Times are in ${tz}.`),
-    h("div", { class: "form-actions" },
-      save,
-      h("a", { class: "btn", href: "#/today" }, "Cancel")),
-    id ? h("div", { class: "row" }, confirmButton("Delete block", "Tap again to delete", async () => {
-      const ok = await reportChange(await deleteBlock(id, block.title), "Block deleted.");
-      if (ok) ctx.navigate("#/today");
-    })) : null,
+    sections.map((s) => s.el),
+    h("p", { class: "hint", id: "b-zone" }, `Times are in ${tz.replace(/_/g, " ")} time.`),
+    h("div", { class: "form-actions" }, save, h("a", { class: "btn", href: "#/today" }, "Cancel")),
+    id ? deleteRow(id, block, ctx) : null,
   );
 
   function fail(messages, focus) {
@@ -112,27 +60,17 @@ export async function render(root, params, ctx) {
     for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
     const problems = [];
     let first = null;
-    const bad = (el, msg) => { el.setAttribute("aria-invalid", "true"); problems.push(msg); first = first || el; };
-    const minutes = Number(duration.value);
-    if (!title.value.trim()) bad(title, "Give the block a title.");
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(date.value)) bad(date, "Pick a date.");
-    if (!/^\d{2}:\d{2}/.test(time.value)) bad(time, "Pick a start time.");
-    if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) bad(duration, "Duration must be whole minutes from 1 to 1440.");
-    repeat.check(bad);
-    const remindersOn = form.querySelector("#b-reminders").checked;
-    if (remindersOn && !picker.get().length) problems.push("Pick at least one reminder time, or turn reminders off.");
+    const bad = (el, msg) => {
+      if (el) el.setAttribute("aria-invalid", "true");
+      problems.push(msg);
+      first = first || el;
+    };
+    for (const s of sections) s.check?.(bad, { repeats: repeat.repeats() });
     if (problems.length) return fail(problems, first);
 
-    const body = {
-      title: title.value.trim(),
-      start: `${date.value}T${time.value.slice(0, 5)}`,
-      duration_minutes: minutes,
-      ...repeat.values(),
-      notes: notes.value.trim(),
-      reminders: remindersOn,
-      reminder_offsets: followsDefaults ? null : picker.get(),
-    };
+    const body = Object.assign({}, ...sections.map((s) => s.values()));
     if (!id && body.repeat === null) delete body.repeat;
+    if (!id && body.rrule === null) delete body.rrule;
     save.disabled = true;
     try {
       const outcome = id ? await updateBlock(id, body, tz) : await createBlock(body, tz);
@@ -151,4 +89,105 @@ export async function render(root, params, ctx) {
   });
 
   root.append(form);
+}
+
+// ---- what ------------------------------------------------------------------------
+
+function whatSection(block) {
+  const title = h("input", { type: "text", id: "b-title", name: "title", required: true, maxlength: "200", autocomplete: "off",
+    placeholder: "e.g. Organic chemistry", value: block ? block.title : "" });
+  return {
+    el: h("div", { class: "field" }, h("label", { for: "b-title" }, "What will you study?"), title),
+    check: (bad) => { if (!title.value.trim()) bad(title, "Give the block a title."); },
+    values: () => ({ title: title.value.trim() }),
+  };
+}
+
+// ---- when ------------------------------------------------------------------------
+
+function whenSection(block, tz, isNew) {
+  const nextHour = toLocal(new Date(Date.now() + 3600 * 1000), tz).slice(0, 13) + ":00";
+  const start = (block && block.start) || nextHour;
+  const date = h("input", { type: "date", id: "b-date", name: "date", required: true, value: start.slice(0, 10) || todayIn(tz) });
+  const time = h("input", { type: "time", id: "b-time", name: "time", required: true, value: start.slice(11, 16) });
+  const duration = h("input", { type: "number", id: "b-duration", name: "duration", required: true, min: "1", max: String(MAX_DURATION),
+    inputmode: "numeric", value: String(block ? block.duration_minutes : 60) });
+  const chips = h("div", { class: "chips fixed" }, DURATIONS.map((m) => {
+    const chip = h("button", { type: "button", class: "chip", dataset: { minutes: String(m) } }, `${m} min`);
+    chip.addEventListener("click", () => { duration.value = String(m); syncChips(); });
+    return chip;
+  }));
+  const syncChips = () => {
+    for (const chip of chips.children) chip.setAttribute("aria-pressed", String(chip.dataset.minutes === duration.value));
+  };
+  duration.addEventListener("input", syncChips);
+  syncChips();
+  return {
+    date,
+    el: [
+      h("div", { class: "two" },
+        h("div", { class: "field" }, h("label", { for: "b-date" }, "Date"), date),
+        h("div", { class: "field" }, h("label", { for: "b-time" }, "Start time"), time)),
+      h("div", { class: "field" }, h("label", { for: "b-duration" }, "Duration (minutes)"), duration, chips),
+    ],
+    check: (bad, { repeats }) => {
+      const minutes = Number(duration.value);
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(date.value)) bad(date, "Pick a date.");
+      else if (!/^\d{2}:\d{2}/.test(time.value)) bad(time, "Pick a start time.");
+      else if (isNew && !repeats && Number.isInteger(minutes)) {
+        // a one-off that is already over would never show up anywhere
+        const end = localToUtc(`${date.value}T${time.value.slice(0, 5)}`, tz).getTime() + minutes * 60000;
+        if (end <= Date.now()) bad(date, "That time has already passed. Pick a date and time still ahead.");
+      }
+      if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_DURATION) bad(duration, `Duration must be whole minutes from 1 to ${MAX_DURATION}.`);
+    },
+    values: () => ({ start: `${date.value}T${time.value.slice(0, 5)}`, duration_minutes: Number(duration.value) }),
+  };
+}
+
+// ---- reminders ---------------------------------------------------------------------
+
+function remindersSection(block, defaultOffsets) {
+  const defaults = [...defaultOffsets].sort((a, b) => a - b);
+  const followsDefaults0 = !block || block.reminder_offsets === null || block.reminder_offsets === undefined;
+  let followsDefaults = followsDefaults0;
+  const hint = h("p", { class: "hint", id: "b-offsets-hint" });
+  const drawHint = () => {
+    hint.textContent = followsDefaults ? `Following your default reminder times (${describeOffsets(defaults)}).`
+      : "Custom reminder times for this block.";
+  };
+  const picker = offsetPicker({
+    id: "b-offsets", legend: "Remind me",
+    initial: followsDefaults0 ? defaults : [...block.reminder_offsets].sort((a, b) => a - b),
+    onchange: (list) => { followsDefaults = followsDefaults0 && sameList(list, defaults); drawHint(); },
+  });
+  drawHint();
+  const toggle = switchRow({ id: "b-reminders", label: "Reminders", hint: "Push notifications for this block",
+    checked: block ? block.reminders !== false : true,
+    onchange: (e) => { picker.el.disabled = !e.target.checked; } });
+  picker.el.disabled = block ? block.reminders === false : false;
+  const on = () => toggle.querySelector("input").checked;
+  return {
+    el: h("section", { class: "card stack-sm", "aria-label": "Reminders" }, toggle, picker.el, hint),
+    check: (bad) => { if (on() && !picker.get().length) bad(null, "Pick at least one reminder time, or turn reminders off."); },
+    values: () => ({ reminders: on(), reminder_offsets: followsDefaults ? null : picker.get() }),
+  };
+}
+
+// ---- notes and delete ----------------------------------------------------------------
+
+function notesSection(block) {
+  const notes = h("textarea", { id: "b-notes", name: "notes", rows: "3", maxlength: "2000", placeholder: "Chapter 4, practice problems 1–12" });
+  notes.value = block ? block.notes || "" : "";
+  return {
+    el: h("div", { class: "field" }, h("label", { for: "b-notes" }, "Notes"), notes),
+    values: () => ({ notes: notes.value.trim() }),
+  };
+}
+
+function deleteRow(id, block, ctx) {
+  return h("div", { class: "row" }, confirmButton("Delete block", "Tap again to delete", async () => {
+    const ok = await reportChange(await deleteBlock(id, block.title), "Block deleted.");
+    if (ok) ctx.navigate("#/today");
+  }));
 }

@@ -3,7 +3,7 @@
 
 import { ApiError, OfflineError, api, errorFrom, requestInit } from "../api.js";
 import { busy, confirmButton, errorText, h, toast } from "../ui.js";
-import { qrNode } from "./devices.js";
+import { qrNode } from "./pair-phone.js";
 
 /** The three cards, in the order Settings shows them. */
 export function calendarSections() {

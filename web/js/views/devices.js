@@ -1,28 +1,41 @@
-// Devices: this device's push state (and the buttons to change it), every
-// subscribed device with Test push and Remove, install help, recent deliveries.
+// Devices: this device's notifications (and the buttons to change them), pairing
+// a phone, one list of every paired device (rename, test, remove), install help,
+// and the reminder history in words.
 
 import { api, get } from "../api.js";
 import { setToken } from "../auth.js";
+import { loadBlocks } from "../data.js";
 import { dismissInstall, installOffer, promptInstall } from "../install.js";
 import * as push from "../push.js";
-import { fmtRelative, parseUtc } from "../time.js";
+import { fmtInstant, fmtRelative, parseUtc } from "../time.js";
 import { busy, confirmButton, errorText, fill, h, pageHead, shareIcon, toast } from "../ui.js";
 import { errorCard } from "./common.js";
+import { pairCard } from "./pair-phone.js";
 
 export async function render(root, _params, ctx) {
   root.append(pageHead("Devices"));
   const thisCard = h("section", { class: "card stack", id: "this-device", "aria-labelledby": "this-h" });
   const listCard = h("section", { class: "card", id: "device-list", "aria-labelledby": "list-h" });
   let st = await push.state();
-  // on an iPhone tab, "This device" already explains Add to Home Screen
-  root.append(h("div", { class: "stack" }, thisCard, pairCard(), st.state === "ios-install" ? null : installCard(ctx), listCard, await logCard(), signOut(ctx)));
+  const phoneSized = window.matchMedia("(max-width: 819px)").matches;
+  root.append(h("div", { class: "stack" },
+    phoneSized ? thisCard : null,
+    pairCard({ onChange: () => ctx.refreshStatus() }),
+    phoneSized ? null : thisCard,
+    listCard,
+    // on an iPhone tab, "This device" already explains Add to Home Screen
+    st.state === "ios-install" ? null : installCard(ctx),
+    await historyCard(ctx.tz),
+    signOut(ctx)));
 
   const redraw = async (next) => {
     st = next || (await push.state());
     drawThis(thisCard, st, redraw);
-    await drawList(listCard, st, redraw);
+    await drawList(listCard, st, redraw, ctx);
+    ctx.refreshStatus();
   };
-  await redraw(st);
+  drawThis(thisCard, st, redraw);
+  await drawList(listCard, st, redraw, ctx);
 }
 
 function pushTexts(st) {
@@ -31,6 +44,8 @@ function pushTexts(st) {
       return ["bad", "This browser can't receive notifications", "Use Chrome on Android, Safari on iPhone or iPad (iOS 16.4 or later, added to the Home Screen), or a desktop browser."];
     case "ios-install":
       return ["warn", "Add to Home Screen first", "On iPhone and iPad, notifications only work in the app added to your Home Screen (iOS 16.4 or later)."];
+    case "untrusted":
+      return ["warn", "This phone doesn't trust your computer yet", "Notifications need a secure connection. Install your computer's certificate once, then reload this page."];
     case "default":
       return ["warn", "Notifications are off", "Turn them on to get a nudge before each study block. Your browser will ask once."];
     case "denied":
@@ -49,17 +64,16 @@ function drawThis(card, st, redraw) {
   const label = h("input", { type: "text", id: "d-label", maxlength: "100", value: push.deviceLabel(), autocomplete: "off" });
   label.addEventListener("change", async () => {
     push.setDeviceLabel(label.value || push.guessLabel());
-    if (st.state === "on" && st.subscription) {
-      try {
-        await push.sendToServer(st.subscription);
-        toast("Device name saved.");
-        redraw(st);
-      } catch (err) {
-        toast(errorText(err), { error: true });
-      }
+    try {
+      const me = (await get("/api/devices")).find((d) => d.current);
+      if (me) await api("PATCH", `/api/devices/${me.id}`, { label: push.deviceLabel() }).catch((err) => { if (err.status !== 404 && err.status !== 405) throw err; });
+      if (st.state === "on" && st.subscription) await push.sendToServer(st.subscription);
+      toast("Device name saved.");
+      await redraw(st);
+    } catch (err) {
+      toast(errorText(err), { error: true });
     }
   });
-
   const actions = [];
   if (st.state === "default" || st.state === "off" || st.state === "error") {
     const on = h("button", { type: "button", class: "btn btn-primary", id: "push-on" }, "Turn on notifications");
@@ -67,7 +81,7 @@ function drawThis(card, st, redraw) {
     on.addEventListener("click", busy(on, async () => {
       try {
         const next = await push.enable();
-        if (next.state === "on") toast("Notifications are on. Try a test push!");
+        if (next.state === "on") toast("Notifications are on. Try a test!");
         await redraw(next);
       } catch (err) {
         await redraw({ state: "error", detail: errorText(err) });
@@ -77,7 +91,7 @@ function drawThis(card, st, redraw) {
   }
   if (st.state === "on") {
     const test = h("button", { type: "button", class: "btn btn-primary", id: "push-test" }, "Send a test");
-    test.addEventListener("click", busy(test, () => testPush(null)));
+    test.addEventListener("click", busy(test, async () => { await testPush(null); await redraw(st); }));
     const off = h("button", { type: "button", class: "btn", id: "push-off" }, "Turn off");
     off.addEventListener("click", busy(off, async () => {
       try {
@@ -94,6 +108,9 @@ function drawThis(card, st, redraw) {
     const again = h("button", { type: "button", class: "btn" }, "I've changed it, check again");
     again.addEventListener("click", () => redraw());
     actions.push(again);
+  }
+  if (st.state === "untrusted") {
+    actions.push(h("a", { class: "btn btn-primary", href: "/ca/", id: "ca-open" }, "Show me how"));
   }
 
   fill(card,
@@ -124,121 +141,125 @@ function deniedHelp() {
       h("li", {}, h("b", {}, "Desktop: "), "click the icon left of the address bar → Site settings → Notifications → Allow, then reload.")));
 }
 
+/** Say in words what a test push did. */
 async function testPush(subscriptionId) {
   try {
     const body = subscriptionId ? { subscription_id: subscriptionId } : {};
     const { results } = await api("POST", "/api/push/test", body);
     if (!results || !results.length) {
-      toast("No devices are subscribed yet.", { error: true });
+      toast("No device has notifications turned on yet.", { error: true });
       return;
     }
     const ok = results.filter((r) => r.outcome === "delivered").length;
     if (ok === results.length) toast(ok === 1 ? "Test sent. It should pop up in a moment." : `Test sent to ${ok} devices.`);
-    else toast(`Sent to ${ok} of ${results.length}. ${results.find((r) => r.outcome !== "delivered").detail || ""}`, { error: true, ms: 7000 });
+    else toast(`Sent to ${ok} of ${results.length}. ${outcomeText(results.find((r) => r.outcome !== "delivered"))}`, { error: true, ms: 8000 });
   } catch (err) {
-    toast(errorText(err), { error: true });
+    toast(err.code === "no_vapid_subject" || /vapid|contact/i.test(err.detail || "")
+      ? "Set a contact address for push services first (Settings → Push contact)."
+      : errorText(err), { error: true, ms: 8000 });
   }
 }
 
-async function drawList(card, st, redraw) {
+function outcomeText(r) {
+  if (!r) return "";
+  if (r.outcome === "gone") return "One device had turned notifications off; it was removed.";
+  if (r.outcome === "retry") return "A push service was busy; it will be tried again.";
+  return r.detail || "A push service refused the message.";
+}
+
+const KIND = { browser: "Desktop browser", script: "Script", device: "Phone or tablet", phone: "Phone or tablet", desktop: "Desktop browser" };
+
+/** Paired devices (tokens) with their push subscriptions, as one list. */
+async function drawList(card, st, redraw, ctx) {
+  let devices;
   let subs;
   try {
-    subs = await get("/api/push/subscriptions");
+    [devices, subs] = await Promise.all([get("/api/devices"), get("/api/push/subscriptions")]);
   } catch (err) {
-    card.replaceChildren(h("h2", { id: "list-h" }, "Subscribed devices"), errorCard(err, () => drawList(card, st, redraw)));
+    card.replaceChildren(h("h2", { id: "list-h" }, "Your devices"), errorCard(err, () => drawList(card, st, redraw, ctx)));
     return;
   }
   const mine = st.subscription ? st.subscription.endpoint : null;
-  const rows = subs.map((sub) => {
-    const isMine = sub.endpoint === mine;
-    const lastOk = parseUtc(sub.last_success_at);
-    const added = parseUtc(sub.created_at);
-    const test = h("button", { type: "button", class: "btn btn-small", dataset: { test: String(sub.id) } }, "Test push");
-    test.addEventListener("click", busy(test, () => testPush(sub.id)));
-    const remove = confirmButton("Remove", "Tap to confirm", async () => {
-      try {
-        if (isMine) await push.disable();
-        else await api("DELETE", `/api/push/subscriptions/${sub.id}`);
-        toast("Device removed.");
-      } catch (err) {
-        if (err.status !== 404) toast(errorText(err), { error: true });
-      }
-      await redraw();
-    }, "btn btn-small btn-danger");
-    remove.dataset.remove = String(sub.id);
-    return h("div", { class: "device", dataset: { endpoint: sub.endpoint } },
-      h("div", { class: "row-between" },
-        h("span", { class: "name" }, sub.label || "Unnamed device"),
-        isMine ? h("span", { class: "pill now" }, "This device") : null),
-      h("p", { class: "muted small" },
-        added ? `Added ${fmtRelative(added)}` : "",
-        lastOk ? ` · last delivered ${fmtRelative(lastOk)}` : " · nothing delivered yet"),
-      sub.last_error ? h("p", { class: "small error" }, `Last error: ${sub.last_error}${sub.failure_count ? ` (${sub.failure_count}×)` : ""}`) : null,
-      h("div", { class: "row" }, test, remove));
-  });
+  const ownerOf = (sub) => sub.device_id ?? sub.token_id ?? null;
+  const rows = devices.map((d) => deviceRow(d, subs.filter((s) => ownerOf(s) === d.id), mine, redraw, ctx));
+  // subscriptions whose device is unknown (made before devices were tracked)
+  const orphans = subs.filter((s) => !devices.some((d) => d.id === ownerOf(s)));
+  if (orphans.length) rows.push(...orphans.map((s) => orphanRow(s, mine, redraw)));
   fill(card,
-    h("div", { class: "card-title" }, h("h2", { id: "list-h" }, "Subscribed devices"), h("span", { class: "pill" }, String(subs.length))),
-    rows.length ? rows : h("p", { class: "muted" }, "No device gets reminders yet. Turn on notifications above, on each phone or computer you use."),
+    h("div", { class: "card-title" }, h("h2", { id: "list-h" }, "Your devices"), h("span", { class: "pill" }, String(rows.length))),
+    rows.length ? h("ul", { class: "devices" }, rows) : h("p", { class: "muted" }, "Nothing is paired yet."),
   );
 }
 
-/** "Pair a phone": a single-use code, shown as a QR code to scan and as text to type. */
-function pairCard() {
-  const out = h("div", { class: "stack-sm", id: "pair-out", "aria-live": "polite" });
-  const btn = h("button", { type: "button", class: "btn", id: "pair-start" }, "Show a pairing code");
-  let timer = null;
-  btn.addEventListener("click", busy(btn, async () => {
-    clearInterval(timer);
+function deviceRow(d, subs, mine, redraw, ctx) {
+  const seen = parseUtc(d.last_used_at);
+  const lastOk = subs.map((s) => parseUtc(s.last_success_at)).filter(Boolean).sort((a, b) => b - a)[0] || parseUtc(d.last_delivery_at);
+  const notifications = d.notifications ?? subs.length > 0;
+  const errors = subs.filter((s) => s.last_error);
+  const name = h("span", { class: "name" }, d.label || "Unnamed device");
+  const rename = h("button", { type: "button", class: "btn btn-small", dataset: { rename: String(d.id) } }, "Rename");
+  rename.addEventListener("click", () => {
+    const input = h("input", { type: "text", maxlength: "100", value: d.label || "", "aria-label": "New name", id: `rename-${d.id}` });
+    const ok = h("button", { type: "button", class: "btn btn-small btn-primary" }, "Save");
+    const form = h("div", { class: "rename" }, input, ok);
+    ok.addEventListener("click", busy(ok, async () => {
+      try {
+        await api("PATCH", `/api/devices/${d.id}`, { label: input.value.trim() });
+        if (d.current) push.setDeviceLabel(input.value);
+        toast("Renamed.");
+        await redraw();
+      } catch (err) {
+        toast(errorText(err), { error: true });
+      }
+    }));
+    name.replaceWith(form);
+    input.focus();
+  });
+  const test = notifications && subs.length
+    ? h("button", { type: "button", class: "btn btn-small", dataset: { test: String(subs[0].id) } }, "Test")
+    : null;
+  test?.addEventListener("click", busy(test, async () => { await testPush(subs[0].id); await redraw(); }));
+  const remove = confirmButton(d.current ? "Unpair" : "Remove", "Tap again to remove", async () => {
+    if (d.current) return unpair(ctx);
     try {
-      const issued = await api("POST", "/api/pairing", {});
-      const expires = parseUtc(issued.expires_at);
-      const left = h("span", {});
-      const tick = () => {
-        const ms = expires ? expires.getTime() - Date.now() : 0;
-        if (ms <= 0) {
-          clearInterval(timer);
-          fill(out, h("p", { class: "muted" }, "That code expired. Show a new one when the phone is ready."));
-          return;
-        }
-        left.textContent = `${Math.ceil(ms / 60000)} min`;
-      };
-      fill(out,
-        qrNode(issued.qr_svg),
-        h("p", {}, "Scan with the phone's camera, or open Study Notifier on it and type ", h("b", { class: "tnum", id: "pair-code" }, issued.code), "."),
-        h("p", { class: "hint" }, "Works once, for the next ", left, ". Link: ", h("code", {}, issued.url)));
-      tick();
-      timer = setInterval(() => (out.isConnected ? tick() : clearInterval(timer)), 5000);
+      await api("DELETE", `/api/devices/${d.id}`);
+      toast(`${d.label || "Device"} removed: it can't reach your reminders any more.`);
     } catch (err) {
-      fill(out, h("p", { class: "error" }, errorText(err)));
+      if (err.status !== 404) toast(errorText(err), { error: true });
     }
-  }));
-  return h("section", { class: "card stack-sm", "aria-labelledby": "pair-h" },
-    h("h2", { id: "pair-h" }, "Pair a phone"),
-    h("p", { class: "muted" }, "Connect another phone or tablet to your reminders."),
-    h("div", { class: "row" }, btn), out);
+    await redraw();
+  }, "btn btn-small btn-danger");
+  remove.dataset.remove = String(d.id);
+  const facts = [
+    KIND[d.kind] || "Device",
+    seen ? `seen ${fmtRelative(seen)}` : "not seen yet",
+    notifications ? "notifications on" : "notifications off",
+    notifications ? (lastOk ? `last reminder arrived ${fmtRelative(lastOk)}` : "nothing delivered yet") : null,
+  ].filter(Boolean);
+  return h("li", { class: "device", dataset: { device: String(d.id), endpoint: subs.map((s) => s.endpoint).join(" ") } },
+    h("div", { class: "row-between" }, name,
+      d.current || subs.some((s) => s.endpoint === mine) ? h("span", { class: "pill now" }, "This device") : null),
+    h("p", { class: "muted small" }, facts.join(" · ")),
+    errors.map((s) => h("p", { class: "small error" }, `Last problem: ${s.last_error}`)),
+    h("div", { class: "row" }, test, rename, remove));
 }
 
-/** The server's QR code SVG as a node: parsed as XML, scripts and handlers dropped (no innerHTML). */
-export function qrNode(svgText) {
-  const doc = new DOMParser().parseFromString(svgText || "", "image/svg+xml");
-  const svg = doc.documentElement;
-  if (!svg || svg.nodeName !== "svg") return null;
-  for (const bad of svg.querySelectorAll("script, foreignObject")) bad.remove();
-  for (const el of [svg, ...svg.querySelectorAll("*")]) {
-    for (const attr of [...el.attributes]) if (/^on/i.test(attr.name)) el.removeAttribute(attr.name);
-  }
-  // segno gives width/height but no viewBox: add one so CSS can scale the code crisply
-  const w = parseFloat(svg.getAttribute("width"));
-  const hgt = parseFloat(svg.getAttribute("height"));
-  if (!svg.getAttribute("viewBox") && w && hgt) svg.setAttribute("viewBox", `0 0 ${w} ${hgt}`);
-  svg.removeAttribute("width");
-  svg.removeAttribute("height");
-  svg.setAttribute("shape-rendering", "crispEdges");
-  const node = document.importNode(svg, true);
-  node.setAttribute("role", "img");
-  node.setAttribute("aria-label", "Pairing QR code");
-  node.classList.add("qr");
-  return h("div", { class: "qr-box" }, node);
+function orphanRow(sub, mine, redraw) {
+  const remove = confirmButton("Remove", "Tap again to remove", async () => {
+    try {
+      if (sub.endpoint === mine) await push.disable();
+      else await api("DELETE", `/api/push/subscriptions/${sub.id}`);
+    } catch (err) {
+      if (err.status !== 404) toast(errorText(err), { error: true });
+    }
+    await redraw();
+  }, "btn btn-small btn-danger");
+  remove.dataset.remove = `sub-${sub.id}`;
+  const lastOk = parseUtc(sub.last_success_at);
+  return h("li", { class: "device", dataset: { endpoint: sub.endpoint } },
+    h("div", { class: "row-between" }, h("span", { class: "name" }, sub.label || "Unnamed device")),
+    h("p", { class: "muted small" }, `Notifications on · ${lastOk ? `last reminder arrived ${fmtRelative(lastOk)}` : "nothing delivered yet"}`),
+    h("div", { class: "row" }, remove));
 }
 
 function installCard(ctx) {
@@ -258,42 +279,73 @@ function installCard(ctx) {
     h("p", { class: "muted" }, "Open it from your home screen like any app, full screen, even when you are offline."), h("div", { class: "btn-row" }, btn));
 }
 
-async function logCard() {
+// ---- history -------------------------------------------------------------------
+
+const STATUS = {
+  sent: ["done", "Sent"],
+  failed: ["failed", "Couldn't send"],
+  missed: ["failed", "Missed (computer was off)"],
+  cancelled: ["", "Cancelled"],
+  pending: ["", "Planned"],
+  sending: ["", "Sending"],
+};
+
+/** One reminder in words: what, for which block, when, and what happened. */
+export function historyItem(r, titles, tz) {
+  const block = r.block_title || (r.block_id != null ? titles.get(r.block_id) : null);
+  const what = r.kind === "summary" ? "Daily summary"
+    : r.kind === "missed" ? "Missed reminders"
+    : r.offset_minutes === null || r.offset_minutes === undefined ? `Snoozed: ${block || "a study block"}`
+    : `${block || "A deleted block"} · ${r.offset_minutes === 0 ? "at the start" : `${r.offset_minutes} min before`}`;
+  const [cls, status] = r.status === "sent" && r.late ? ["snoozed", "Sent late"] : STATUS[r.status] || ["", r.status];
+  const when = parseUtc(r.sent_at || r.due_at);
+  return { what, status: r.status_text || status, cls, when: when ? `${fmtInstant(when, tz, { weekday: "short", hour: "numeric", minute: "2-digit" })}` : "", text: r.status === "sent" ? [r.title, r.body].filter(Boolean).join(" — ") : "" };
+}
+
+async function historyCard(tz) {
   let log;
+  let titles = new Map();
   try {
-    log = await get("/api/reminders?limit=8");
+    [log, titles] = await Promise.all([
+      get("/api/reminders?limit=10"),
+      loadBlocks().then((list) => new Map((list || []).map((b) => [b.id, b.title]))).catch(() => new Map()),
+    ]);
   } catch {
-    return null; // older server, or offline: just leave the section out
+    return null; // offline with nothing cached: leave the section out
   }
   if (!Array.isArray(log) || !log.length) return null;
-  return h("section", { class: "card", "aria-labelledby": "log-h" },
+  return h("section", { class: "card", id: "history", "aria-labelledby": "log-h" },
     h("h2", { id: "log-h" }, "Recent reminders"),
     h("ul", { class: "log" }, log.map((r) => {
-      const when = parseUtc(r.sent_at || r.due_at);
+      const item = historyItem(r, titles, tz);
       return h("li", {},
-        h("div", { class: "row-between" }, h("b", {}, r.title || r.key), h("span", { class: `pill ${r.status === "sent" ? "done" : r.status === "failed" || r.status === "missed" ? "failed" : ""}` }, r.status + (r.late ? " (late)" : ""))),
-        h("span", { class: "muted small" }, [when ? fmtRelative(when) : "", r.text_source === "llm" ? " · written by Claude" : "", r.error ? ` · ${r.error}` : ""].join("")));
+        h("div", { class: "row-between" }, h("b", { class: "break" }, item.what), h("span", { class: `pill ${item.cls}` }, item.status)),
+        h("span", { class: "muted small" }, [item.when, r.text_source === "llm" ? "written by Claude" : null].filter(Boolean).join(" · ")),
+        item.text ? h("span", { class: "small break" }, `“${item.text}”`) : null);
     })));
 }
 
-function signOut(ctx) {
-  const btn = confirmButton("Unpair this device", "Tap again to unpair", async () => {
-    try {
-      await push.disable();
-    } catch { /* keep going: unpairing matters more */ }
-    try {
-      // revoke this device's credential on the server (which also clears the pairing cookie)
-      const me = (await get("/api/devices")).find((d) => d.current);
-      if (me) await api("DELETE", `/api/devices/${me.id}`);
-    } catch (err) {
-      if (err.name === "OfflineError") {
-        toast("You're offline: unpair when your computer is reachable.", { error: true });
-        return;
-      }
+// ---- unpair ----------------------------------------------------------------------
+
+async function unpair(ctx) {
+  try {
+    await push.disable();
+  } catch { /* keep going: unpairing matters more */ }
+  try {
+    // revoke this device's credential on the server (which also clears the pairing cookie)
+    const me = (await get("/api/devices")).find((d) => d.current);
+    if (me) await api("DELETE", `/api/devices/${me.id}`);
+  } catch (err) {
+    if (err.name === "OfflineError") {
+      toast("You're offline: unpair when your computer is reachable.", { error: true });
+      return;
     }
-    await setToken(null);
-    navigator.serviceWorker?.controller?.postMessage({ type: "clear-api-cache" });
-    ctx.unauthorized();
-  }, "btn btn-small btn-danger");
-  return h("div", { class: "row" }, btn);
+  }
+  await setToken(null);
+  navigator.serviceWorker?.controller?.postMessage({ type: "clear-api-cache" });
+  ctx.unauthorized();
+}
+
+function signOut(ctx) {
+  return h("div", { class: "row" }, confirmButton("Unpair this device", "Tap again to unpair", () => unpair(ctx), "btn btn-small btn-danger"));
 }

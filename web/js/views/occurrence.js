@@ -48,7 +48,7 @@ export async function render(root, params, ctx) {
     await reportChange(await changeOccurrence(occ, change), text);
     ctx.rerender();
   };
-  const snooze = ctx.settings.snooze_minutes || 10;
+  const snooze = ctx.settings.snooze_minutes; // the settings' (or the server's default)
   const st = occState(occ);
   const finished = occ.status === "done" || occ.status === "skipped";
   const buttons = [];
@@ -59,7 +59,7 @@ export async function render(root, params, ctx) {
     done.addEventListener("click", busy(done, act({ status: "done" }, "Nice work! Marked done.")));
     skip.addEventListener("click", busy(skip, act({ status: "skipped" }, "Skipped. No more reminders for this one.")));
     later.addEventListener("click", busy(later, act({ snooze_minutes: snooze }, `Snoozed for ${snooze} minutes.`)));
-    buttons.push(done, skip, later);
+    buttons.push(done, skip, Number.isInteger(snooze) && snooze > 0 ? later : null);
   } else if (finished) {
     const undo = h("button", { type: "button", class: "btn", id: "occ-reopen" }, occ.status === "done" ? "Not done after all" : "Un-skip");
     undo.addEventListener("click", busy(undo, act({ status: "planned" }, "Back on the plan.")));

@@ -4,6 +4,7 @@ import { changeOccurrence, loadAgenda } from "../data.js";
 import * as push from "../push.js";
 import { addDays, fmtCountdown, fmtDay, fmtDuration, fmtTime, parseUtc, todayIn } from "../time.js";
 import { busy, h, pageHead, s, shareIcon } from "../ui.js";
+import { checklist } from "./checklist.js";
 import { errorCard, occHref, occRow, reportChange, statusPills } from "./common.js";
 
 const open = (o) => o.status === "planned" && !o.deleting;
@@ -25,7 +26,9 @@ export async function render(root, _params, ctx) {
   const current = all.find((o) => open(o) && time(o.start_utc) <= now && now < time(o.end_utc));
   const next = all.find((o) => open(o) && time(o.start_utc) > now);
 
+  const desktop = window.matchMedia("(min-width: 820px)").matches;
   root.append(h("div", { class: "stack" },
+    desktop ? await checklist(ctx) : null,
     heroCard(current, next, today, tz, ctx, todays),
     await pushNudge(),
     progressCard(todays),
