@@ -4,7 +4,7 @@
 //   #/occurrence/<block_id>/<YYYYMMDDTHHMMSSZ>  #/settings  #/devices
 
 import { captureTokenFromUrl, exchangePairingCode, takePairingCode } from "./auth.js";
-import { loadSettings, zoneOf } from "./data.js";
+import { loadBootstrap, loadSettings, zoneOf } from "./data.js";
 import { bus } from "./events.js";
 import { countVisit, dismissInstall, installOffer, promptInstall } from "./install.js";
 import * as push from "./push.js";
@@ -308,7 +308,7 @@ async function start() {
   await queue.reload();
   state.queueSig = queueSignature();
   try {
-    state.settings = await loadSettings();
+    [state.settings] = await Promise.all([loadSettings(), loadBootstrap().catch(() => null)]);
   } catch {
     state.settings = null; // 401: the pairing screen is already up
   }

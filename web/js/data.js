@@ -47,6 +47,11 @@ export function lastBootstrap() {
   return readJson(BOOTSTRAP_CACHE) || {};
 }
 
+/** What the server accepts (title length, duration, offsets…), so forms can say so before sending; {} if unknown. */
+export function limits() {
+  return lastBootstrap().limits || {};
+}
+
 /** The zone the schedule lives in: the settings' zone, else the computer's, else this device's. */
 export function zoneOf(settings) {
   return (settings && (settings.timezone || settings.timezone_effective)) || deviceTimeZone();

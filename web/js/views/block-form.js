@@ -2,7 +2,7 @@
 // reminders, notes). Each section draws its fields, checks them and hands back
 // its part of the request body.
 
-import { createBlock, deleteBlock, loadBlock, updateBlock } from "../data.js";
+import { createBlock, deleteBlock, limits, loadBlock, updateBlock } from "../data.js";
 import { describeOffsets, localToUtc, todayIn, toLocal } from "../time.js";
 import { dismiss } from "../queue.js";
 import { confirmButton, h, pageHead, switchRow, toast } from "../ui.js";
@@ -11,7 +11,6 @@ import { repeatSection } from "./repeat-picker.js";
 import { offsetPicker, sameList } from "./widgets.js";
 
 const DURATIONS = [25, 45, 60, 90];
-const MAX_DURATION = 1440;
 
 export async function render(root, params, ctx) {
   const id = params[0] ? decodeURIComponent(params[0]) : null;
@@ -94,7 +93,7 @@ export async function render(root, params, ctx) {
 // ---- what ------------------------------------------------------------------------
 
 function whatSection(block) {
-  const title = h("input", { type: "text", id: "b-title", name: "title", required: true, maxlength: "200", autocomplete: "off",
+  const title = h("input", { type: "text", id: "b-title", name: "title", required: true, maxlength: limits().block_title_max, autocomplete: "off",
     placeholder: "e.g. Organic chemistry", value: block ? block.title : "" });
   return {
     el: h("div", { class: "field" }, h("label", { for: "b-title" }, "What will you study?"), title),
@@ -106,11 +105,12 @@ function whatSection(block) {
 // ---- when ------------------------------------------------------------------------
 
 function whenSection(block, tz, isNew) {
+  const maxMinutes = limits().duration_minutes_max; // the server's; unknown offline on a first start
   const nextHour = toLocal(new Date(Date.now() + 3600 * 1000), tz).slice(0, 13) + ":00";
   const start = (block && block.start) || nextHour;
   const date = h("input", { type: "date", id: "b-date", name: "date", required: true, value: start.slice(0, 10) || todayIn(tz) });
   const time = h("input", { type: "time", id: "b-time", name: "time", required: true, value: start.slice(11, 16) });
-  const duration = h("input", { type: "number", id: "b-duration", name: "duration", required: true, min: "1", max: String(MAX_DURATION),
+  const duration = h("input", { type: "number", id: "b-duration", name: "duration", required: true, min: "1", max: maxMinutes,
     inputmode: "numeric", value: String(block ? block.duration_minutes : 60) });
   const chips = h("div", { class: "chips fixed" }, DURATIONS.map((m) => {
     const chip = h("button", { type: "button", class: "chip", dataset: { minutes: String(m) } }, `${m} min`);
@@ -139,7 +139,9 @@ function whenSection(block, tz, isNew) {
         const end = localToUtc(`${date.value}T${time.value.slice(0, 5)}`, tz).getTime() + minutes * 60000;
         if (end <= Date.now()) bad(date, "That time has already passed. Pick a date and time still ahead.");
       }
-      if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_DURATION) bad(duration, `Duration must be whole minutes from 1 to ${MAX_DURATION}.`);
+      if (!Number.isInteger(minutes) || minutes < 1 || (maxMinutes && minutes > maxMinutes)) {
+        bad(duration, maxMinutes ? `Duration must be whole minutes from 1 to ${maxMinutes}.` : "Duration must be whole minutes.");
+      }
     },
     values: () => ({ start: `${date.value}T${time.value.slice(0, 5)}`, duration_minutes: Number(duration.value) }),
   };
@@ -177,7 +179,7 @@ function remindersSection(block, defaultOffsets) {
 // ---- notes and delete ----------------------------------------------------------------
 
 function notesSection(block) {
-  const notes = h("textarea", { id: "b-notes", name: "notes", rows: "3", maxlength: "2000", placeholder: "Chapter 4, practice problems 1–12" });
+  const notes = h("textarea", { id: "b-notes", name: "notes", rows: "3", maxlength: limits().block_notes_max, placeholder: "Chapter 4, practice problems 1–12" });
   notes.value = block ? block.notes || "" : "";
   return {
     el: h("div", { class: "field" }, h("label", { for: "b-notes" }, "Notes"), notes),

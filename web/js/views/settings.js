@@ -110,7 +110,7 @@ function remindersSection(current) {
   const snooze = numberInput("s-snooze", current.snooze_minutes, { min: "1", max: "240" });
   const summaryTime = h("input", { type: "time", id: "s-summary-time", value: current.summary_time });
   summaryTime.disabled = !current.summary_enabled;
-  const grace = numberInput("s-grace", current.late_grace_minutes, { min: "0", max: "1440" });
+  const grace = numberInput("s-grace", current.late_grace_minutes, { min: "0" });
   const reminders = switchRow({ id: "s-reminders", label: "Send reminders", hint: "Turn off to pause every reminder", checked: current.reminders_enabled });
   const summary = switchRow({ id: "s-summary", label: "Daily summary", hint: "One message a day with the day's plan", checked: current.summary_enabled,
     onchange: (e) => { summaryTime.disabled = !e.target.checked; } });
@@ -138,7 +138,7 @@ function remindersSection(current) {
 // ---- the study buddy (Claude) ------------------------------------------------------
 
 function buddySection(current, getCurrent, setCurrent) {
-  const persona = h("textarea", { id: "s-persona", rows: "5", maxlength: "2000" });
+  const persona = h("textarea", { id: "s-persona", rows: "5" });
   persona.value = current.persona;
   const preview = previewBox(persona, getCurrent, setCurrent);
   const model = h("input", { type: "text", id: "s-llm-model", value: current.llm_model, autocomplete: "off", spellcheck: "false" });

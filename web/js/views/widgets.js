@@ -1,10 +1,10 @@
 // Form widgets: reminder offset chips (0/15/30 one tap away, plus custom minutes).
 
+import { limits } from "../data.js";
 import { fmtDuration } from "../time.js";
 import { h } from "../ui.js";
 
 export const CLASSIC_OFFSETS = [0, 15, 30];
-const MAX_OFFSET = 1440;
 
 export function offsetLabel(min) {
   return min === 0 ? "At start" : `${fmtDuration(min)} before`;
@@ -17,7 +17,8 @@ export function offsetLabel(min) {
 export function offsetPicker({ id, initial, onchange = () => {}, legend = "Remind me" }) {
   const selected = new Set(initial || []);
   const chips = h("div", { class: "chips", id: `${id}-chips` });
-  const input = h("input", { type: "number", id: `${id}-custom`, min: "1", max: String(MAX_OFFSET), inputmode: "numeric", placeholder: "min" });
+  const max = limits().offset_minutes_max; // the server's; unknown offline on a first start
+  const input = h("input", { type: "number", id: `${id}-custom`, min: "1", max, inputmode: "numeric", placeholder: "min" });
   const error = h("p", { class: "error", id: `${id}-error`, hidden: true });
 
   function draw() {
@@ -41,8 +42,8 @@ export function offsetPicker({ id, initial, onchange = () => {}, legend = "Remin
 
   function addCustom() {
     const n = Number(input.value);
-    if (!Number.isInteger(n) || n < 1 || n > MAX_OFFSET) {
-      error.textContent = `Enter whole minutes from 1 to ${MAX_OFFSET}.`;
+    if (!Number.isInteger(n) || n < 1 || (max && n > max)) {
+      error.textContent = max ? `Enter whole minutes from 1 to ${max}.` : "Enter whole minutes.";
       error.hidden = false;
       input.setAttribute("aria-invalid", "true");
       return;
