@@ -1,7 +1,7 @@
 """The PWA's offline shell: the files the service worker precaches, and its cache name.
 
 Worked out from the files themselves (never a hand-kept list): every asset in
-the folders granian serves (`STATIC_DIRS`), plus the page and its manifest.
+the app's asset folders, plus the page and its manifest.
 The cache name carries the package version and a digest of those files, so any
 change to the shell, even without a version bump, makes the service worker
 fetch a fresh copy and drop the old cache.
@@ -14,8 +14,10 @@ import hashlib
 import json
 from pathlib import Path
 
-from notifier.host.paths import STATIC_DIRS, web_root
+from notifier.host.paths import web_root
 
+# The app's own assets; /pair and /ca are pages of their own, outside the shell.
+ASSET_DIRS = ("js", "css", "icons")
 # What a browser loads from the asset folders; scripts kept beside them
 # (e.g. the icon generator) are not part of the app.
 ASSET_SUFFIXES = frozenset({".js", ".css", ".png", ".svg", ".webp", ".woff2"})
@@ -29,7 +31,7 @@ def shell_files(root: Path | None = None) -> list[str]:
     root = root or web_root()
     assets = sorted(
         "/" + path.relative_to(root).as_posix()
-        for folder in STATIC_DIRS
+        for folder in ASSET_DIRS
         if (root / folder).is_dir()
         for path in (root / folder).rglob("*")
         if path.is_file() and path.suffix in ASSET_SUFFIXES
