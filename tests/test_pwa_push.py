@@ -156,9 +156,9 @@ def test_opt_in_asks_only_on_a_tap_subscribes_and_the_server_stores_it(
         lambda: server_subscriptions(live_server), message="a stored subscription"
     )
     assert stored["endpoint"] == sub["endpoint"] and stored["label"] == "Test phone"
-    page.locator(f".device[data-endpoint='{sub['endpoint']}']").get_by_text(
-        "This device"
-    ).wait_for()
+    mine = page.locator("#device-list .device", has_text="This device")
+    mine.get_by_text("notifications on").wait_for()
+    assert "Test phone" in mine.inner_text()  # the name typed here is the device's name
     phone.shot("devices-push-on")
     assert [e for e in phone.errors if "pageerror" in e] == []
 

@@ -183,7 +183,7 @@ def test_the_pairing_link_from_the_qr_code_pairs_this_device(phone) -> None:
     cookies = {c["name"] for c in phone.context.cookies()}
     assert "notifier_session" in cookies
     devices = server.api("GET", "/api/devices").json()
-    assert any(d["label"] == "Chrome on Linux" for d in devices)
+    assert any(d["name"] == "Chrome on Linux" for d in devices)
 
     # a used code does not work twice: the next phone sees why, on the pairing screen
     other = phone.context.browser.new_context(viewport=PHONE)

@@ -49,7 +49,7 @@ async function derive(settings) {
   if (!subs.length) {
     problems.push({ code: "no_device", text: "No phone gets notifications yet.", fix: "#/devices" });
   }
-  const phones = devices.filter((d) => d.kind !== "browser" && d.kind !== "script" && !d.current);
+  const phones = devices.filter((d) => d.kind === "phone");
   return {
     can_push: !problems.length,
     problems,

@@ -4,7 +4,6 @@
 
 import { api, get } from "../api.js";
 import { setToken } from "../auth.js";
-import { loadBlocks } from "../data.js";
 import { dismissInstall, installOffer, promptInstall } from "../install.js";
 import * as push from "../push.js";
 import { fmtInstant, fmtRelative, parseUtc } from "../time.js";
@@ -66,7 +65,7 @@ function drawThis(card, st, redraw) {
     push.setDeviceLabel(label.value || push.guessLabel());
     try {
       const me = (await get("/api/devices")).find((d) => d.current);
-      if (me) await api("PATCH", `/api/devices/${me.id}`, { label: push.deviceLabel() }).catch((err) => { if (err.status !== 404 && err.status !== 405) throw err; });
+      if (me) await api("PATCH", `/api/devices/${me.id}`, { name: push.deviceLabel() });
       if (st.state === "on" && st.subscription) await push.sendToServer(st.subscription);
       toast("Device name saved.");
       await redraw(st);
@@ -167,44 +166,34 @@ function outcomeText(r) {
   return r.detail || "A push service refused the message.";
 }
 
-const KIND = { browser: "Desktop browser", script: "Script", device: "Phone or tablet", phone: "Phone or tablet", desktop: "Desktop browser" };
+const KIND = { phone: "Phone or tablet", desktop: "Desktop browser", script: "Script" };
 
-/** Paired devices (tokens) with their push subscriptions, as one list. */
+/** Every paired device (a token) with its notifications, as one list. */
 async function drawList(card, st, redraw, ctx) {
   let devices;
-  let subs;
   try {
-    [devices, subs] = await Promise.all([get("/api/devices"), get("/api/push/subscriptions")]);
+    devices = await get("/api/devices");
   } catch (err) {
     card.replaceChildren(h("h2", { id: "list-h" }, "Your devices"), errorCard(err, () => drawList(card, st, redraw, ctx)));
     return;
   }
-  const mine = st.subscription ? st.subscription.endpoint : null;
-  const ownerOf = (sub) => sub.device_id ?? sub.token_id ?? null;
-  const rows = devices.map((d) => deviceRow(d, subs.filter((s) => ownerOf(s) === d.id), mine, redraw, ctx));
-  // subscriptions whose device is unknown (made before devices were tracked)
-  const orphans = subs.filter((s) => !devices.some((d) => d.id === ownerOf(s)));
-  if (orphans.length) rows.push(...orphans.map((s) => orphanRow(s, mine, redraw)));
   fill(card,
-    h("div", { class: "card-title" }, h("h2", { id: "list-h" }, "Your devices"), h("span", { class: "pill" }, String(rows.length))),
-    rows.length ? h("ul", { class: "devices" }, rows) : h("p", { class: "muted" }, "Nothing is paired yet."),
+    h("div", { class: "card-title" }, h("h2", { id: "list-h" }, "Your devices"), h("span", { class: "pill" }, String(devices.length))),
+    devices.length ? h("ul", { class: "devices" }, devices.map((d) => deviceRow(d, st, redraw, ctx))) : h("p", { class: "muted" }, "Nothing is paired yet."),
   );
 }
 
-function deviceRow(d, subs, mine, redraw, ctx) {
-  const seen = parseUtc(d.last_used_at);
-  const lastOk = subs.map((s) => parseUtc(s.last_success_at)).filter(Boolean).sort((a, b) => b - a)[0] || parseUtc(d.last_delivery_at);
-  const notifications = d.notifications ?? subs.length > 0;
-  const errors = subs.filter((s) => s.last_error);
-  const name = h("span", { class: "name" }, d.label || "Unnamed device");
+function deviceRow(d, st, redraw, ctx) {
+  const seen = parseUtc(d.last_seen_at);
+  const lastOk = parseUtc(d.last_delivery_at);
+  const name = h("span", { class: "name" }, d.name);
   const rename = h("button", { type: "button", class: "btn btn-small", dataset: { rename: String(d.id) } }, "Rename");
   rename.addEventListener("click", () => {
-    const input = h("input", { type: "text", maxlength: "100", value: d.label || "", "aria-label": "New name", id: `rename-${d.id}` });
+    const input = h("input", { type: "text", maxlength: "100", value: d.name, "aria-label": `New name for ${d.name}`, id: `rename-${d.id}` });
     const ok = h("button", { type: "button", class: "btn btn-small btn-primary" }, "Save");
-    const form = h("div", { class: "rename" }, input, ok);
     ok.addEventListener("click", busy(ok, async () => {
       try {
-        await api("PATCH", `/api/devices/${d.id}`, { label: input.value.trim() });
+        await api("PATCH", `/api/devices/${d.id}`, { name: input.value });
         if (d.current) push.setDeviceLabel(input.value);
         toast("Renamed.");
         await redraw();
@@ -212,18 +201,15 @@ function deviceRow(d, subs, mine, redraw, ctx) {
         toast(errorText(err), { error: true });
       }
     }));
-    name.replaceWith(form);
+    name.replaceWith(h("div", { class: "rename" }, input, ok));
+    rename.hidden = true;
     input.focus();
   });
-  const test = notifications && subs.length
-    ? h("button", { type: "button", class: "btn btn-small", dataset: { test: String(subs[0].id) } }, "Test")
-    : null;
-  test?.addEventListener("click", busy(test, async () => { await testPush(subs[0].id); await redraw(); }));
   const remove = confirmButton(d.current ? "Unpair" : "Remove", "Tap again to remove", async () => {
     if (d.current) return unpair(ctx);
     try {
       await api("DELETE", `/api/devices/${d.id}`);
-      toast(`${d.label || "Device"} removed: it can't reach your reminders any more.`);
+      toast(`${d.name} removed: it can't reach your reminders any more.`);
     } catch (err) {
       if (err.status !== 404) toast(errorText(err), { error: true });
     }
@@ -233,33 +219,14 @@ function deviceRow(d, subs, mine, redraw, ctx) {
   const facts = [
     KIND[d.kind] || "Device",
     seen ? `seen ${fmtRelative(seen)}` : "not seen yet",
-    notifications ? "notifications on" : "notifications off",
-    notifications ? (lastOk ? `last reminder arrived ${fmtRelative(lastOk)}` : "nothing delivered yet") : null,
+    d.notifications ? "notifications on" : "notifications off",
+    d.notifications ? (lastOk ? `last reminder arrived ${fmtRelative(lastOk)}` : "nothing delivered yet") : null,
   ].filter(Boolean);
-  return h("li", { class: "device", dataset: { device: String(d.id), endpoint: subs.map((s) => s.endpoint).join(" ") } },
-    h("div", { class: "row-between" }, name,
-      d.current || subs.some((s) => s.endpoint === mine) ? h("span", { class: "pill now" }, "This device") : null),
+  return h("li", { class: "device", dataset: { device: String(d.id) } },
+    h("div", { class: "row-between" }, name, d.current ? h("span", { class: "pill now" }, "This device") : null),
     h("p", { class: "muted small" }, facts.join(" · ")),
-    errors.map((s) => h("p", { class: "small error" }, `Last problem: ${s.last_error}`)),
-    h("div", { class: "row" }, test, rename, remove));
-}
-
-function orphanRow(sub, mine, redraw) {
-  const remove = confirmButton("Remove", "Tap again to remove", async () => {
-    try {
-      if (sub.endpoint === mine) await push.disable();
-      else await api("DELETE", `/api/push/subscriptions/${sub.id}`);
-    } catch (err) {
-      if (err.status !== 404) toast(errorText(err), { error: true });
-    }
-    await redraw();
-  }, "btn btn-small btn-danger");
-  remove.dataset.remove = `sub-${sub.id}`;
-  const lastOk = parseUtc(sub.last_success_at);
-  return h("li", { class: "device", dataset: { endpoint: sub.endpoint } },
-    h("div", { class: "row-between" }, h("span", { class: "name" }, sub.label || "Unnamed device")),
-    h("p", { class: "muted small" }, `Notifications on · ${lastOk ? `last reminder arrived ${fmtRelative(lastOk)}` : "nothing delivered yet"}`),
-    h("div", { class: "row" }, remove));
+    d.last_delivery_error ? h("p", { class: "small error" }, `Last problem: ${d.last_delivery_error}`) : null,
+    h("div", { class: "row" }, rename, remove));
 }
 
 function installCard(ctx) {
@@ -281,35 +248,25 @@ function installCard(ctx) {
 
 // ---- history -------------------------------------------------------------------
 
-const STATUS = {
-  sent: ["done", "Sent"],
-  failed: ["failed", "Couldn't send"],
-  missed: ["failed", "Missed (computer was off)"],
-  cancelled: ["", "Cancelled"],
-  pending: ["", "Planned"],
-  sending: ["", "Sending"],
-};
+const STATUS_CLASS = { sent: "done", late: "snoozed", snoozed: "snoozed", missed: "failed", "not delivered": "failed" };
 
-/** One reminder in words: what, for which block, when, and what happened. */
-export function historyItem(r, titles, tz) {
-  const block = r.block_title || (r.block_id != null ? titles.get(r.block_id) : null);
-  const what = r.kind === "summary" ? "Daily summary"
-    : r.kind === "missed" ? "Missed reminders"
-    : r.offset_minutes === null || r.offset_minutes === undefined ? `Snoozed: ${block || "a study block"}`
-    : `${block || "A deleted block"} · ${r.offset_minutes === 0 ? "at the start" : `${r.offset_minutes} min before`}`;
-  const [cls, status] = r.status === "sent" && r.late ? ["snoozed", "Sent late"] : STATUS[r.status] || ["", r.status];
-  const when = parseUtc(r.sent_at || r.due_at);
-  return { what, status: r.status_text || status, cls, when: when ? `${fmtInstant(when, tz, { weekday: "short", hour: "numeric", minute: "2-digit" })}` : "", text: r.status === "sent" ? [r.title, r.body].filter(Boolean).join(" — ") : "" };
+/** One reminder in words (the server's): what, when, what happened, the text that went out. */
+export function historyItem(r, tz) {
+  const when = parseUtc(r.sent_at) || parseUtc(r.due_local) || parseUtc(r.due_at);
+  const sent = r.status_text === "sent" || r.status_text === "late";
+  return {
+    what: r.what,
+    status: r.status_text.charAt(0).toUpperCase() + r.status_text.slice(1),
+    cls: STATUS_CLASS[r.status_text] || "",
+    when: when ? fmtInstant(when, tz, { weekday: "short", hour: "numeric", minute: "2-digit" }) : "",
+    text: sent ? [r.title, r.body].filter(Boolean).join(" — ") : "",
+  };
 }
 
 async function historyCard(tz) {
   let log;
-  let titles = new Map();
   try {
-    [log, titles] = await Promise.all([
-      get("/api/reminders?limit=10"),
-      loadBlocks().then((list) => new Map((list || []).map((b) => [b.id, b.title]))).catch(() => new Map()),
-    ]);
+    log = await get("/api/reminders?limit=10");
   } catch {
     return null; // offline with nothing cached: leave the section out
   }
@@ -317,7 +274,7 @@ async function historyCard(tz) {
   return h("section", { class: "card", id: "history", "aria-labelledby": "log-h" },
     h("h2", { id: "log-h" }, "Recent reminders"),
     h("ul", { class: "log" }, log.map((r) => {
-      const item = historyItem(r, titles, tz);
+      const item = historyItem(r, tz);
       return h("li", {},
         h("div", { class: "row-between" }, h("b", { class: "break" }, item.what), h("span", { class: `pill ${item.cls}` }, item.status)),
         h("span", { class: "muted small" }, [item.when, r.text_source === "llm" ? "written by Claude" : null].filter(Boolean).join(" · ")),
