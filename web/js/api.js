@@ -5,12 +5,13 @@ import { bus } from "./events.js";
 
 /** The server answered with an error body `{"error": code, "detail": text}`. */
 export class ApiError extends Error {
-  constructor(status, code, detail) {
+  constructor(status, code, detail, body = null) {
     super(detail || code || `HTTP ${status}`);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
     this.detail = detail || "";
+    this.body = body; // the whole error body, for errors that carry more (e.g. 409 no_phone_origin's ways)
   }
 }
 
@@ -37,16 +38,18 @@ export function requestInit(method, body, extraHeaders = {}) {
 export async function errorFrom(res) {
   let code = `http_${res.status}`;
   let detail = res.statusText || "";
+  let body = null;
   try {
     const data = await res.json();
     if (data && typeof data === "object") {
+      body = data;
       code = data.error || code;
       detail = data.detail || detail;
     }
   } catch {
     /* not JSON */
   }
-  return new ApiError(res.status, code, detail);
+  return new ApiError(res.status, code, detail, body);
 }
 
 /**

@@ -140,7 +140,7 @@ function ctx(id) {
 /** Ask again whether pushes can reach a phone (after a change that may have fixed it). */
 function refreshStatus() {
   if (state.authError || !state.settings) return Promise.resolve(null);
-  return checkReadiness(state.settings).then(renderNotices, (err) => console.warn("status check failed", err));
+  return checkReadiness().then(renderNotices, (err) => console.warn("status check failed", err));
 }
 
 function setTabs(active) {
@@ -202,7 +202,7 @@ function pushBanner(problem) {
   return h("div", { class: "notice warn", id: "push-banner", role: "status" },
     h("strong", {}, "Reminders can't reach a phone yet"),
     h("p", {}, problem.text),
-    here ? null : h("div", { class: "btn-row" }, h("a", { class: "btn btn-small", href: problem.fix }, problem.code === "no_contact" ? "Set the contact" : "Set up a phone")));
+    here ? null : h("div", { class: "btn-row" }, h("a", { class: "btn btn-small", href: problem.fix }, /contact/.test(problem.code) ? "Set the contact" : problem.code === "no_device" ? "Set up a phone" : "See devices")));
 }
 
 function installNotice(offer) {

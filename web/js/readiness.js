@@ -1,11 +1,11 @@
-// Can pushes reach a phone, and how far is the first run? One answer for the
-// banner on every screen and for the first-run checklist.
-//
-// The server's GET /api/status says it when it has that route; otherwise the
-// same answer is worked out from the settings, the devices and the subscriptions.
+// Can pushes reach a phone, and how far is the first run? GET /api/status
+// answers both, for the banner on every screen and the first-run checklist.
 
 import { get } from "./api.js";
 import { bus } from "./events.js";
+
+// The screen that fixes each kind of problem (the server names it).
+const FIX_ROUTES = { settings: "#/settings/contact", pair: "#/devices", devices: "#/devices" };
 
 let last = null;
 
@@ -16,48 +16,16 @@ export function readiness() {
 
 /**
  * {can_push, problems: [{code, text, fix}], steps: {contact, timezone, phone, test}}
- * `fix` is the route that fixes it.
+ * where `fix` is the route of the screen that fixes the problem.
  */
-export async function checkReadiness(settings) {
-  let status = null;
-  try {
-    status = await get("/api/status");
-  } catch (err) {
-    if (err.status !== 404 && err.status !== 405) throw err;
-  }
-  last = status && status.steps ? normalise(status) : await derive(settings);
+export async function checkReadiness() {
+  const status = await get("/api/status");
+  const c = status.checklist;
+  last = {
+    can_push: status.can_push,
+    problems: status.problems.map((p) => ({ code: p.code, text: p.detail, fix: FIX_ROUTES[p.fix] || "#/devices" })),
+    steps: { contact: c.contact_set, timezone: c.timezone_confirmed, phone: c.phone_paired, test: c.push_delivered },
+  };
   bus.emit("readiness", last);
   return last;
-}
-
-function normalise(status) {
-  return {
-    can_push: Boolean(status.can_push),
-    problems: (status.problems || []).map((p) => ({ code: p.code, text: p.text || p.detail || "", fix: p.fix || fixFor(p.code) })),
-    steps: status.steps,
-  };
-}
-
-const fixFor = (code) => (code === "no_contact" ? "#/settings/contact" : code === "no_device" ? "#/devices" : "#/devices");
-
-async function derive(settings) {
-  const [devices, subs] = await Promise.all([get("/api/devices").catch(() => []), get("/api/push/subscriptions").catch(() => [])]);
-  const problems = [];
-  if (!settings.vapid_subject) {
-    problems.push({ code: "no_contact", text: "Reminders can't be sent until you give push services a contact address.", fix: "#/settings/contact" });
-  }
-  if (!subs.length) {
-    problems.push({ code: "no_device", text: "No phone gets notifications yet.", fix: "#/devices" });
-  }
-  const phones = devices.filter((d) => d.kind === "phone");
-  return {
-    can_push: !problems.length,
-    problems,
-    steps: {
-      contact: Boolean(settings.vapid_subject),
-      timezone: Boolean(settings.timezone),
-      phone: phones.length > 0 || subs.length > 0,
-      test: subs.some((s) => Boolean(s.last_success_at)),
-    },
-  };
 }

@@ -11,7 +11,7 @@ import { pairCard } from "./pair-phone.js";
 export async function checklist(ctx) {
   let ready;
   try {
-    ready = await checkReadiness(ctx.settings);
+    ready = await checkReadiness();
   } catch {
     return null; // offline: the checklist can wait
   }

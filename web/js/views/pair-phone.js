@@ -105,8 +105,14 @@ async function waysToReach(err, retry, onChange) {
       h("p", { class: "muted" }, "If you run Tailscale or a Cloudflare tunnel to this computer, give its https address."),
       h("div", { class: "field" }, h("label", { for: "pair-public-url" }, "Tunnel address"), url),
       h("div", { class: "row" }, useUrl)),
-    err.detail ? h("p", { class: "hint" }, err.detail) : null,
+    ...problems(err),
   ];
+}
+
+/** Why a way cannot work right now, as the server says (e.g. the HTTPS port is taken). */
+function problems(err) {
+  const ways = (err.body && err.body.ways) || [];
+  return ways.filter((w) => w.problem).map((w) => h("p", { class: "small error" }, `${w.title}: ${w.problem}`));
 }
 
 /** The server's QR code SVG as a node: parsed as XML, scripts and handlers dropped (no innerHTML). */

@@ -296,12 +296,13 @@ function phoneAccessSection(current) {
   return {
     el: section("phones", "How phones reach this computer",
       knowsLan ? lan : null,
+      current.lan_https_error ? h("p", { class: "small error" }, current.lan_https_error) : null,
       knowsUrl ? h("div", { class: "field" }, h("label", { for: "s-public-url" }, "Tunnel address (optional)"), url,
         h("p", { class: "hint" }, fromEnv ? "Set by NOTIFIER_PUBLIC_URL on the computer: change it there."
           : "The https address of a Tailscale or Cloudflare tunnel to this computer, if you use one. Phones then work away from home too.")) : null),
     values: () => ({
       ...(knowsLan ? { lan_https: lan.querySelector("input").checked } : {}),
-      ...(knowsUrl && !fromEnv ? { public_url: url.value.trim() || null } : {}),
+      ...(knowsUrl && !fromEnv ? { public_url: url.value.trim() } : {}),
     }),
   };
 }
