@@ -245,7 +245,10 @@ async def test_the_daily_summary_is_prepared_the_same_way(app, fake, clock, wpt)
     summary_due = datetime(2026, 11, 24, 6, 30, tzinfo=UTC)  # 07:30 Berlin
     clock.set(summary_due - timedelta(minutes=20))
     assert await app.composing.run_once() == 1
-    assert "Today's blocks: 10:00 Linear algebra" in fake.bodies[0]["messages"][0]["content"]
+    assert (
+        "Today's blocks still ahead: 10:00 Linear algebra"
+        in fake.bodies[0]["messages"][0]["content"]
+    )
 
     await send_at(app, clock, summary_due)
     [message] = wpt.wait_for_messages(app.subscription, 1)
@@ -364,11 +367,18 @@ async def test_a_preview_is_the_text_a_reminder_would_get_now(app, fake, clock) 
     await app.post("/api/messages/preview", json={"block_id": block_id, "kind": "reminder"})
     assert "Starts: now" in fake.bodies[-1]["messages"][0]["content"]
 
+    # the summary counts what is still ahead: the block that began at 10:00 is behind
     summary = (await app.post("/api/messages/preview", json={"kind": "summary"})).json()
     assert summary["source"] == "llm"
-    assert "Today's blocks: 10:00 Linear algebra" in fake.bodies[-1]["messages"][0]["content"]
+    assert "Today's blocks still ahead: none" in fake.bodies[-1]["messages"][0]["content"]
+    clock.set(START - timedelta(minutes=30))
+    await app.post("/api/messages/preview", json={"kind": "summary"})
     assert (
-        len(fake.calls) == 3
+        "Today's blocks still ahead: 10:00 Linear algebra"
+        in fake.bodies[-1]["messages"][0]["content"]
+    )
+    assert (
+        len(fake.calls) == 4
         and await app.db.reminders_needing_text(START + timedelta(days=2)) != []
     )
 

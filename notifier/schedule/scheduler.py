@@ -295,11 +295,13 @@ class Scheduler:
         prefs = await prefs_mod.load(self.db)
         due = from_iso(row["due_at"])
         late = is_late(due, now)
+        # the summary counts what is still ahead (texts/context.py); nothing ahead, nothing sent
         if row["kind"] == "summary" and not any(
-            o.status == "planned" for o in await today(self.db, effective_timezone(prefs), due)
+            o.status == "planned" and o.local >= max(due, now)
+            for o in await today(self.db, effective_timezone(prefs), due)
         ):
             await self.db.finish_reminder(
-                row["id"], now, status="cancelled", error="no blocks today"
+                row["id"], now, status="cancelled", error="nothing ahead today"
             )
             return
         text = await text_for(self.db, row, prefs, now)

@@ -113,7 +113,9 @@ def build_prompt(ctx: MessageContext) -> tuple[str, str]:
         items = "; ".join(
             f"{hhmm} {clip(title, PROMPT_SUMMARY_TITLE_MAX)}" for hhmm, title in ctx.summary_items
         )
-        lines.append(f"Today's blocks: {items or 'none planned'}")
+        lines.append(f"Today's blocks still ahead: {items or 'none'}")
+        if ctx.yesterday is not None:
+            lines.append(f"Yesterday: {ctx.yesterday[0]} of {ctx.yesterday[1]} study blocks done")
     lines.append(USER_CLOSING)
     return system, "\n".join(lines)
 

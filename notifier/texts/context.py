@@ -76,6 +76,23 @@ _DAYS_KEPT = 4
 _days: weakref.WeakKeyDictionary[Any, _DayCache] = weakref.WeakKeyDictionary()
 
 
+# Sessions that were never meant to happen (skipped on purpose, cancelled) plan nothing.
+NOT_PLANNED = ("skipped", "cancelled")
+
+
+async def yesterday(db: Any, tz_name: str, local: datetime) -> tuple[int, int] | None:
+    """(done, planned) on the local day before `local`, or None when nothing was planned.
+
+    Noon of the day before, not 24 hours back: a 23- or 25-hour DST day stays one day.
+    """
+    tz = recurrence.tz_from_name(tz_name)
+    noon = recurrence.localize(datetime.combine(local.date() - timedelta(days=1), time(12)), tz)
+    day = [o for o in await today(db, tz_name, noon) if o.status not in NOT_PLANNED]
+    if not day:
+        return None
+    return sum(o.status == "done" for o in day), len(day)
+
+
 async def context_for(db: Any, row: Any, prefs: Prefs, now: datetime) -> MessageContext:
     """Everything a good message for this reminder needs to know."""
     tz_name = effective_timezone(prefs)
@@ -89,12 +106,22 @@ async def context_for(db: Any, row: Any, prefs: Prefs, now: datetime) -> Message
         local_time=local,
         late=bool(row["late"]) or is_late(due, now),
         done_today=done,
-        planned_today=sum(o.status != "skipped" for o in day),
+        planned_today=sum(o.status not in NOT_PLANNED for o in day),
         persona=prefs.persona,
     )
     if row["kind"] == "summary":
-        items = tuple((o.local.strftime("%H:%M"), o.title) for o in day if o.status == "planned")
-        return MessageContext(kind="summary", summary_items=items, **common)
+        # only what is still ahead when it goes out (a held summary skips what already began)
+        items = tuple(
+            (o.local.strftime("%H:%M"), o.title)
+            for o in day
+            if o.status == "planned" and o.local >= local
+        )
+        return MessageContext(
+            kind="summary",
+            summary_items=items,
+            yesterday=await yesterday(db, tz_name, local),
+            **common,
+        )
     if row["kind"] == "missed":
         return MessageContext(kind="missed", missed_count=missed_count(row["key"]), **common)
     block = await db.block(row["block_id"]) if row["block_id"] is not None else None

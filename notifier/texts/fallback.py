@@ -121,6 +121,12 @@ SUMMARY_OUTROS = (
     "I'll nudge you before each one.",
     "Pace yourself, snacks allowed.",
 )
+YESTERDAY_ALL = ("Yesterday: all {planned} done.", "Yesterday: {done} of {planned} done. Again?")
+YESTERDAY_SOME = (
+    "Yesterday: {done} of {planned} done.",
+    "Yesterday was {done} of {planned}. Today, more?",
+)
+YESTERDAY_NONE = ("Yesterday: 0 of {planned} done. Fresh start today.",)
 EMPTY_TITLES = ("Nothing planned today", "A free day?", "No study blocks today")
 EMPTY_BODIES = (
     "No study blocks today. Enjoy it, or sneak one in if you're feeling brave.",
@@ -212,13 +218,22 @@ def _missed(ctx: MessageContext, rng: random.Random) -> tuple[str, str]:
 def _summary(ctx: MessageContext, rng: random.Random) -> tuple[str, str]:
     count = len(ctx.summary_items)
     if not count:
-        return rng.choice(EMPTY_TITLES), rng.choice(EMPTY_BODIES)
+        return rng.choice(EMPTY_TITLES), _join(rng.choice(EMPTY_BODIES), _yesterday(ctx, rng))
     blocks = f"{count} study block" + ("" if count == 1 else "s")
     title = rng.choice(SUMMARY_TITLES).format(tod=time_of_day(ctx.local_time), blocks=blocks)
     template = rng.choice(SUMMARY_BODIES)
     room = BODY_MAX - len(template.format(items=""))
     body = template.format(items=_item_list(ctx.summary_items, room))
-    return title, _join(body, [rng.choice(SUMMARY_OUTROS)])
+    return title, _join(body, [*_yesterday(ctx, rng), rng.choice(SUMMARY_OUTROS)])
+
+
+def _yesterday(ctx: MessageContext, rng: random.Random) -> list[str]:
+    """Yesterday's result in one sentence, when anything was planned yesterday."""
+    if ctx.yesterday is None:
+        return []
+    done, planned = ctx.yesterday
+    lines = YESTERDAY_ALL if done == planned else YESTERDAY_NONE if not done else YESTERDAY_SOME
+    return [rng.choice(lines).format(done=done, planned=planned)]
 
 
 def _item_list(items: tuple[tuple[str, str], ...], room: int) -> str:

@@ -46,7 +46,8 @@ class MessageContext:
     late: bool = False  # going out after its due time (within the late grace)
     done_today: int = 0
     planned_today: int = 0
-    summary_items: tuple[tuple[str, str], ...] = ()  # (local "HH:MM", block title)
+    summary_items: tuple[tuple[str, str], ...] = ()  # (local "HH:MM", block title), still ahead
+    yesterday: tuple[int, int] | None = None  # summary: (done, planned) yesterday, when planned
     missed_count: int = 0
     persona: str = DEFAULT_PERSONA
 
