@@ -61,7 +61,8 @@ async def import_ics(
 
 
 def _feed_json(state: State, secret: str) -> dict[str, Any]:
-    origin = state.pairing.phone_origin()
+    # No https address for other devices yet: this computer's own, and the note says so.
+    origin = state.pairing.phone_origin() or state.config.local_url
     url = f"{origin}{feed.feed_path(secret)}"
     parts = urlsplit(url)
     remote = parts.scheme == "https"
