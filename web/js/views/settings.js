@@ -8,6 +8,7 @@ import { deviceTimeZone } from "../time.js";
 import { busy, errorText, fill, h, pageHead, switchRow, toast } from "../ui.js";
 import { calendarSections } from "./calendar.js";
 import { errorCard } from "./common.js";
+import { planningSection } from "./planning-settings.js";
 import { offsetPicker } from "./widgets.js";
 
 export async function render(root, params, ctx) {
@@ -33,6 +34,7 @@ export async function render(root, params, ctx) {
   const sections = [
     scheduleSection(current),
     remindersSection(current),
+    planningSection(current),
     buddySection(current, getCurrent, setCurrent),
     contactSection(current),
     phoneAccessSection(current),
