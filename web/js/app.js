@@ -14,6 +14,7 @@ import { h, shareIcon, toast } from "./ui.js";
 import * as blockForm from "./views/block-form.js";
 import { errorCard } from "./views/common.js";
 import * as devices from "./views/devices.js";
+import * as historyView from "./views/history.js";
 import * as occurrence from "./views/occurrence.js";
 import * as pair from "./views/pair.js";
 import * as settingsView from "./views/settings.js";
@@ -28,6 +29,8 @@ const ROUTES = [
   { name: "occurrence", re: /^\/occurrence\/([^/]+)\/(\d{8}T\d{6}Z)$/, view: occurrence, tab: null, live: true },
   { name: "settings", re: /^\/settings(?:\/([a-z-]+))?$/, view: settingsView, tab: "settings" },
   { name: "devices", re: /^\/devices$/, view: devices, tab: "devices" },
+  // /reminders is where a "you missed N" notification points
+  { name: "history", re: /^\/(?:history|reminders)(?:\/(week|month)\/(\d{4}-\d{2}-\d{2}))?$/, view: historyView, tab: "week", live: true },
 ];
 
 const state = {

@@ -123,7 +123,18 @@ export async function loadOccurrence(blockId, key) {
     if (!known) throw err;
     list = [known];
   }
-  return overlay(list, null, null).find((o) => String(o.block_id) === String(blockId) && o.key === key) || null;
+  const found = overlay(list, null, null).find((o) => String(o.block_id) === String(blockId) && o.key === key);
+  if (found) return found;
+  // a session moved to another time keeps its original start as its key: look around it
+  try {
+    const wide = new URLSearchParams({ from: isoOffset(new Date(at.getTime() - 30 * 86400000)), to: isoOffset(new Date(at.getTime() + 30 * 86400000)) });
+    const data = await get(`/api/agenda?${wide}`);
+    const moved = ((data && data.occurrences) || []).filter((o) => String(o.block_id) === String(blockId) && o.key === key);
+    remember(moved);
+    return overlay(moved, null, null)[0] || null;
+  } catch {
+    return null;
+  }
 }
 
 /** A block from the server, or from the queue if it was made offline and is not sent yet. */

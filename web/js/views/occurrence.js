@@ -6,6 +6,7 @@ import { isTempId, realId } from "../queue.js";
 import { describeOffsets, describeRule, fmtDay, fmtDuration, fmtTime, keyToDate, toLocal } from "../time.js";
 import { busy, h, pageHead } from "../ui.js";
 import { errorCard, occState, reportChange, statusPills } from "./common.js";
+import { restoreButton, sessionChanges } from "./occurrence-changes.js";
 
 export async function render(root, params, ctx) {
   let blockId = decodeURIComponent(params[0]);
@@ -34,9 +35,10 @@ export async function render(root, params, ctx) {
     const at = keyToDate(key);
     root.append(pageHead("Not on the schedule"),
       h("div", { class: "card stack-sm" },
-        h("p", {}, at ? `There is no study block at ${fmtDay(toLocal(at, ctx.tz))}, ${fmtTime(toLocal(at, ctx.tz))} any more. It may have been moved or deleted.`
+        h("p", {}, at ? `There is no study block at ${fmtDay(toLocal(at, ctx.tz))}, ${fmtTime(toLocal(at, ctx.tz))} any more. It may have been moved, cancelled or deleted.`
           : "This link does not point to a study block."),
-        h("div", { class: "btn-row" }, h("a", { class: "btn btn-primary", href: "#/today" }, "Go to today"))));
+        h("div", { class: "btn-row" }, h("a", { class: "btn btn-primary", href: "#/today" }, "Go to today"),
+          at && block && block.rrule ? restoreButton(block, key, ctx) : null)));
     return;
   }
 
@@ -82,6 +84,7 @@ export async function render(root, params, ctx) {
       occ.notes ? h("p", { class: "notes" }, occ.notes) : null,
       buttons.length ? h("div", { class: "btn-row" }, buttons) : null,
       st.cls === "now" ? h("p", { class: "hint" }, "This block is on right now. Good luck!") : null),
+    occ.pending || isTempId(blockId) ? null : sessionChanges(occ, block, ctx),
     h("div", { class: "row" },
       h("a", { class: "btn btn-small", href: `#/block/${encodeURIComponent(blockId)}/edit` }, "Edit block"),
       h("a", { class: "btn btn-small btn-ghost", href: "#/today" }, "Back to today")),

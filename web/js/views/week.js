@@ -74,6 +74,7 @@ export async function render(root, params, ctx) {
         h("h3", {}, fmtDay(d.day, { weekday: "long", day: "numeric", month: "short" })),
         h("ul", { class: "occ-list" }, d.occs.map((o) => occRow(o, tz))))),
     list.length ? null : h("p", { class: "muted empty" }, "No study blocks this week. ", h("a", { href: "#/block/new" }, "Add one")),
+    h("div", { class: "row" }, h("a", { class: "btn btn-small", href: `#/history/week/${from}`, id: "to-history" }, "History & streaks")),
   ));
 }
 
