@@ -1,5 +1,7 @@
 """HTTP routes, thin: validation here, logic in the plain modules."""
 
+from litestar.types import ControllerRouterHandler
+
 from notifier.api.backup import download_backup
 from notifier.api.blocks import BlocksController
 from notifier.api.calendar import ROUTES as CALENDAR_ROUTES
@@ -11,7 +13,7 @@ from notifier.api.settings import get_settings, put_settings
 from notifier.api.stats import get_stats
 from notifier.api.system import bootstrap, healthz, push_status, sw_shell
 
-ROUTES = [
+ROUTES: list[ControllerRouterHandler] = [
     healthz,
     bootstrap,
     push_status,

@@ -493,7 +493,8 @@ def parse_occurrence_key(s: str) -> datetime:
     m = _KEY_RE.fullmatch(s) if isinstance(s, str) else None
     with suppress(ValueError):  # well-formed but no such time, like 20260230T000000Z
         if m:
-            return datetime(*map(int, m.groups()), tzinfo=UTC)
+            year, month, day, hour, minute, second = map(int, m.groups())
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     raise ValueError(f"bad occurrence start {s!r}: expected UTC as YYYYMMDDTHHMMSSZ")
 
 

@@ -146,7 +146,11 @@ async def _serve(
 
     _install_signal_handlers(stop)
     loop = asyncio.get_running_loop()
-    on_console_close(lambda: loop.call_soon_threadsafe(stop), stopped)
+
+    def stop_from_another_thread() -> None:
+        loop.call_soon_threadsafe(stop)
+
+    on_console_close(stop_from_another_thread, stopped)
     try:
         await server.serve()
     except Exception:
