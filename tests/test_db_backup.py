@@ -22,6 +22,7 @@ import pytest
 from conftest import running_api
 from fakeclock import FakeClock
 
+from notifier.access.tokens import mint_token
 from notifier.config import load_config
 from notifier.db.backup import DB_NAME, MANIFEST, check_only, restore
 from notifier.errors import BackupError
@@ -112,7 +113,13 @@ async def test_backup_while_sending_then_restore_keeps_blocks_settings_devices_a
     assert not any("lock" in n or "instance.json" in n or n.startswith("files/logs") for n in names)
     # The API hands out the same kind of archive.
     async with make_api(run_scheduler=False) as api:
-        download = await api.get("/api/backup")
+        # A paired phone's token may not carry the keys away; the computer's own may.
+        refused = await api.get("/api/backup")
+        assert refused.status_code == 403 and refused.json()["error"] == "forbidden"
+        _, script_token = await mint_token(api.app.state.db, "backup script", kind="cli")
+        download = await api.client.get(
+            "/api/backup", headers={"Authorization": f"Bearer {script_token}"}
+        )
         assert download.status_code == 200 and download.headers["content-type"] == "application/zip"
         assert "attachment" in download.headers["content-disposition"]
         assert zipfile.ZipFile(io.BytesIO(download.content)).testzip() is None
