@@ -28,6 +28,7 @@ from notifier.api.web import web_files
 from notifier.clock import Clock
 from notifier.config import Config
 from notifier.db import Database
+from notifier.edge.bodies import DEFAULT_MAX_BODY, body_limits_middleware
 from notifier.edge.gate import SecurityMiddleware, SecurityPolicy
 from notifier.edge.idempotency import idempotency_middleware
 from notifier.plan import prefs as prefs_mod
@@ -60,44 +61,55 @@ def create_app(
     if run_composer is None:
         run_composer = run_scheduler
 
+    async def start(app: Litestar, stack: AsyncExitStack) -> None:
+        ensure_private_dir(config.data_dir)
+        # Keys first: a key file with loose permissions stops the start before
+        # the database is opened, let alone migrated.
+        vapid = VapidKeys.load_or_create(config.data_dir)
+        tokens = ActionTokens.load_or_create(config.data_dir)
+        db = await Database.open(config.db_path)
+        stack.push_async_callback(db.close)
+        sender = await stack.enter_async_context(
+            PushSender(vapid, extra_hosts=config.push_extra_hosts, **(sender_options or {}))
+        )
+        scheduler = Scheduler(db, sender, tokens, clock=clock)
+        composing = Composing(config, db, scheduler.clock, composer_options=composer_options)
+        await composing.start()
+        stack.push_async_callback(composing.close)
+        scheduler.on_wake.append(composing.wake)
+        app.state.update(
+            config=config,
+            db=db,
+            vapid=vapid,
+            sender=sender,
+            action_tokens=tokens,
+            scheduler=scheduler,
+            clock=scheduler.clock,
+            composing=composing,
+        )
+        apply_network(app.state, await prefs_mod.load(db))  # the kept public URL, LAN choice
+        if run_composer:
+            stack.push_async_callback(
+                _cancel, asyncio.create_task(composing.run(), name="composer")
+            )
+        if run_scheduler:
+            task = asyncio.create_task(scheduler.run(), name="scheduler")
+            stack.push_async_callback(_stop, task, scheduler)
+        # First to stop: the LAN listener (on_ready may start it) serves this same state.
+        stack.push_async_callback(_stop_lan_https, app.state)
+        if on_ready is not None:
+            await on_ready(app)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        ensure_private_dir(config.data_dir)
         async with AsyncExitStack() as stack:
-            db = await Database.open(config.db_path)
-            stack.push_async_callback(db.close)
-            vapid = VapidKeys.load_or_create(config.data_dir)
-            sender = await stack.enter_async_context(
-                PushSender(vapid, extra_hosts=config.push_extra_hosts, **(sender_options or {}))
-            )
-            tokens = ActionTokens.load_or_create(config.data_dir)
-            scheduler = Scheduler(db, sender, tokens, clock=clock)
-            composing = Composing(config, db, scheduler.clock, composer_options=composer_options)
-            await composing.start()
-            stack.push_async_callback(composing.close)
-            scheduler.on_wake.append(composing.wake)
-            app.state.update(
-                config=config,
-                db=db,
-                vapid=vapid,
-                sender=sender,
-                action_tokens=tokens,
-                scheduler=scheduler,
-                clock=scheduler.clock,
-                composing=composing,
-            )
-            apply_network(app.state, await prefs_mod.load(db))  # the kept public URL, LAN choice
-            if run_composer:
-                stack.push_async_callback(
-                    _cancel, asyncio.create_task(composing.run(), name="composer")
-                )
-            if run_scheduler:
-                task = asyncio.create_task(scheduler.run(), name="scheduler")
-                stack.push_async_callback(_stop, task, scheduler)
-            # First to stop: the LAN listener (on_ready may start it) serves this same state.
-            stack.push_async_callback(_stop_lan_https, app.state)
-            if on_ready is not None:
-                await on_ready(app)
+            try:
+                await start(app, stack)
+            except BaseException as exc:
+                # granian reports a failed start only as "ASGI lifespan startup":
+                # keep the cause for the launcher to explain.
+                app.state.startup_error = exc
+                raise
             log.info("Study Notifier %s ready at %s", __version__, config.local_url)
             yield
             log.info("shutting down")
@@ -125,7 +137,9 @@ def _body_types(app: Litestar) -> dict[str, frozenset[str]]:
 def _litestar(config: Config, static: Any, policy: SecurityPolicy, lifespan: Any) -> Litestar:
     return Litestar(
         route_handlers=[*ROUTES, static],
-        middleware=[idempotency_middleware],
+        # Bodies first: nothing after this waits on a slow client or holds an oversize body.
+        middleware=[body_limits_middleware, idempotency_middleware],
+        request_max_body_size=DEFAULT_MAX_BODY,  # a route that takes more declares its own
         state=State({"pairing": Pairing(config), "security": policy}),
         lifespan=[lifespan],
         guards=[require_token],

@@ -123,6 +123,16 @@ class IdempotencyKeyReused(NotifierError):
     code = "idempotency_key_reused"
 
 
+class RequestTimeout(NotifierError):
+    """The client did not send its request body in time; the connection is closed."""
+
+    status = 408
+    code = "request_timeout"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"Connection": "close"})
+
+
 class InvalidEndpoint(BadRequest):
     """A push endpoint that is not on the allow-list or is malformed."""
 
@@ -172,10 +182,13 @@ class CalendarError(BadRequest):
 
 
 class PayloadTooLarge(NotifierError):
-    """The request body is larger than this route takes."""
+    """The request body is larger than this route takes; refused unread, so the connection closes."""
 
     status = 413
     code = "too_large"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"Connection": "close"})
 
 
 def rendered(exc: NotifierError) -> tuple[int, dict[str, str], bytes]:

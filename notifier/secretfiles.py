@@ -10,11 +10,42 @@ from notifier.errors import ConfigError
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create a folder only the user can read (0700 where the OS has modes)."""
-    path.mkdir(parents=True, exist_ok=True)
+    """A folder only the user can change: made 0700 if we create it, refused if others can write to it.
+
+    A folder the app did not make keeps its mode: it may be shared (a 1777
+    folder holding other people's files), and changing it would be ours to
+    regret. But keys and the database must not sit where someone else can
+    replace them, so a group- or world-writable folder is refused instead.
+    """
+    try:
+        path.mkdir(parents=True, mode=0o700)
+    except FileExistsError:
+        if not path.is_dir():
+            raise ConfigError(
+                f"{path} is a file, not a folder; choose another --data-dir."
+            ) from None
+        _refuse_shared(path)
+        return path
     if os.name == "posix":
-        os.chmod(path, 0o700)
+        os.chmod(path, 0o700)  # ours: exactly 0700 whatever the umask
     return path
+
+
+def _refuse_shared(path: Path) -> None:
+    if os.name != "posix":
+        return  # Windows user folders carry ACLs, not modes
+    st = path.stat()
+    mode = st.st_mode & 0o7777
+    if mode & 0o022:
+        raise ConfigError(
+            f"{path} can be changed by other users (mode {mode:o}), so it cannot hold "
+            f"Study Notifier's keys; run `chmod go-w {path}` or use a folder only you can write to."
+        )
+    if st.st_uid != os.getuid():
+        raise ConfigError(
+            f"{path} belongs to another user, so it cannot hold Study Notifier's keys; "
+            "use a folder of your own."
+        )
 
 
 def write_new_secret(path: Path, data: bytes) -> None:
@@ -26,10 +57,17 @@ def write_new_secret(path: Path, data: bytes) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     fd = os.open(path, flags, 0o600)
     try:
-        os.write(fd, data)
+        rest = memoryview(data)
+        while rest:  # a nearly full disk may take only part of it
+            rest = rest[os.write(fd, rest) :]
         os.fsync(fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        # A half-written secret (a full disk) would be read back as the real one
+        # at the next start and never replaced: remove it, so the next start makes it anew.
+        path.unlink(missing_ok=True)
+        raise
+    os.close(fd)
 
 
 def read_secret(path: Path) -> bytes:

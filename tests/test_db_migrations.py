@@ -62,8 +62,27 @@ async def test_a_database_from_a_newer_version_is_refused_and_not_modified(tmp_p
 async def test_a_file_that_is_not_sqlite_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StorageError, match="not a usable SQLite database"):
+    with pytest.raises(StorageError, match=r"db\.sqlite3 is damaged \(file is not a database\)"):
         await Database.open(path)
+    assert path.read_bytes() == b"this is not a database" * 100
+
+
+async def test_a_damaged_page_is_found_by_quick_check_before_any_write(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (x TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?)", [("x" * 500,)] * 200)
+    conn.execute("CREATE INDEX t_x ON t (x)")
+    conn.commit()
+    conn.close()
+    data = bytearray(path.read_bytes())
+    page = 4096
+    data[3 * page : 3 * page + 200] = b"\xff" * 200  # a page in the middle, header intact
+    path.write_bytes(bytes(data))
+    with pytest.raises(StorageError, match="is damaged") as caught:
+        await Database.open(path)
+    assert "restore it from a backup" in caught.value.detail
+    assert path.read_bytes() == bytes(data)  # not even switched to WAL
 
 
 async def test_a_failing_migration_rolls_back(

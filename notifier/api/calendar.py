@@ -41,8 +41,8 @@ async def _body(request: Request[Any, Any, Any]) -> bytes:
     "/api/import/ics",
     status_code=200,
     tags=["calendar"],
-    request_max_body_size=None,  # _body() enforces the limit with a message that says why
-    opt={"body_types": ("text/calendar",)},
+    request_max_body_size=MAX_ICS_BYTES,  # edge/bodies.py refuses more, in these words
+    opt={"body_types": ("text/calendar",), "too_large": TOO_LARGE},
 )
 async def import_ics(
     request: Request[Any, Any, Any],

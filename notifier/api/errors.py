@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from litestar import Request, Response
@@ -45,6 +46,13 @@ def as_notifier_error(request: Request[Any, Any, Any], exc: Exception) -> Notifi
         return exc
     if isinstance(exc, ValidationException):
         return BadRequest(_validation_detail(exc))
+    if isinstance(exc, sqlite3.OperationalError) and _storage_full(exc):
+        log.error("cannot save on %s %s: %s", request.method, request.url.path, exc)
+        return NotifierError(
+            "The server's disk is full, so this change was not saved; free some space on it and try again.",
+            code="storage_full",
+            status=507,
+        )
     if isinstance(exc, OverflowError):
         # Path and body ints are unbounded in Python; SQLite stops at 2**63-1
         # (found by the fuzz test). No id or count that large can be valid.
@@ -63,6 +71,10 @@ def as_notifier_error(request: Request[Any, Any, Any], exc: Exception) -> Notifi
         )
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return NotifierError("Something went wrong on the server; see its log.")
+
+
+def _storage_full(exc: sqlite3.OperationalError) -> bool:
+    return "full" in str(exc).lower()
 
 
 def _validation_detail(exc: ValidationException) -> str:

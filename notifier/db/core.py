@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
+import shutil
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,6 +21,8 @@ from notifier.errors import DatabaseTooNew, StorageError
 
 log = logging.getLogger(__name__)
 
+NO_ROOM = 1024 * 1024  # free bytes below which an I/O error is taken for a full disk
+
 
 class CoreDB:
     """Owns the connection; every write goes through `transaction()`."""
@@ -29,19 +34,24 @@ class CoreDB:
         # SQLite write lock up front so a second process (e.g. `notifier token`)
         # waits on busy_timeout instead of failing half-way.
         self._write_lock = asyncio.Lock()
+        self._quiet_until = 0.0  # monotonic time before which skipped writes are not logged again
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True):
         """Open (creating if needed) and migrate the database at `path`."""
         _make_private(path)
+        await _inspect(path)
         try:
             conn = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot open database {path}: {exc}") from exc
+            raise storage_error(path, exc) from exc
         conn.row_factory = aiosqlite.Row
         db = cls(conn, path)
         try:
             await db._prepare(migrate)
+        except sqlite3.Error as exc:
+            await conn.close()
+            raise storage_error(path, exc) from exc
         except BaseException:
             await conn.close()
             raise
@@ -49,18 +59,6 @@ class CoreDB:
 
     async def _prepare(self, migrate: bool) -> None:
         await self.conn.execute("PRAGMA busy_timeout = 5000")
-        try:
-            version = await self.schema_version()
-        except sqlite3.DatabaseError as exc:
-            raise StorageError(f"{self.path} is not a usable SQLite database: {exc}") from exc
-        # Check before any write (even the WAL switch) so a newer database is
-        # left exactly as it was.
-        if version > SCHEMA_VERSION:
-            raise DatabaseTooNew(
-                f"{self.path} was written by a newer version of Study Notifier "
-                f"(schema {version}, this version knows {SCHEMA_VERSION}). "
-                "Run the newer version, or restore a backup; the file was not changed."
-            )
         await self.conn.execute("PRAGMA journal_mode = WAL")
         await self.conn.execute("PRAGMA synchronous = NORMAL")
         await self.conn.execute("PRAGMA foreign_keys = ON")
@@ -99,7 +97,10 @@ class CoreDB:
             try:
                 yield self.conn
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                # SQLite may have rolled back already (a full disk does); a second
+                # ROLLBACK would fail and hide the error that matters.
+                if self.conn.in_transaction:
+                    await self.conn.execute("ROLLBACK")
                 raise
             await self.conn.execute("COMMIT")
 
@@ -108,6 +109,21 @@ class CoreDB:
         async with self.transaction() as conn:
             cur = await conn.execute(sql, tuple(params))
             return cur.rowcount
+
+    async def write_best_effort(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """A bookkeeping write (a token's last use…): if the disk is full or read-only, skip it.
+
+        Such a write is a side effect of a read; failing the read because of it
+        would turn a full disk into an app that shows nothing at all.
+        """
+        try:
+            return await self.write(sql, params)
+        except sqlite3.OperationalError as exc:
+            now = time.monotonic()
+            if now >= self._quiet_until:  # a warning a minute, not one per request
+                self._quiet_until = now + 60
+                log.warning("skipped a bookkeeping write to %s: %s", self.path, exc)
+            return 0
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         async with self.conn.execute(sql, tuple(params)) as cur:
@@ -119,6 +135,76 @@ class CoreDB:
 
     async def close(self) -> None:
         await self.conn.close()
+
+
+async def _inspect(path: Path) -> None:
+    """Refuse a newer or damaged database, looking through a read-only connection.
+
+    Nothing is written before these checks pass: not the WAL switch, and not
+    the checkpoint SQLite makes when the last read-write connection closes,
+    which would fold a pending WAL into a file we are about to call damaged.
+    """
+    if str(path) == ":memory:":
+        return
+    try:
+        async with aiosqlite.connect(_read_only_uri(path), uri=True) as conn:
+            await conn.execute("PRAGMA busy_timeout = 5000")
+            async with conn.execute("PRAGMA user_version") as cur:
+                version = int((await cur.fetchone() or (0,))[0])
+            if version > SCHEMA_VERSION:
+                raise DatabaseTooNew(
+                    f"{path} was written by a newer version of Study Notifier "
+                    f"(schema {version}, this version knows {SCHEMA_VERSION}). "
+                    "Run the newer version, or restore a backup; the file was not changed."
+                )
+            async with conn.execute("PRAGMA quick_check(5)") as cur:
+                problems = [str(row[0]) for row in await cur.fetchall()]
+    except sqlite3.Error as exc:
+        raise storage_error(path, exc) from exc
+    if problems != ["ok"]:
+        raise StorageError(_damaged(path, "; ".join(problems)[:200]))
+
+
+def _read_only_uri(path: Path) -> str:
+    return Path(os.path.abspath(path)).as_uri() + "?mode=ro"  # as_uri quotes what needs it
+
+
+def storage_error(path: Path, exc: BaseException) -> StorageError:
+    """One sentence for a database that cannot be used: what is wrong, which file, what to do."""
+    text = str(exc)
+    lowered = text.lower()
+    full = "full" in lowered or getattr(exc, "errno", None) == errno.ENOSPC
+    if full or (
+        "i/o error" in lowered and _no_room(path)
+    ):  # SQLite says I/O error when -shm cannot grow
+        return StorageError(
+            f"The disk holding {path} is full; free some space, then start Study Notifier again.",
+            code="storage_full",
+        )
+    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+        return StorageError(
+            f"{path} cannot be written ({text}); make it and its folder writable by you, "
+            "or choose another folder with --data-dir."
+        )
+    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+        return StorageError(_damaged(path, text))
+    if "not a database" in lowered or "malformed" in lowered:
+        return StorageError(_damaged(path, text))
+    return StorageError(f"The database {path} cannot be used: {text}.")
+
+
+def _no_room(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path.parent).free < NO_ROOM
+    except OSError:
+        return False
+
+
+def _damaged(path: Path, why: str) -> str:
+    return (
+        f"The database {path} is damaged ({why}); restore it from a backup, or move it "
+        "away to start with an empty one. The file was not changed."
+    )
 
 
 def _make_private(path: Path) -> None:

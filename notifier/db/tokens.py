@@ -25,8 +25,8 @@ class TokenQueries(CoreDB):
         )
 
     async def touch_token(self, token_id: int, now: datetime, older_than: datetime) -> None:
-        """Record use, at most once per interval so reads do not all become writes."""
-        await self.write(
+        """Record use, at most once per interval so reads do not all become writes; best effort."""
+        await self.write_best_effort(
             "UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
             (iso(now), token_id, iso(older_than)),
         )

@@ -53,7 +53,10 @@ class InstanceLock:
     def release(self) -> None:
         if self._fh is None:
             return
-        (self.data_dir / INFO_FILE).unlink(missing_ok=True)
+        try:
+            (self.data_dir / INFO_FILE).unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only or full data folder: the lock below is what counts
         _unlock(self._fh)
         self._fh.close()
         self._fh = None

@@ -21,7 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from notifier.access.pairing import lan_origin
 from notifier.config import Config
+from notifier.errors import ConfigError
 from notifier.host.lan import Lan, discover
+from notifier.serve.limits import granian_options
+from notifier.serve.startup import refuse_if_listening
 
 if TYPE_CHECKING:
     from notifier.host.tls import TlsFiles
@@ -82,6 +85,10 @@ class LanHttps:
         from granian.constants import Interfaces, SSLProtocols
         from granian.server.embed import Server
 
+        try:  # granian would share a port something already listens on (SO_REUSEPORT)
+            refuse_if_listening(self.config.https_host, self.config.https_port, "--https-port")
+        except ConfigError as exc:
+            raise OSError(exc.detail) from None
         self._server = Server(
             self.app,
             address=self.config.https_host,
@@ -89,6 +96,7 @@ class LanHttps:
             interface=Interfaces.ASGINL,
             websockets=False,
             log_enabled=False,
+            **granian_options(),
             ssl_cert=files.cert,
             ssl_key=files.key,
             # TLS 1.2 so phones a few years old still connect (granian defaults to 1.3).

@@ -51,6 +51,8 @@ def setup_logging(config: Config) -> None:
     if sys.stderr is not None:
         console = logging.StreamHandler(sys.stderr)
         console.setFormatter(formatter)
+        # `extra={"console": False}`: for the file only (the console was told in plain words).
+        console.addFilter(lambda record: getattr(record, "console", True))
         root.addHandler(console)
     log_dir = config.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -59,6 +61,9 @@ def setup_logging(config: Config) -> None:
     )
     file_handler.setFormatter(formatter)
     root.addHandler(file_handler)
+    # A full disk must not turn every log line into a traceback on stderr; the
+    # app goes on (reads keep working) and says so where it can.
+    logging.raiseExceptions = False
     # Access logs and per-request chatter stay out of the user's console.
     for noisy in ("httpx", "httpcore", "anthropic", "aiosqlite", "granian.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -16,7 +16,9 @@ from notifier.errors import AlreadyRunning, ConfigError, NotifierError
 from notifier.secretfiles import ensure_private_dir
 from notifier.serve.console import interactive, on_console_close, open_in_browser, say
 from notifier.serve.instance import InstanceLock
+from notifier.serve.limits import granian_options
 from notifier.serve.logs import setup_logging
+from notifier.serve.startup import StartupFailed, explain, refuse_if_listening
 
 if TYPE_CHECKING:
     from notifier.serve.lan_listener import LanHttps
@@ -24,15 +26,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXIT_OK = 0
-EXIT_ERROR = 1
+EXIT_ERROR = 1  # failed while running
+EXIT_STARTUP = 2  # could not start: the reason is on stderr (and in the log if there is one)
 EXIT_ALREADY_RUNNING = 3
 
 
 def serve(config: Config, *, open_browser: bool = True) -> int:
     """Serve until Ctrl-C or SIGTERM; returns the process exit code."""
-    ensure_private_dir(config.data_dir)
-    lock = InstanceLock(config.data_dir)
     try:
+        ensure_private_dir(config.data_dir)
+        lock = InstanceLock(config.data_dir)
         lock.acquire()
     except AlreadyRunning as exc:
         # A second double-click: bring up the running one instead of failing.
@@ -40,20 +43,28 @@ def serve(config: Config, *, open_browser: bool = True) -> int:
             return EXIT_OK
         say(exc.detail, err=True)
         return EXIT_ALREADY_RUNNING
-    setup_logging(config)  # only the instance that holds the lock writes the log
+    except (NotifierError, OSError) as exc:
+        say(f"error: {explain(exc, config)}", err=True)  # no log: the data folder is unusable
+        return EXIT_STARTUP
     stopped = threading.Event()
     try:
+        setup_logging(config)  # only the instance that holds the lock writes the log
+        refuse_if_listening(config.host, config.port)
+        if config.https:
+            refuse_if_listening(config.https_host, config.https_port, "--https-port")
         asyncio.run(_serve(config, lock, open_browser, stopped))
-    except NotifierError as exc:
-        log.error("%s", exc.detail)
-        return EXIT_ERROR
-    except OSError as exc:
-        log.error("cannot listen on %s:%s: %s", config.host, config.port, exc)
-        return EXIT_ERROR
+    except (StartupFailed, NotifierError, OSError) as exc:
+        return _failed_start(explain(exc, config))
     finally:
         lock.release()
         stopped.set()
     return EXIT_OK
+
+
+def _failed_start(sentence: str) -> int:
+    say(f"error: {sentence}", err=True)
+    log.error("could not start: %s", sentence, extra={"console": False})  # stderr has it already
+    return EXIT_STARTUP
 
 
 def _open_running(config: Config, wait: float = 15.0) -> bool:
@@ -80,7 +91,8 @@ async def _serve(
 
     lan_https: LanHttps | None = None
     stopping: list[asyncio.Task[None]] = []
-    startup_errors: list[NotifierError] = []
+    # Set once listening and announced: later failures are not start-up ones.
+    ready = asyncio.Event()
 
     async def on_ready(app: Any) -> None:
         nonlocal lan_https
@@ -90,11 +102,10 @@ async def _serve(
         try:
             lan_https = await attach_lan_https(app, config)
         except OSError as exc:
-            # granian reports a failed lifespan as a bare FatalError; keep the cause.
-            startup_errors.append(
-                ConfigError(f"cannot serve HTTPS on port {config.https_port}: {exc}")
-            )
-            raise
+            raise ConfigError(
+                f"Cannot serve HTTPS on port {config.https_port} ({exc}); "
+                "choose another with --https-port."
+            ) from exc
         phone_url = app.state.pairing.phone_origin()
         lock.publish(config.local_url, phone_url=phone_url or "")
         say(f"Study Notifier is running at {config.local_url}  (Ctrl-C to stop)")
@@ -117,9 +128,17 @@ async def _serve(
         else:
             say("Pair a phone from the dashboard, or with `notifier pair`.")
         say(f"Data and logs: {config.data_dir}")
+        ready.set()
+        on_screen = interactive()
+        if not (on_screen or open_browser):
+            say("Sign a browser in with `notifier login`.")
+            return
         # Like a notebook server's token URL: one use, and only this browser gets in.
         link = await login_link(app.state.pairing, app.state.db, config.local_url)
-        say(f"Sign this computer's browser in with {link}")
+        if on_screen:  # a live credential: never into a log file or a service's journal
+            say(f"Sign this computer's browser in with {link}")
+        else:
+            say("Opening the browser; `notifier login` signs in another one.")
         if open_browser:
             await asyncio.get_running_loop().run_in_executor(None, open_in_browser, link)
 
@@ -131,6 +150,7 @@ async def _serve(
         interface=Interfaces.ASGI,
         websockets=False,
         log_enabled=False,  # our logging setup owns the output
+        **granian_options(),
     )
 
     def stop() -> None:
@@ -153,9 +173,12 @@ async def _serve(
     on_console_close(stop_from_another_thread, stopped)
     try:
         await server.serve()
-    except Exception:
-        if startup_errors:
-            raise startup_errors[0] from None
+    except Exception as exc:
+        cause = app.state.get("startup_error")
+        if cause is not None:  # granian says only "ASGI lifespan startup"
+            raise StartupFailed(explain(cause, config)) from cause
+        if not ready.is_set():
+            raise StartupFailed(explain(exc, config)) from exc  # e.g. the port could not be bound
         raise
     finally:
         if lan_https is not None:
