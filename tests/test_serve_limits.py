@@ -212,3 +212,42 @@ async def test_the_lan_https_listener_cuts_off_slow_bodies_too(https_server) -> 
         assert (parse(raw)[0], 4.0 <= elapsed <= 12.0) == (408, True), (elapsed, raw[:80])
     elapsed, raw = await until_closed(port, head(port, length=10_000_000), ctx, wait=10)
     assert parse(raw)[0] == 413 and elapsed < 5
+
+
+H2_SLOW_BODY = """
+const http2 = require("http2");
+const fs = require("fs");
+const [port, ca] = process.argv.slice(1);
+const started = Date.now();
+const session = http2.connect(`https://localhost:${port}`, { ca: fs.readFileSync(ca) });
+session.on("error", (e) => { console.log(JSON.stringify({ error: String(e) })); process.exit(0); });
+const req = session.request({
+  ":method": "POST", ":path": "/api/pairing/exchange",
+  "content-type": "application/json", "content-length": "1000",
+});
+req.write("{");  // one byte of a 1000-byte body, then nothing
+let status = 0, body = "";
+req.on("response", (headers) => { status = headers[":status"]; });
+req.on("data", (chunk) => { body += chunk; });
+req.on("close", () => {
+  console.log(JSON.stringify({ status, body, seconds: (Date.now() - started) / 1000,
+                               alpn: session.alpnProtocol }));
+  process.exit(0);
+});
+setTimeout(() => { console.log(JSON.stringify({ error: "no answer in 30 s" })); process.exit(0); }, 30000);
+"""
+
+
+def test_the_lan_https_listener_cuts_off_a_slow_body_over_http2(https_server) -> None:
+    # The LAN listener speaks HTTP/2 (ALPN) to phones: the deadline holds per stream.
+    out = subprocess.run(
+        ["node", "-e", H2_SLOW_BODY, str(https_server.https_port)]
+        + [str(tls_dir(https_server.data_dir) / "ca.pem")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result.get("alpn") == "h2", result
+    assert (result["status"], json.loads(result["body"])) == (408, TIMEOUT_BODY)
+    assert 4.0 <= result["seconds"] <= 12.0, result

@@ -156,6 +156,9 @@ def test_a_double_click_opens_the_browser_and_a_second_one_reuses_the_running_in
         )
         assert second.returncode == 0, second.stderr
         assert "already running" in second.stdout
+        assert (
+            "/login?t=" not in second.stdout + first.output()
+        )  # opened, never printed: no terminal
         first_link, second_link = opened.read_text().split()
         assert second_link != first_link and second_link.startswith(f"{first.url}/login?t=")
         for one_time in (first_link, second_link):

@@ -82,12 +82,17 @@ def show_code(origin: str, issued: Issued) -> None:
     say(f"\n    {display_code(issued.code)}\n", f"It works once, until {until}.")
 
 
-def login(config: Config, *, open_browser: bool = True) -> int:
-    """Print (and open) a one-time link that signs this computer's browser in."""
+def login(config: Config, *, open_browser: bool = True, show: bool = True) -> int:
+    """Print (and open) a one-time link that signs this computer's browser in.
+
+    `show=False` (a second launch without a terminal) only opens it: a live
+    credential does not belong in a log or a service's journal.
+    """
     info = running_instance(config.data_dir) or {}
     base = info.get("url") or config.local_url
     link = _with_db(config, lambda db: login_link(Pairing(config), db, base))
-    print(link)
+    if show:
+        print(link)
     if not info:
         print("Note: Study Notifier is not running; start it first.", file=sys.stderr)
     elif open_browser:

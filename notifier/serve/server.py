@@ -78,7 +78,7 @@ def _open_running(config: Config, wait: float = 15.0) -> bool:
             return False
         time.sleep(0.2)
     say(f"Study Notifier is already running at {info.get('url')}; opening it in your browser.")
-    return login(config, open_browser=True) == 0
+    return login(config, open_browser=True, show=interactive()) == 0
 
 
 async def _serve(
