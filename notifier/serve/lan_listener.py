@@ -87,8 +87,8 @@ class LanHttps:
 
         try:  # granian would share a port something already listens on (SO_REUSEPORT)
             refuse_if_listening(self.config.https_host, self.config.https_port, "--https-port")
-        except ConfigError as exc:
-            raise OSError(exc.detail) from None
+        except ConfigError as refused:
+            raise OSError(refused.detail) from None
         self._server = Server(
             self.app,
             address=self.config.https_host,
