@@ -27,7 +27,7 @@ from notifier.api.settings import apply_network
 from notifier.api.web import web_files
 from notifier.clock import Clock
 from notifier.config import Config
-from notifier.db import Database
+from notifier.db import opened
 from notifier.edge.bodies import DEFAULT_MAX_BODY, body_limits_middleware
 from notifier.edge.gate import SecurityMiddleware, SecurityPolicy
 from notifier.edge.idempotency import idempotency_middleware
@@ -67,8 +67,7 @@ def create_app(
         # the database is opened, let alone migrated.
         vapid = VapidKeys.load_or_create(config.data_dir)
         tokens = ActionTokens.load_or_create(config.data_dir)
-        db = await Database.open(config.db_path)
-        stack.push_async_callback(db.close)
+        db = await stack.enter_async_context(opened(config))
         sender = await stack.enter_async_context(
             PushSender(vapid, extra_hosts=config.push_extra_hosts, **(sender_options or {}))
         )

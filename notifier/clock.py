@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from contextlib import suppress
 from datetime import UTC, datetime
+
+_KEY_RE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z")
 
 
 def utcnow() -> datetime:
@@ -21,6 +25,32 @@ def iso(dt: datetime) -> str:
 def from_iso(text: str) -> datetime:
     """Parse text written by `iso` (or any ISO 8601 with an offset) to aware UTC."""
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def local_text(dt: datetime) -> str:
+    """Naive local wall time as stored and shown: YYYY-MM-DDTHH:MM, seconds only when set."""
+    return dt.isoformat(timespec="seconds" if dt.second else "minutes")
+
+
+def occurrence_key(start_utc: datetime) -> str:
+    """Format an aware datetime as YYYYMMDDTHHMMSSZ (sub-second parts are dropped).
+
+    An occurrence's identity: in reminder keys, deep links and the occurrence state table.
+    """
+    if start_utc.tzinfo is None or start_utc.utcoffset() is None:
+        raise ValueError("an occurrence start must be timezone-aware")
+    u = start_utc.astimezone(UTC)
+    return f"{u.year:04d}{u.month:02d}{u.day:02d}T{u.hour:02d}{u.minute:02d}{u.second:02d}Z"
+
+
+def parse_occurrence_key(s: str) -> datetime:
+    """Parse YYYYMMDDTHHMMSSZ (strictly) into an aware UTC datetime."""
+    m = _KEY_RE.fullmatch(s) if isinstance(s, str) else None
+    with suppress(ValueError):  # well-formed but no such time, like 20260230T000000Z
+        if m:
+            year, month, day, hour, minute, second = map(int, m.groups())
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    raise ValueError(f"bad occurrence start {s!r}: expected UTC as YYYYMMDDTHHMMSSZ")
 
 
 class Clock:

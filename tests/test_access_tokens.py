@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 
 from litestar.routes import HTTPRoute
 
@@ -67,7 +68,7 @@ async def test_public_routes_answer_without_a_token(api) -> None:
 async def test_a_revoked_or_unknown_token_is_refused(api) -> None:
     row = await api.db.token_by_hash(hash_token(api.token))
     assert (await api.get("/api/push/subscriptions")).status_code == 200
-    assert await api.db.revoke_token(row["id"], utcnow())
+    assert (await api.delete(f"/api/devices/{row.id}")).status_code == 204
     response = await api.get("/api/push/subscriptions")
     assert response.status_code == 401
     assert response.json() == {"error": "unauthorized", "detail": "Unknown or revoked token."}
@@ -94,11 +95,14 @@ async def test_loopback_is_not_identity(api) -> None:
 
 
 async def test_tokens_are_stored_hashed_and_touched_on_use(api) -> None:
-    rows = await api.db.list_tokens()
-    assert all(api.token not in dict(r).values() for r in rows)
+    with sqlite3.connect(api.app.state.config.db_path) as conn:
+        stored = conn.execute("SELECT * FROM tokens").fetchall()
+    conn.close()
+    assert stored and all(api.token not in row for row in stored)
+    assert hash_token(api.token) in {value for row in stored for value in row}
+    assert (await api.db.token_by_hash(hash_token(api.token))).last_used_at is None
     await api.get("/api/push/subscriptions")
-    row = await api.db.token_by_hash(hash_token(api.token))
-    assert row["last_used_at"] is not None
+    assert (await api.db.token_by_hash(hash_token(api.token))).last_used_at is not None
 
 
 # The pairing flow adds three public routes: the exchange (the contract lists it),

@@ -50,7 +50,7 @@ async def run_until(api, clock: FakeClock, end: datetime) -> None:
             return
         nxt = await api.db.next_pending_time()
         step = clock.now() + timedelta(hours=6)
-        clock.set(min(from_iso(nxt) if nxt else step, step, end))
+        clock.set(min(nxt or step, step, end))
 
 
 async def daily(api, start="2026-03-23T09:00", **extra) -> dict:

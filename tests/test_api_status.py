@@ -6,7 +6,6 @@ from conftest import browser_keys
 from test_api_devices import pair_phone
 
 from notifier.access.tokens import hash_token, mint_token
-from notifier.clock import utcnow
 
 
 async def status(api) -> dict:
@@ -24,9 +23,8 @@ async def test_a_fresh_start_says_what_is_missing_then_checks_itself_off(make_ap
         # Signed in as the desktop browser is, not with the fixture's device token.
         fixture_token = api.token
         _, api.token = await mint_token(api.db, "Desktop browser", kind="browser")
-        assert await api.db.revoke_token(
-            (await api.db.token_by_hash(hash_token(fixture_token)))["id"], utcnow()
-        )
+        fixture_device = await api.db.token_by_hash(hash_token(fixture_token))
+        assert (await api.delete(f"/api/devices/{fixture_device.id}")).status_code == 204
         first = await status(api)
         assert not first["can_push"] and codes(first) == ["no_contact", "no_device"]
         assert {p["fix"] for p in first["problems"]} == {"settings", "pair"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,14 +20,13 @@ async def test_migrates_an_empty_file_to_the_latest_schema(tmp_path: Path) -> No
     db = await Database.open(path)
     try:
         assert await db.schema_version() == SCHEMA_VERSION == len(MIGRATIONS)
-        mode = await db.fetchone("PRAGMA journal_mode")
-        assert mode[0] == "wal"
-        tables = {
-            r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")
-        }
-        assert {"settings", "tokens", "push_subscriptions", "idempotency"} <= tables
     finally:
         await db.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    conn.close()
+    assert {"settings", "tokens", "push_subscriptions", "idempotency"} <= tables
 
 
 async def test_reopening_keeps_data_and_applies_nothing_twice(tmp_path: Path) -> None:
@@ -105,3 +105,110 @@ async def test_a_failing_migration_rolls_back(
             == 0
         )
     conn.close()
+
+
+async def test_upgrading_a_schema_7_database_keeps_its_data_and_fills_missed_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database made by the release before the missed_count column, opened by this one."""
+    import notifier.db.core as core
+
+    path = tmp_path / "db.sqlite3"
+    monkeypatch.setattr(core, "MIGRATIONS", MIGRATIONS[:7])
+    old = await Database.open(path)  # exactly the schema the previous release made
+    assert await old.schema_version() == 7
+    await old.close()
+    monkeypatch.undo()
+
+    stamp = "2026-11-23T08:00:00.000000Z"
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO settings (name, value) VALUES ('timezone', '\"Europe/Berlin\"')")
+        conn.execute(
+            "INSERT INTO blocks (id, title, notes, start_local, timezone, duration_minutes, rrule, "
+            "reminder_offsets, reminders, created_at, updated_at) VALUES "
+            "(1, 'Linear algebra', 'ch. 3', '2026-11-23T10:00', 'Europe/Berlin', 60, "
+            "'FREQ=WEEKLY', '[0, 15]', 1, ?, ?)",
+            (stamp, stamp),
+        )
+        conn.executemany(
+            "INSERT INTO reminders (key, kind, block_id, occurrence_key, offset_minutes, due_at, "
+            "status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    "b1:20261123T090000Z:15",
+                    "reminder",
+                    1,
+                    "20261123T090000Z",
+                    15,
+                    "2026-11-23T08:45:00.000000Z",
+                    "sent",
+                    stamp,
+                    stamp,
+                ),
+                (
+                    "missed:12:20261123T080000Z",
+                    "missed",
+                    None,
+                    None,
+                    None,
+                    stamp,
+                    "sent",
+                    stamp,
+                    stamp,
+                ),
+                (
+                    "missed:3:20261124T080000Z",
+                    "missed",
+                    None,
+                    None,
+                    None,
+                    "2026-11-24T08:00:00.000000Z",
+                    "pending",
+                    stamp,
+                    stamp,
+                ),
+                (
+                    "summary:2026-11-23",
+                    "summary",
+                    None,
+                    None,
+                    None,
+                    stamp,
+                    "cancelled",
+                    stamp,
+                    stamp,
+                ),
+            ],
+        )
+    conn.close()
+
+    db = await Database.open(path)
+    try:
+        assert await db.schema_version() == SCHEMA_VERSION
+        assert (await db.load_settings()) == {"timezone": "Europe/Berlin"}
+        [block] = await db.blocks()
+        assert (block.title, block.notes, block.timezone, block.rrule) == (
+            "Linear algebra",
+            "ch. 3",
+            "Europe/Berlin",
+            "FREQ=WEEKLY",
+        )
+        assert block.start_local == datetime(2026, 11, 23, 10, 0)
+        assert block.reminder_offsets == (0, 15)
+        rows = {r.key: r for r, _ in await db.list_reminders(10)}
+        assert set(rows) == {
+            "b1:20261123T090000Z:15",
+            "missed:12:20261123T080000Z",
+            "missed:3:20261124T080000Z",
+            "summary:2026-11-23",
+        }
+        assert rows["missed:12:20261123T080000Z"].missed_count == 12
+        assert rows["missed:3:20261124T080000Z"].missed_count == 3
+        assert rows["missed:3:20261124T080000Z"].status == "pending"
+        assert rows["b1:20261123T090000Z:15"].missed_count is None
+        assert rows["b1:20261123T090000Z:15"].occurrence_start == datetime(
+            2026, 11, 23, 9, tzinfo=UTC
+        )
+        assert rows["summary:2026-11-23"].missed_count is None
+    finally:
+        await db.close()

@@ -143,7 +143,7 @@ async def test_the_agenda_reads_only_blocks_and_states_near_its_window(app) -> N
     )
     db = app.app.state.db
     rows = await db.blocks_near(T0, T0 + timedelta(days=7))
-    assert [r["id"] for r in rows] == [series["id"]]
+    assert [r.id for r in rows] == [series["id"]]
     assert await db.occurrence_states_between(T0, T0 + timedelta(days=7)) == []
     statuses = [
         o["status"]

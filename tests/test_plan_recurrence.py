@@ -13,14 +13,13 @@ from dateutil.rrule import rrulestr
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from notifier.clock import occurrence_key, parse_occurrence_key
 from notifier.plan.recurrence import (
     Occurrence,
     daily_summary_due,
     first_occurrence_within,
     localize,
-    occurrence_key,
     occurrences,
-    parse_occurrence_key,
     parse_rrule,
     system_timezone_name,
     tz_from_name,

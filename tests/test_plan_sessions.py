@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifier.plan.recurrence import localize, occurrence_key, occurrences
+from notifier.clock import occurrence_key
+from notifier.plan.recurrence import localize, occurrences
 from notifier.plan.sessions import Change, Reminded, Series, due_reminders, find, keyed, sessions
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -133,7 +133,7 @@ async def test_an_endpoint_that_slipped_into_the_database_is_refused_at_send(api
 
     from notifier.clock import utcnow
 
-    sub_id = await api.db.upsert_subscription(
+    sub = await api.db.upsert_subscription(
         endpoint=stub.endpoint("/lan-admin"),
         **browser_keys(),
         label="",
@@ -142,6 +142,6 @@ async def test_an_endpoint_that_slipped_into_the_database_is_refused_at_send(api
         now=utcnow(),
     )
     [result] = (await api.post("/api/push/test")).json()["results"]
-    assert result["subscription_id"] == sub_id and result["outcome"] == "error"
+    assert result["subscription_id"] == sub.id and result["outcome"] == "error"
     assert result["detail"].startswith("endpoint refused")
     assert stub.requests == []

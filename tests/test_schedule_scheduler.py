@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fakeclock import FakeClock
 
-from notifier.clock import from_iso
-from notifier.plan import recurrence
+from notifier.clock import from_iso, occurrence_key
 
 TZ = "Europe/Berlin"
 # Monday 23 Nov 2026, 08:00 UTC = 09:00 in Berlin.
@@ -95,7 +94,8 @@ async def test_a_crash_between_send_and_record_resends_under_the_same_tag(
     await run_at(sched, clock, due)
     # Simulate dying after the push left but before the result was written.
     key = f"b{block['id']}:20261123T090000Z:0"
-    row = await sched.db.reminder_by_key(key)
+    row = (await reminders(sched))[key]
+    assert row["status"] == "sent"
     async with sched.db.transaction() as conn:  # nothing of the outcome was written
         await conn.execute("DELETE FROM deliveries WHERE reminder_id = ?", (row["id"],))
     await sched.db.finish_reminder(row["id"], due, status="sending", sent_at=None)
@@ -104,14 +104,16 @@ async def test_a_crash_between_send_and_record_resends_under_the_same_tag(
 
     tags = [m["tag"] for m in wpt.wait_for_messages(sched.subscription, 2)]
     assert tags == [key, key]  # same tag: the phone replaces, shows one
-    assert (await sched.db.reminder_by_key(key))["status"] == "sent"
+    assert (await reminders(sched))[key]["status"] == "sent"
 
 
 async def test_after_downtime_recent_ones_go_out_late_and_old_ones_are_missed_once(
     sched, clock, wpt
 ) -> None:
     await sched.put("/api/settings", json={"late_grace_minutes": 10})
-    early = await add_block(sched, title="Early", start="2026-11-23T09:20", reminder_offsets=[0])
+    early = await add_block(
+        sched, title="Early", start="2026-11-23T09:20", reminder_offsets=[0, 15]
+    )
     late = await add_block(sched, title="Late", start="2026-11-23T09:50", reminder_offsets=[0])
     await run_at(sched, clock, T0)
     # The server is down from 08:00 to 08:55 UTC (09:55 Berlin).
@@ -119,13 +121,15 @@ async def test_after_downtime_recent_ones_go_out_late_and_old_ones_are_missed_on
 
     log = await reminders(sched)
     assert log[f"b{early['id']}:20261123T082000Z:0"]["status"] == "missed"
+    assert log[f"b{early['id']}:20261123T082000Z:15"]["status"] == "missed"
     sent = log[f"b{late['id']}:20261123T085000Z:0"]
     assert sent["status"] == "sent" and sent["late"]
     missed_pushes = [r for r in log.values() if r["kind"] == "missed"]
     assert len(missed_pushes) == 1
 
-    kinds = sorted(m["kind"] for m in wpt.wait_for_messages(sched.subscription, 2))
-    assert kinds == ["missed", "reminder"]
+    messages = {m["kind"]: m for m in wpt.wait_for_messages(sched.subscription, 2)}
+    assert sorted(messages) == ["missed", "reminder"]
+    assert "2 reminders" in messages["missed"]["body"]  # the count, from its own column
     await run_at(sched, clock, datetime(2026, 11, 23, 8, 56, tzinfo=UTC))
     assert len([r for r in (await reminders(sched)).values() if r["kind"] == "missed"]) == 1
 
@@ -397,7 +401,7 @@ async def test_restart_resumes_from_the_watermark_without_duplicates(make_api, w
         # Every (occurrence, offset) up to the new watermark exists exactly once.
         dues = sorted(from_iso(r["due_at"]) for r in rows)
         assert all(b - a >= timedelta(minutes=15) for a, b in itertools.pairwise(dues))
-        assert recurrence.occurrence_key(dues[0]) == "20261123T084500Z"
+        assert occurrence_key(dues[0]) == "20261123T084500Z"
 
 
 async def test_subscriptions_silent_for_60_days_expire(sched, clock, wpt) -> None:

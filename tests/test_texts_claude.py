@@ -263,15 +263,13 @@ async def test_compose_never_raises(make_composer) -> None:
     assert_sensible_fallback(text, r"internal error.*database is locked")
 
 
-async def test_one_client_serves_every_call_and_preview_is_compose(
-    fake: FakeAnthropic, make_composer
-) -> None:
+async def test_one_client_serves_every_call(fake: FakeAnthropic, make_composer) -> None:
     composer = make_composer()
     await composer.warm_up()
     client = composer._client
     assert client is not None and fake.calls == []
     first = await composer.compose(CTX)
-    second = await composer.preview(CTX)
+    second = await composer.compose(CTX)
     assert first.source == second.source == "llm" and composer._client is client
     await composer.close()
     assert composer._client is None

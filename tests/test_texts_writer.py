@@ -134,7 +134,7 @@ async def test_the_llm_text_is_prepared_ahead_and_is_what_the_phone_gets(
 
     clock.set(DUE - timedelta(minutes=10))
     assert await app.composing.run_once() == 1
-    stored = await app.db.reminder_by_key(key)
+    stored = await log_entry(app, key)
     assert (stored["title"], stored["text_source"], stored["text_error"]) == (
         "Linear algebra in 15!",
         "llm",
@@ -263,7 +263,7 @@ async def test_the_background_task_writes_texts_when_the_scheduler_changes_somet
         clock.set(DUE - timedelta(minutes=5))
         key = await plan(api)  # the scheduler's wake reaches the composer task: no 30 s wait
         for _ in range(300):
-            row = await api.db.reminder_by_key(key)
+            row = await log_entry(api, key)
             if row["title"] is not None:
                 break
             await asyncio.sleep(0.01)
@@ -279,14 +279,14 @@ async def test_changing_llm_settings_rewrites_prepared_texts(app, fake, clock) -
     assert await app.composing.run_once() == 1
 
     await app.put("/api/settings", json={"llm_model": "claude-sonnet-4-6"})
-    assert (await app.db.reminder_by_key(key))["title"] is None
+    assert (await log_entry(app, key))["title"] is None
     assert await app.composing.run_once() == 1
     assert fake.bodies[-1]["model"] == "claude-sonnet-4-6"
 
     await app.put(
         "/api/settings", json={"llm_model": "claude-sonnet-4-6", "snooze_minutes": 5}
     )  # no LLM change
-    assert (await app.db.reminder_by_key(key))["text_source"] == "llm"
+    assert (await log_entry(app, key))["text_source"] == "llm"
 
     await app.put("/api/settings", json={"llm_enabled": False})
     assert await app.composing.run_once() == 0 and len(fake.calls) == 2

@@ -24,13 +24,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 from notifier.access.ratelimit import Guess, GuessLimiter, client_key
 from notifier.access.tokens import hash_token, new_token
 from notifier.clock import utcnow
 from notifier.config import Config
+from notifier.db import Database
 from notifier.errors import InvalidCode, TooManyRequests
 from notifier.host.lan import Lan
 
@@ -179,7 +179,7 @@ class Pairing:
         """Where a phone reaches us over https, or None: then pairing cannot work yet."""
         return phone_origin(self.public_url, self.lan_origin())
 
-    async def issue(self, db: Any, kind: str = PAIR) -> Issued:
+    async def issue(self, db: Database, kind: str = PAIR) -> Issued:
         """A fresh code of `kind` (a pairing code, or a login ticket)."""
         now = self.now()
         code = new_code() if kind == PAIR else secrets.token_urlsafe(32)
@@ -188,7 +188,7 @@ class Pairing:
         return Issued(code, expires)
 
     async def redeem(
-        self, db: Any, kind: str, secret: object, *, client: str | None, label: str
+        self, db: Database, kind: str, secret: object, *, client: str | None, label: str
     ) -> tuple[int, str]:
         """Exchange a code for a new device token: (token id, token in clear)."""
         if kind == LOGIN:
@@ -214,7 +214,7 @@ class Pairing:
         return token_id, token
 
     async def _redeem(
-        self, db: Any, kind: str, code: str | None, label: str, burned_before: datetime | None
+        self, db: Database, kind: str, code: str | None, label: str, burned_before: datetime | None
     ) -> tuple[int | None, str]:
         if code is None:
             return None, ""
@@ -237,7 +237,7 @@ def _ticket(secret: object) -> str | None:
     return secret if isinstance(secret, str) and 0 < len(secret) <= 100 else None
 
 
-async def login_link(pairing: Pairing, db: Any, base_url: str) -> str:
+async def login_link(pairing: Pairing, db: Database, base_url: str) -> str:
     """A fresh one-time link that signs a desktop browser in (what the launcher opens)."""
     issued = await pairing.issue(db, LOGIN)
     return f"{base_url}/login?t={issued.code}"

@@ -23,6 +23,7 @@ from litestar.handlers import BaseRouteHandler
 
 from notifier.clock import utcnow
 from notifier.db import Database
+from notifier.db.records import Device
 from notifier.errors import Unauthorized
 
 TOKEN_PREFIX = "snt_"
@@ -81,14 +82,15 @@ def credentials_of(scope: MutableMapping[str, Any]) -> Credentials:
     return found if isinstance(found, Credentials) else _NO_GATE
 
 
-async def authenticated(scope: MutableMapping[str, Any], db: Database) -> Any:
+async def authenticated(scope: MutableMapping[str, Any], db: Database) -> Device | None:
     """The live token row behind the request's credentials, or None; looked up once per request."""
     state = scope.setdefault("state", {})
     if _ROW_KEY not in state:
         creds = credentials_of(scope)
         ok = creds.token and not creds.problem
         state[_ROW_KEY] = await db.token_by_hash(hash_token(creds.token)) if ok else None  # type: ignore[arg-type]
-    return state[_ROW_KEY]
+    device: Device | None = state[_ROW_KEY]
+    return device
 
 
 async def require_token(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
@@ -104,6 +106,6 @@ async def require_token(connection: ASGIConnection, handler: BaseRouteHandler) -
     row = await authenticated(connection.scope, db)  # type: ignore[arg-type]
     if row is None:
         raise Unauthorized("Unknown or revoked token.")
-    connection.state.token_id = row["id"]
+    connection.state.token_id = row.id
     now = utcnow()
-    await db.touch_token(row["id"], now, now - TOUCH_INTERVAL)
+    await db.touch_token(row.id, now, now - TOUCH_INTERVAL)

@@ -21,7 +21,7 @@ BACKUP_TOKEN_KINDS = frozenset({"browser", "cli"})
 async def download_backup(request: Request, state: State) -> Response[bytes]:
     """A backup .zip of the database and key files (keep it private: it holds the keys)."""
     token = await authenticated(request.scope, state.db)  # type: ignore[arg-type]
-    if token is None or token["kind"] not in BACKUP_TOKEN_KINDS:
+    if token is None or token.kind not in BACKUP_TOKEN_KINDS:
         raise Forbidden(
             "Backups hold the server's keys: download one in the browser on the computer "
             "that runs Study Notifier, or run `notifier backup` there."

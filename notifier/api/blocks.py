@@ -14,6 +14,8 @@ from litestar import Controller, MediaType, Response, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from notifier.db import Database
+from notifier.db.records import Block
 from notifier.errors import BadRequest, NotFound
 from notifier.plan import occurrences, recurrence
 from notifier.plan import prefs as prefs_mod
@@ -42,11 +44,11 @@ class _Answers:
     )
 
 
-_answers: weakref.WeakKeyDictionary[Any, _Answers] = weakref.WeakKeyDictionary()
+_answers: weakref.WeakKeyDictionary[Database, _Answers] = weakref.WeakKeyDictionary()
 _ANSWER_BYTES = 8_000_000  # kept in all (two months of 1,000 weekly blocks are ~8 MB)
 
 
-async def _agenda_answer(db: Any, tz_name: str, lo: datetime, hi: datetime) -> bytes:
+async def _agenda_answer(db: Database, tz_name: str, lo: datetime, hi: datetime) -> bytes:
     """The agenda's JSON, kept until the plan changes: the PWA asks for the same weeks
     again and again, and a kept answer costs one query instead of expanding every block."""
     version = await db.plan_version()  # read first: a change meanwhile is never kept as new
@@ -69,7 +71,7 @@ async def _agenda_answer(db: Any, tz_name: str, lo: datetime, hi: datetime) -> b
     return body
 
 
-async def _block(state: State, block_id: int) -> Any:
+async def _block(state: State, block_id: int) -> Block:
     row = await state.db.block(block_id)
     if row is None:
         raise NotFound(f"no block {block_id}")
@@ -90,9 +92,9 @@ class BlocksController(Controller):
         fields = validate_block(data, partial=False, default_tz=effective_timezone(prefs))
         check_repeats(fields)
         now = state.clock.now()
-        block_id = await state.db.add_block(fields, now, max_blocks=MAX_BLOCKS)
-        await state.scheduler.reschedule(now, block_id)
-        return block_json(await state.db.block(block_id))
+        block = await state.db.add_block(fields, now, max_blocks=MAX_BLOCKS)
+        await state.scheduler.reschedule(now, block.id)
+        return block_json(block)
 
     @get("/blocks")
     async def list(self, state: State) -> list[dict[str, Any]]:
@@ -108,12 +110,14 @@ class BlocksController(Controller):
     ) -> dict[str, Any]:
         """Change a block; its future reminders are recomputed."""
         row = await _block(state, block_id)
-        fields = validate_block(data, partial=True, default_tz=row["timezone"])
+        fields = validate_block(data, partial=True, default_tz=row.timezone)
         check_repeats(fields, row)
         now = state.clock.now()
-        await state.db.update_block(block_id, fields, now)
+        block = await state.db.update_block(block_id, fields, now)
+        if block is None:
+            raise NotFound(f"no block {block_id}")
         await state.scheduler.reschedule(now, block_id)
-        return block_json(await state.db.block(block_id))
+        return block_json(block)
 
     @delete("/blocks/{block_id:int}", status_code=204)
     async def remove(self, state: State, block_id: FromPath[int]) -> None:
@@ -191,9 +195,9 @@ class BlocksController(Controller):
         session = find_occurrence(row, key, changes)
         old, new = occurrences.split_fields(row, session, data, changes)
         now = state.clock.now()
-        new_id = await state.db.split_block(
+        block = await state.db.split_block(
             block_id, old, session.key, new, now, max_blocks=MAX_BLOCKS
         )
         await state.scheduler.reschedule(now, block_id)
-        await state.scheduler.reschedule(now, new_id)
-        return block_json(await state.db.block(new_id))
+        await state.scheduler.reschedule(now, block.id)
+        return block_json(block)

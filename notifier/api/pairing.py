@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import unicodedata
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -16,6 +16,7 @@ from litestar.response import Redirect
 from notifier.access.pairing import LOGIN, PAIR, pair_url, phone_can_use, qr_svg
 from notifier.access.tokens import SESSION_COOKIE, credentials_of, hash_token
 from notifier.clock import iso
+from notifier.db.records import DeviceStatus
 from notifier.errors import (
     BadRequest,
     InvalidCode,
@@ -80,17 +81,21 @@ class DevicePatch(msgspec.Struct, forbid_unknown_fields=True):
     name: str
 
 
-def device_out(row: Any, current_id: int | None) -> DeviceOut:
+def _iso(dt: datetime | None) -> str | None:
+    return iso(dt) if dt else None
+
+
+def device_out(device: DeviceStatus, current_id: int | None) -> DeviceOut:
     return DeviceOut(
-        id=row["id"],
-        name=row["label"],
-        kind=DEVICE_KINDS.get(row["kind"], "script"),
-        paired_at=row["created_at"],
-        last_seen_at=row["last_used_at"],
-        notifications=row["subscriptions"] > 0,
-        last_delivery_at=row["last_delivery_at"],
-        last_delivery_error=row["last_delivery_error"],
-        current=row["id"] == current_id,
+        id=device.id,
+        name=device.label,
+        kind=DEVICE_KINDS.get(device.kind, "script"),
+        paired_at=iso(device.created_at),
+        last_seen_at=_iso(device.last_used_at),
+        notifications=device.subscriptions > 0,
+        last_delivery_at=_iso(device.last_delivery_at),
+        last_delivery_error=device.last_delivery_error,
+        current=device.id == current_id,
     )
 
 
@@ -201,7 +206,7 @@ async def exchange_code(
     token_id, token = await state.pairing.redeem(
         state.db, PAIR, data.code, client=_client(request), label=label
     )
-    [row] = [r for r in await state.db.devices() if r["id"] == token_id]
+    [row] = [r for r in await state.db.devices() if r.id == token_id]
     body = ExchangeOut(token=token, device=device_out(row, token_id))
     return Response(body, status_code=201, cookies=[session_cookie(request, token)])
 
@@ -264,8 +269,8 @@ async def login(
     if previous:
         # This browser's old desktop session is replaced, not left lying around.
         row = await state.db.token_by_hash(hash_token(previous))
-        if row is not None and row["kind"] == "browser":
-            await state.db.replace_token(row["id"], token_id, state.pairing.now())
+        if row is not None and row.kind == "browser":
+            await state.db.replace_token(row.id, token_id, state.pairing.now())
     return Redirect(path="/", status_code=303, cookies=[session_cookie(request, token)])
 
 
@@ -286,7 +291,7 @@ async def rename_device(
     """Give a device a name a person recognises ("Kim's phone")."""
     if not await state.db.rename_token(device_id, device_name(data.name)):
         raise NotFound(f"no device {device_id}")
-    [row] = [r for r in await state.db.devices() if r["id"] == device_id]
+    [row] = [r for r in await state.db.devices() if r.id == device_id]
     return device_out(row, request.state.get("token_id"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -13,6 +14,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from notifier import base64url
 from notifier.clock import iso
+from notifier.db.records import Subscription
 from notifier.errors import BadRequest, InvalidEndpoint, NotFound
 from notifier.plan import prefs as prefs_mod
 from notifier.push import payload as payloads
@@ -56,18 +58,22 @@ def check_keys(keys: SubscriptionKeys) -> None:
         raise BadRequest("keys.auth: must be 16 bytes")
 
 
-def subscription_json(row: Any) -> dict[str, Any]:
+def _iso(dt: datetime | None) -> str | None:
+    return iso(dt) if dt else None
+
+
+def subscription_json(sub: Subscription) -> dict[str, Any]:
     return {
-        "id": row["id"],
-        "endpoint": row["endpoint"],
-        "label": row["label"],
-        "expiration_time": row["expiration_time"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-        "last_success_at": row["last_success_at"],
-        "last_error": row["last_error"],
-        "last_error_at": row["last_error_at"],
-        "failure_count": row["failure_count"],
+        "id": sub.id,
+        "endpoint": sub.endpoint,
+        "label": sub.label,
+        "expiration_time": sub.expiration_time,
+        "created_at": iso(sub.created_at),
+        "updated_at": iso(sub.updated_at),
+        "last_success_at": _iso(sub.last_success_at),
+        "last_error": sub.last_error,
+        "last_error_at": _iso(sub.last_error_at),
+        "failure_count": sub.failure_count,
     }
 
 
@@ -88,7 +94,7 @@ class PushController(Controller):
         endpoint = check_endpoint(data.endpoint, state.config.push_extra_hosts)
         check_keys(data.keys)
         expiration = int(data.expirationTime) if data.expirationTime is not None else None
-        sub_id = await state.db.upsert_subscription(
+        sub = await state.db.upsert_subscription(
             endpoint=endpoint,
             p256dh=data.keys.p256dh,
             auth=data.keys.auth,
@@ -97,7 +103,7 @@ class PushController(Controller):
             token_id=request.state.get("token_id"),
             now=state.clock.now(),
         )
-        return subscription_json(await state.db.subscription(sub_id))
+        return subscription_json(sub)
 
     @get("/subscriptions")
     async def list_subscriptions(self, state: State) -> list[dict[str, Any]]:

@@ -10,12 +10,12 @@ from litestar import get, post
 from litestar.datastructures import State
 from litestar.params import JSONBody, QueryParameter
 
-from notifier.clock import from_iso
+from notifier.clock import iso
+from notifier.db.records import Delivery, Reminder
 from notifier.errors import BadRequest, Conflict, Forbidden, NotFound
 from notifier.plan import occurrences, recurrence
 from notifier.plan import prefs as prefs_mod
 from notifier.plan.blocks import effective_timezone
-from notifier.texts.context import missed_count
 from notifier.texts.message import span
 
 
@@ -57,63 +57,63 @@ class ReminderOut(msgspec.Struct):
     deliveries: list[DeliveryOut]
 
 
-def status_text(row: Any) -> str:
+def status_text(row: Reminder) -> str:
     """The outbox status as a person would say it."""
-    status = row["status"]
+    status = row.status
     if status == "pending":
-        if row["key"].startswith("snooze:"):
+        if row.key.startswith("snooze:"):
             return "snoozed"
-        return "retrying" if row["next_attempt_at"] else "scheduled"
+        return "retrying" if row.next_attempt_at else "scheduled"
     if status == "sent":
-        return "late" if row["late"] else "sent"
+        return "late" if row.late else "sent"
     return {"failed": "not delivered"}.get(status, status)
 
 
-def what(row: Any, block_title: str | None) -> str:
+def what(row: Reminder, block_title: str | None) -> str:
     """What the reminder was about, in words."""
     name = block_title or "a deleted block"
-    if row["kind"] == "summary":
+    if row.kind == "summary":
         return "Daily summary"
-    if row["kind"] == "missed":
-        count = missed_count(row["key"])
+    if row.kind == "missed":
+        count = row.missed_count or 0
         return f"You missed {count} reminder" + ("" if count == 1 else "s")
-    if row["key"].startswith("snooze:"):
+    if row.key.startswith("snooze:"):
         return f"Snoozed: {name}"
-    offset = row["offset_minutes"] or 0
+    offset = row.offset_minutes or 0
     return f"{span(offset)} before {name}" if offset else f"Start of {name}"
 
 
 def reminder_out(
-    row: Any, deliveries: list[Any], block_title: str | None, tz: ZoneInfo
+    row: Reminder, deliveries: list[Delivery], block_title: str | None, tz: ZoneInfo
 ) -> ReminderOut:
     return ReminderOut(
-        id=row["id"],
+        id=row.id,
         what=what(row, block_title),
         block_title=block_title,
-        due_local=from_iso(row["due_at"]).astimezone(tz).isoformat(timespec="minutes"),
+        due_local=row.due_at.astimezone(tz).isoformat(timespec="minutes"),
         status_text=status_text(row),
-        title=row["title"],
-        body=row["body"],
-        text_source=row["text_source"],
-        text_error=row["text_error"],
-        error=row["error"],
-        key=row["key"],
-        kind=row["kind"],
-        block_id=row["block_id"],
-        occurrence_key=row["occurrence_key"],
-        offset_minutes=row["offset_minutes"],
-        due_at=row["due_at"],
-        status=row["status"],
-        late=bool(row["late"]),
-        attempts=row["attempts"],
-        sent_at=row["sent_at"],
+        title=row.title,
+        body=row.body,
+        text_source=row.text_source,
+        text_error=row.text_error,
+        error=row.error,
+        key=row.key,
+        kind=row.kind,
+        block_id=row.block_id,
+        occurrence_key=row.occurrence_key,
+        offset_minutes=row.offset_minutes,
+        due_at=iso(row.due_at),
+        status=row.status,
+        late=row.late,
+        attempts=row.attempts,
+        sent_at=iso(row.sent_at) if row.sent_at else None,
         deliveries=[
             DeliveryOut(
-                subscription_id=d["subscription_id"],
-                outcome=d["outcome"],
-                status=d["status"],
-                detail=d["detail"],
-                at=d["at"],
+                subscription_id=d.subscription_id,
+                outcome=d.outcome,
+                status=d.status,
+                detail=d.detail,
+                at=iso(d.at),
             )
             for d in deliveries
         ],
@@ -125,15 +125,10 @@ async def list_reminders(
     state: State, limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50
 ) -> list[ReminderOut]:
     """The outbox and delivery log, newest due time first, in words and raw."""
-    rows, deliveries = await state.db.list_reminders(limit)
-    by_reminder: dict[int, list[Any]] = {}
-    for d in deliveries:
-        by_reminder.setdefault(d["reminder_id"], []).append(d)
-    titles = await state.db.block_titles(sorted({r["block_id"] for r in rows if r["block_id"]}))
+    rows = await state.db.list_reminders(limit)
+    titles = await state.db.block_titles(sorted({r.block_id for r, _ in rows if r.block_id}))
     tz = recurrence.tz_from_name(effective_timezone(await prefs_mod.load(state.db)))
-    return [
-        reminder_out(r, by_reminder.get(r["id"], []), titles.get(r["block_id"]), tz) for r in rows
-    ]
+    return [reminder_out(r, d, titles.get(r.block_id) if r.block_id else None, tz) for r, d in rows]
 
 
 class ActionIn(msgspec.Struct):

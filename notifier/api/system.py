@@ -123,21 +123,21 @@ async def push_status(state: State) -> StatusOut:
                 fix="pair",
             )
         )
-    elif all(s["failure_count"] > 0 for s in subscriptions):
+    elif all(s.failure_count > 0 for s in subscriptions):
         problems.append(
             Problem(
                 code="deliveries_failing",
                 detail="The last notification failed on every device: "
-                + (subscriptions[-1]["last_error"] or "no answer from the push service"),
+                + (subscriptions[-1].last_error or "no answer from the push service"),
                 fix="devices",
             )
         )
-    phones = [d for d in devices if d["kind"] == "device"]
+    phones = [d for d in devices if d.kind == "device"]
     checklist = Checklist(
         contact_set=contact_problem is None,
         timezone_confirmed=bool(prefs.timezone),
         phone_paired=bool(phones),
-        push_delivered=any(d["last_delivery_at"] for d in phones),
+        push_delivered=any(d.last_delivery_at for d in phones),
         complete=False,
     )
     checklist.complete = all(

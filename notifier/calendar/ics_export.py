@@ -13,21 +13,23 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from notifier import __version__
-from notifier.clock import from_iso
+from notifier.db.records import Block, OccurrenceChange
 from notifier.plan import blocks, sessions
 
 PRODID = f"-//Study Notifier//notifier {__version__}//EN"
 
 
-def block_uid(row: Any) -> str:
+def block_uid(block: Block) -> str:
     """An imported block keeps its event's UID; others get one of their own that never changes."""
-    if row["ical_uid"]:
-        return str(row["ical_uid"])
-    created = from_iso(row["created_at"]).strftime("%Y%m%dT%H%M%SZ")
-    return f"block-{row['id']}-{created}@study-notifier"
+    if block.ical_uid:
+        return block.ical_uid
+    created = block.created_at.strftime("%Y%m%dT%H%M%SZ")
+    return f"block-{block.id}-{created}@study-notifier"
 
 
-def calendar_bytes(rows: Iterable[Any], change_rows: Iterable[Any], now: datetime) -> bytes:
+def calendar_bytes(
+    rows: Iterable[Block], change_rows: Iterable[OccurrenceChange], now: datetime
+) -> bytes:
     """Every block with its sessions' changes as one .ics file."""
     import icalendar
 
@@ -42,7 +44,7 @@ def calendar_bytes(rows: Iterable[Any], change_rows: Iterable[Any], now: datetim
     grouped = blocks.by_block(change_rows)
     years: list[int] = []
     for row in rows:
-        series = blocks.series(row, grouped.get(row["id"], ()))
+        series = blocks.series(row, grouped.get(row.id, ()))
         years.append(series.start_local.year)
         for component in _events(row, series, now):
             cal.add_component(component)
@@ -51,21 +53,21 @@ def calendar_bytes(rows: Iterable[Any], change_rows: Iterable[Any], now: datetim
     return bytes(cal.to_ical())
 
 
-def _events(row: Any, series: sessions.Series, now: datetime) -> list[Any]:
+def _events(row: Block, series: sessions.Series, now: datetime) -> list[Any]:
     import icalendar
 
     uid = block_uid(row)
     master = icalendar.Event()
     master.add("uid", uid)
     master.add("dtstamp", now.astimezone(UTC))
-    master.add("last-modified", from_iso(row["updated_at"]).astimezone(UTC))
-    master.add("summary", row["title"])
-    if row["notes"]:
-        master.add("description", row["notes"])
+    master.add("last-modified", row.updated_at.astimezone(UTC))
+    master.add("summary", row.title)
+    if row.notes:
+        master.add("description", row.notes)
     master.add("dtstart", _at(series.start_local, series))
     master.add("duration", timedelta(minutes=series.duration_minutes))
-    if row["rrule"]:
-        master.add("rrule", icalendar.vRecur.from_ical(row["rrule"]))
+    if row.rrule:
+        master.add("rrule", icalendar.vRecur.from_ical(row.rrule))
     out = [master]
     exdates, rdates = [], []
     for key, change in sorted(series.changes.items()):
@@ -83,9 +85,9 @@ def _events(row: Any, series: sessions.Series, now: datetime) -> list[Any]:
         moved.add("uid", uid)
         moved.add("dtstamp", now.astimezone(UTC))
         moved.add("recurrence-id", _at(change.original_local, series))
-        moved.add("summary", row["title"])
-        if row["notes"]:
-            moved.add("description", row["notes"])
+        moved.add("summary", row.title)
+        if row.notes:
+            moved.add("description", row.notes)
         moved.add("dtstart", _at(session.local, series))
         moved.add("duration", timedelta(minutes=session.duration_minutes))
         out.append(moved)

@@ -19,6 +19,8 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from notifier.clock import occurrence_key, parse_occurrence_key
+from notifier.db.records import BlockChanges
 from notifier.errors import CalendarError
 from notifier.plan import blocks, recurrence, sessions
 
@@ -40,7 +42,7 @@ class Event:
     """One VEVENT (with its overrides) as the block it becomes."""
 
     uid: str
-    fields: dict[str, Any]  # block columns: title, notes, start_local, timezone, duration, rrule
+    fields: BlockChanges  # title, notes, start_local, timezone, duration_minutes, rrule
     changes: dict[str, sessions.Change]  # by original key
 
 
@@ -161,10 +163,8 @@ def _event(
         local = _local(when, {}, tz) if isinstance(when, datetime) else None
         if local is None:
             continue  # an all-day extra date of a timed event: nothing to remind of
-        key = recurrence.occurrence_key(recurrence.localize(local, tz))
-        if key not in changes and not sessions.in_rule(
-            series, recurrence.parse_occurrence_key(key)
-        ):
+        key = occurrence_key(recurrence.localize(local, tz))
+        if key not in changes and not sessions.in_rule(series, parse_occurrence_key(key)):
             minutes = _minutes(length) if length is not None else None
             changes[key] = sessions.Change(
                 local, added=True, duration_minutes=_if_other(minutes, duration)
@@ -192,7 +192,7 @@ def _event(
         {
             "title": _clip(_summary(ev), blocks.MAX_TITLE) or "(no title)",
             "notes": _clip(_notes(ev), blocks.MAX_NOTES),
-            "start_local": blocks.local_text(series.start_local),
+            "start_local": series.start_local,
             "timezone": tz_name,
             "duration_minutes": duration,
             "rrule": rrule,
@@ -213,7 +213,7 @@ def _override(
     if not isinstance(rid.dt, datetime):
         return  # a date-only RECURRENCE-ID of a timed series names no session
     original_local = _local(rid.dt, rid.params, tz)
-    key = recurrence.occurrence_key(recurrence.localize(original_local, tz))
+    key = occurrence_key(recurrence.localize(original_local, tz))
     before = changes.get(key)
     current = sessions.Series(series.start_local, tz, series.rrule, duration, changes)
     known = sessions.find(current, key)
@@ -385,7 +385,7 @@ def _keys_at(series: sessions.Series, when: datetime | date, tz: ZoneInfo) -> li
     """Keys of the sessions an EXDATE value names: one instant, or every one on a date."""
     if isinstance(when, datetime):
         local = _local(when, {}, tz) if when.tzinfo is not None else when
-        return [recurrence.occurrence_key(recurrence.localize(local, tz))]
+        return [occurrence_key(recurrence.localize(local, tz))]
     day_start = recurrence.localize(datetime.combine(when, datetime.min.time()), tz)
     day_end = recurrence.localize(
         datetime.combine(when + timedelta(days=1), datetime.min.time()), tz

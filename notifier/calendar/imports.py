@@ -14,7 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from notifier.calendar.ics_import import Event, Parsed, Skipped, parse_calendar
-from notifier.db.blocks import CHANGE_COLUMNS
+from notifier.clock import local_text
+from notifier.db import Database
+from notifier.db.records import Block, BlockChanges, OccurrenceChange
 from notifier.plan import blocks
 
 # What an import sets on a block; the rest (reminder offsets, reminders on/off) is the person's.
@@ -70,7 +72,7 @@ class Outcome:
 
 
 async def import_calendar(
-    db: Any, data: bytes, default_tz: str, now: datetime, *, dry_run: bool
+    db: Database, data: bytes, default_tz: str, now: datetime, *, dry_run: bool
 ) -> Outcome:
     """Read `data` (an .ics file) and, unless `dry_run`, write its blocks in one transaction.
 
@@ -78,28 +80,30 @@ async def import_calendar(
     """
     # Parsing a big file takes a moment of CPU: not on the event loop.
     parsed = await asyncio.to_thread(parse_calendar, data, default_tz)
-    existing = {r["ical_uid"]: r for r in await db.blocks() if r["ical_uid"]}
-    changes = blocks.by_block(await db.occurrence_changes([r["id"] for r in existing.values()]))
+    existing = {b.ical_uid: b for b in await db.blocks() if b.ical_uid}
+    changes = blocks.by_block(await db.occurrence_changes([b.id for b in existing.values()]))
     outcome = Outcome(dry_run=dry_run, skipped=parsed.skipped)
-    creates, updates = [], []
+    creates: list[tuple[BlockChanges, dict[str, dict[str, Any]]]] = []
+    updates: list[tuple[int, BlockChanges, dict[str, dict[str, Any]]]] = []
     for event in parsed.events:
-        fields = {**event.fields, "ical_uid": event.uid, "ical_source": parsed.source}
+        fields: BlockChanges = {
+            **event.fields,
+            "ical_uid": event.uid,
+            "ical_source": parsed.source,
+        }
         rows = {k: blocks.change_fields(c) for k, c in event.changes.items()}
         row = existing.get(event.uid)
         if row is None:
             action = "create"
             outcome.created += 1
             creates.append((fields, rows))
-        elif (
-            _same(row, changes.get(row["id"], []), event, rows)
-            and row["ical_source"] == parsed.source
-        ):
+        elif _same(row, changes.get(row.id, []), event, rows) and row.ical_source == parsed.source:
             action = "unchanged"
             outcome.unchanged += 1
         else:
             action = "update"
             outcome.updated += 1
-            updates.append((row["id"], fields, rows))
+            updates.append((row.id, fields, rows))
         outcome.items.append(_item(event, action))
     outcome.removed_from_file = _removed(existing, parsed)
     if not dry_run and (creates or updates):
@@ -110,19 +114,22 @@ async def import_calendar(
 
 
 def _same(
-    row: Any, change_rows: list[Any], event: Event, wanted: dict[str, dict[str, Any]]
+    block: Block,
+    stored: list[OccurrenceChange],
+    event: Event,
+    wanted: dict[str, dict[str, Any]],
 ) -> bool:
-    if any(row[c] != event.fields[c] for c in IMPORTED):
+    if any(getattr(block, c) != event.fields.get(c) for c in IMPORTED):
         return False
-    have = {c["occurrence_key"]: {col: c[col] for col in CHANGE_COLUMNS} for c in change_rows}
+    have = {c.key: blocks.change_fields(blocks.change_of(c)) for c in stored}
     return have == wanted
 
 
-def _removed(existing: dict[str, Any], parsed: Parsed) -> list[dict[str, Any]]:
+def _removed(existing: dict[str, Block], parsed: Parsed) -> list[dict[str, Any]]:
     return [
-        {"block_id": r["id"], "uid": uid, "title": r["title"]}
-        for uid, r in existing.items()
-        if r["ical_source"] == parsed.source and uid not in parsed.uids
+        {"block_id": b.id, "uid": uid, "title": b.title}
+        for uid, b in existing.items()
+        if b.ical_source == parsed.source and uid not in parsed.uids
     ]
 
 
@@ -130,11 +137,11 @@ def _item(event: Event, action: str) -> dict[str, Any]:
     f = event.fields
     return {
         "uid": event.uid,
-        "title": f["title"],
-        "start": f["start_local"],
-        "timezone": f["timezone"],
-        "duration_minutes": f["duration_minutes"],
-        "rrule": f["rrule"],
+        "title": f.get("title"),
+        "start": local_text(f["start_local"]) if "start_local" in f else None,
+        "timezone": f.get("timezone"),
+        "duration_minutes": f.get("duration_minutes"),
+        "rrule": f.get("rrule"),
         "changed_sessions": len(event.changes),
         "action": action,
     }

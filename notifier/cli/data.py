@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from notifier.clock import utcnow
@@ -16,36 +15,29 @@ def import_file(config: Config, path: Path, *, dry_run: bool) -> int:
     from notifier.db import Database
     from notifier.plan import prefs as prefs_mod
     from notifier.plan.blocks import effective_timezone
-    from notifier.secretfiles import ensure_private_dir
+    from notifier.serve.codes import with_database
 
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise CalendarError(f"Cannot read {path}: {exc.strerror}.") from None
 
-    async def run() -> str:
-        ensure_private_dir(config.data_dir)
-        db = await Database.open(config.db_path)
-        try:
-            now = utcnow()
-            prefs = await prefs_mod.load(db)
-            outcome = await import_calendar(
-                db, data, effective_timezone(prefs), now, dry_run=dry_run
-            )
-            if outcome.block_ids:
-                # The scheduler (running now, or at its next start) recomputes reminders.
-                await db.request_resync(now)
-            lines = [outcome.summary()]
-            lines += [f"  skipped: {s.summary or s.uid}: {s.reason}" for s in outcome.skipped]
-            lines += [
-                f"  no longer in the file: {r['title']} (block {r['block_id']})"
-                for r in outcome.removed_from_file
-            ]
-            return "\n".join(lines)
-        finally:
-            await db.close()
+    async def run(db: Database) -> str:
+        now = utcnow()
+        prefs = await prefs_mod.load(db)
+        outcome = await import_calendar(db, data, effective_timezone(prefs), now, dry_run=dry_run)
+        if outcome.block_ids:
+            # The scheduler (running now, or at its next start) recomputes reminders.
+            await db.request_resync(now)
+        lines = [outcome.summary()]
+        lines += [f"  skipped: {s.summary or s.uid}: {s.reason}" for s in outcome.skipped]
+        lines += [
+            f"  no longer in the file: {r['title']} (block {r['block_id']})"
+            for r in outcome.removed_from_file
+        ]
+        return "\n".join(lines)
 
-    print(asyncio.run(run()))
+    print(with_database(config, run))
     return 0
 
 

@@ -113,19 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _token(config: Config, label: str) -> int:
-    import asyncio  # here, not at the top: --version and --help need none of it
-
+    # Imported here, not at the top: --version and --help need none of it.
     from notifier.access.tokens import mint_token
-    from notifier.db import Database
-    from notifier.secretfiles import ensure_private_dir
+    from notifier.serve.codes import with_database
 
-    async def run() -> str:
-        ensure_private_dir(config.data_dir)
-        db = await Database.open(config.db_path)
-        try:
-            return (await mint_token(db, label, kind="cli"))[1]
-        finally:
-            await db.close()
-
-    print(asyncio.run(run()))
+    _, token = with_database(config, lambda db: mint_token(db, label, kind="cli"))
+    print(token)
     return 0

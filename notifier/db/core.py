@@ -11,11 +11,13 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import aiosqlite
 
+from notifier.clock import from_iso
 from notifier.db.migrations import MIGRATIONS, SCHEMA_VERSION
 from notifier.errors import DatabaseTooNew, StorageError
 
@@ -37,7 +39,7 @@ class CoreDB:
         self._quiet_until = 0.0  # monotonic time before which skipped writes are not logged again
 
     @classmethod
-    async def open(cls, path: Path, *, migrate: bool = True):
+    async def open(cls, path: Path, *, migrate: bool = True) -> Self:
         """Open (creating if needed) and migrate the database at `path`."""
         _make_private(path)
         await _inspect(path)
@@ -125,11 +127,12 @@ class CoreDB:
                 log.warning("skipped a bookkeeping write to %s: %s", self.path, exc)
             return 0
 
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+    # Rows stay inside db/: the query modules turn them into records (records.py).
+    async def _fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         async with self.conn.execute(sql, tuple(params)) as cur:
             return list(await cur.fetchall())
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+    async def _fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         async with self.conn.execute(sql, tuple(params)) as cur:
             return await cur.fetchone()
 
@@ -205,6 +208,11 @@ def _damaged(path: Path, why: str) -> str:
         f"The database {path} is damaged ({why}); restore it from a backup, or move it "
         "away to start with an empty one. The file was not changed."
     )
+
+
+def optional_time(text: str | None) -> datetime | None:
+    """A nullable time column as an aware datetime."""
+    return from_iso(text) if text else None
 
 
 def _make_private(path: Path) -> None:

@@ -6,14 +6,21 @@ from datetime import datetime
 
 from notifier.clock import iso
 from notifier.db.core import CoreDB
+from notifier.db.records import StoredResponse
 
 
 class IdempotencyQueries(CoreDB):
     """First responses to mutating requests, by (token, key)."""
 
-    async def idempotent_response(self, token_id: int, key: str):
-        return await self.fetchone(
-            "SELECT * FROM idempotency WHERE token_id = ? AND key = ?", (token_id, key)
+    async def idempotent_response(self, token_id: int, key: str) -> StoredResponse | None:
+        row = await self._fetchone(
+            "SELECT method, path, status, body FROM idempotency WHERE token_id = ? AND key = ?",
+            (token_id, key),
+        )
+        if row is None:
+            return None
+        return StoredResponse(
+            method=row["method"], path=row["path"], status=row["status"], body=bytes(row["body"])
         )
 
     async def save_idempotent_response(

@@ -220,6 +220,16 @@ async def m007_action_uses(db: aiosqlite.Connection) -> None:
     )
 
 
+async def m008_missed_count(db: aiosqlite.Connection) -> None:
+    """The count of a "you missed N" reminder in its own column, not only inside its key."""
+    await db.execute("ALTER TABLE reminders ADD COLUMN missed_count INTEGER")
+    # Keys of such rows are missed:<n>:<stamp>; the key itself stays as it is (it is the tag).
+    await db.execute(
+        "UPDATE reminders SET missed_count = CAST(substr(key, 8, instr(substr(key, 8), ':') - 1) AS INTEGER) "
+        "WHERE kind = 'missed' AND key LIKE 'missed:%:%'"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_scheduling,
@@ -228,6 +238,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m005_plan_version,
     m006_quiet_hours,
     m007_action_uses,
+    m008_missed_count,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -2,36 +2,90 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import sqlite3
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from notifier.clock import iso
-from notifier.db.core import CoreDB
+from notifier.clock import from_iso, iso, occurrence_key, parse_occurrence_key
+from notifier.db.core import CoreDB, optional_time
+from notifier.db.records import Delivery, NewReminder, Reminder
 
 RESYNC = "resync_from"  # scheduler_state: blocks changed by another process since then
 # When a pending reminder is next worth looking at: its retry time, else its due time.
 _WHEN = "COALESCE(next_attempt_at, due_at)"
 
 
+class Outcome(Protocol):
+    """One device's push result, as the sender reports it."""
+
+    @property
+    def subscription_id(self) -> int: ...
+    @property
+    def outcome(self) -> Any: ...  # an enum whose .value is the stored text
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def detail(self) -> str: ...
+
+
+def _reminder(row: sqlite3.Row) -> Reminder:
+    occ = row["occurrence_key"]
+    return Reminder(
+        id=row["id"],
+        key=row["key"],
+        kind=row["kind"],
+        block_id=row["block_id"],
+        occurrence_key=occ,
+        occurrence_start=parse_occurrence_key(occ) if occ else None,
+        offset_minutes=row["offset_minutes"],
+        missed_count=row["missed_count"],
+        due_at=from_iso(row["due_at"]),
+        held_from=optional_time(row["held_from"]),
+        next_attempt_at=optional_time(row["next_attempt_at"]),
+        status=row["status"],
+        late=bool(row["late"]),
+        title=row["title"],
+        body=row["body"],
+        text_source=row["text_source"],
+        text_error=row["text_error"],
+        attempts=row["attempts"],
+        sent_at=optional_time(row["sent_at"]),
+        error=row["error"],
+        created_at=from_iso(row["created_at"]),
+        updated_at=from_iso(row["updated_at"]),
+    )
+
+
+def _delivery(row: sqlite3.Row) -> Delivery:
+    return Delivery(
+        reminder_id=row["reminder_id"],
+        subscription_id=row["subscription_id"],
+        outcome=row["outcome"],
+        status=row["status"],
+        detail=row["detail"],
+        at=from_iso(row["at"]),
+    )
+
+
 class ReminderQueries(CoreDB):
     """The outbox: one row per reminder key, moved pending → sending → sent/failed/missed/cancelled."""
 
-    async def insert_reminders(self, rows: Iterable[Mapping[str, Any]], now: datetime) -> int:
-        """Insert reminders whose key is new; an existing key is left as it is."""
+    async def insert_reminders(self, new: Iterable[NewReminder], now: datetime) -> int:
+        """Insert pending reminders whose key is new; an existing key is left as it is."""
         values = [
             (
-                r["key"],
-                r["kind"],
-                r.get("block_id"),
-                r.get("occurrence_key"),
-                r.get("offset_minutes"),
-                iso(r["due_at"]),
-                r.get("status", "pending"),
+                r.key,
+                r.kind,
+                r.block_id,
+                occurrence_key(r.occurrence_start) if r.occurrence_start else None,
+                r.offset_minutes,
+                r.missed_count,
+                iso(r.due_at),
                 iso(now),
                 iso(now),
             )
-            for r in rows
+            for r in new
         ]
         if not values:
             return 0
@@ -39,26 +93,22 @@ class ReminderQueries(CoreDB):
             # One call for all rows: SQLite's thread does the loop, not this event loop.
             cur = await conn.executemany(
                 "INSERT OR IGNORE INTO reminders (key, kind, block_id, occurrence_key, offset_minutes, "
-                "due_at, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "missed_count, due_at, status, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
                 values,
             )
             return max(cur.rowcount, 0)
 
-    async def reminder(self, reminder_id: int):
-        return await self.fetchone("SELECT * FROM reminders WHERE id = ?", (reminder_id,))
+    async def next_pending_time(self) -> datetime | None:
+        row = await self._fetchone(f"SELECT MIN({_WHEN}) FROM reminders WHERE status = 'pending'")
+        return optional_time(row[0]) if row else None
 
-    async def reminder_by_key(self, key: str):
-        return await self.fetchone("SELECT * FROM reminders WHERE key = ?", (key,))
-
-    async def next_pending_time(self) -> str | None:
-        row = await self.fetchone(f"SELECT MIN({_WHEN}) FROM reminders WHERE status = 'pending'")
-        return row[0] if row else None
-
-    async def pending_due(self, now: datetime, limit: int = 500):
-        return await self.fetchall(
+    async def pending_due(self, now: datetime, limit: int = 500) -> list[Reminder]:
+        rows = await self._fetchall(
             f"SELECT * FROM reminders WHERE status = 'pending' AND {_WHEN} <= ? ORDER BY {_WHEN}, id LIMIT ?",
             (iso(now), limit),
         )
+        return [_reminder(r) for r in rows]
 
     async def claim_reminder(self, reminder_id: int, now: datetime) -> bool:
         """pending → sending; False if someone else changed it first."""
@@ -82,7 +132,7 @@ class ReminderQueries(CoreDB):
             )
 
     async def record_deliveries(
-        self, reminder_id: int, results: Iterable[Any], now: datetime
+        self, reminder_id: int, results: Iterable[Outcome], now: datetime
     ) -> None:
         async with self.transaction() as conn:
             await conn.executemany(
@@ -104,7 +154,7 @@ class ReminderQueries(CoreDB):
 
     async def delivered_to(self, reminder_id: int) -> set[int]:
         """The subscriptions that already accepted this reminder."""
-        rows = await self.fetchall(
+        rows = await self._fetchall(
             "SELECT subscription_id FROM deliveries WHERE reminder_id = ? AND outcome = 'delivered'",
             (reminder_id,),
         )
@@ -125,18 +175,18 @@ class ReminderQueries(CoreDB):
             )
 
     async def cancel_pending(
-        self, block_id: int, occurrence_key: str | None, reason: str, now: datetime
+        self, block_id: int, occurrence: datetime | None, reason: str, now: datetime
     ) -> int:
-        """Cancel what is still pending for a block, or for one of its occurrences."""
+        """Cancel what is still pending for a block, or for its occurrence starting at `occurrence`."""
         sql = "UPDATE reminders SET status = 'cancelled', error = ?, updated_at = ? WHERE block_id = ? AND status = 'pending'"
         params: list[Any] = [reason, iso(now), block_id]
-        if occurrence_key is not None:
+        if occurrence is not None:
             sql += " AND occurrence_key = ?"
-            params.append(occurrence_key)
+            params.append(occurrence_key(occurrence))
         return await self.write(sql, params)
 
     async def drop_future_unsent(
-        self, now: datetime, block_id: int | None = None, occurrence_key: str | None = None
+        self, now: datetime, block_id: int | None = None, occurrence: datetime | None = None
     ) -> int:
         """Forget not-yet-sent block reminders due from `now` on, so they can be recomputed.
 
@@ -152,9 +202,9 @@ class ReminderQueries(CoreDB):
         if block_id is not None:
             sql += " AND block_id = ?"
             params.append(block_id)
-        if occurrence_key is not None:
+        if occurrence is not None:
             sql += " AND occurrence_key = ?"
-            params.append(occurrence_key)
+            params.append(occurrence_key(occurrence))
         return await self.write(sql, params)
 
     async def hold_reminder(self, row_id: int, until: datetime, now: datetime) -> bool:
@@ -196,13 +246,14 @@ class ReminderQueries(CoreDB):
 
     async def reminders_needing_text(
         self, until: datetime, limit: int = 20, after: datetime | None = None
-    ):
+    ) -> list[Reminder]:
         """Pending reminders without a text, due in (after, until], soonest first."""
-        return await self.fetchall(
+        rows = await self._fetchall(
             "SELECT * FROM reminders WHERE status = 'pending' AND title IS NULL AND due_at <= ? AND due_at > ? "
             "ORDER BY due_at LIMIT ?",
             (iso(until), iso(after) if after is not None else "", limit),
         )
+        return [_reminder(r) for r in rows]
 
     async def clear_prepared_texts(self, after: datetime) -> int:
         """Forget texts prepared for pending reminders due after `after` (the LLM settings changed)."""
@@ -222,19 +273,22 @@ class ReminderQueries(CoreDB):
                 (title, body, source, error, iso(now), reminder_id),
             )
 
-    async def list_reminders(self, limit: int):
-        rows = await self.fetchall(
+    async def list_reminders(self, limit: int) -> list[tuple[Reminder, list[Delivery]]]:
+        """The newest `limit` reminders (by due time), each with its deliveries by device."""
+        rows = await self._fetchall(
             "SELECT * FROM reminders ORDER BY due_at DESC, id DESC LIMIT ?", (limit,)
         )
         ids = [r["id"] for r in rows]
         marks = ",".join("?" for _ in ids) or "NULL"
-        deliveries = await self.fetchall(
+        by_reminder: dict[int, list[Delivery]] = {i: [] for i in ids}
+        for d in await self._fetchall(
             f"SELECT * FROM deliveries WHERE reminder_id IN ({marks}) ORDER BY subscription_id", ids
-        )
-        return rows, deliveries
+        ):
+            by_reminder[d["reminder_id"]].append(_delivery(d))
+        return [(_reminder(r), by_reminder[r["id"]]) for r in rows]
 
     async def get_state(self, name: str) -> str | None:
-        row = await self.fetchone("SELECT value FROM scheduler_state WHERE name = ?", (name,))
+        row = await self._fetchone("SELECT value FROM scheduler_state WHERE name = ?", (name,))
         return row[0] if row else None
 
     async def set_state(self, name: str, value: str) -> None:
@@ -256,7 +310,7 @@ class ReminderQueries(CoreDB):
             (RESYNC, iso(since)),
         )
 
-    async def take_resync(self) -> str | None:
+    async def take_resync(self) -> datetime | None:
         """The pending resync request (its time), removed; None if there is none."""
         value = await self.get_state(RESYNC)
         if value is None:
@@ -265,7 +319,7 @@ class ReminderQueries(CoreDB):
         await self.write(
             "DELETE FROM scheduler_state WHERE name = ? AND value = ?", (RESYNC, value)
         )
-        return value
+        return from_iso(value)
 
     async def count_llm_call(self, day: str) -> int:
         """Record one LLM call on `day` (local date) and return that day's count."""

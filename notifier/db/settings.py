@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
 
 from notifier.db.core import CoreDB
+from notifier.db.records import JSON
 
 
 class SettingsQueries(CoreDB):
     """The settings table."""
 
-    async def load_settings(self) -> dict[str, Any]:
-        rows = await self.fetchall("SELECT name, value FROM settings")
+    async def load_settings(self) -> dict[str, JSON]:
+        rows = await self._fetchall("SELECT name, value FROM settings")
         return {row["name"]: json.loads(row["value"]) for row in rows}
 
-    async def save_settings(self, values: Mapping[str, Any]) -> None:
+    async def save_settings(self, values: Mapping[str, JSON]) -> None:
         async with self.transaction() as conn:
             await conn.executemany(
                 "INSERT INTO settings (name, value) VALUES (?, ?) "

@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 
-from notifier.clock import iso
-from notifier.db.core import CoreDB
+from notifier.clock import from_iso, iso
+from notifier.db.core import CoreDB, optional_time
+from notifier.db.records import Subscription
+
+
+def _subscription(row: sqlite3.Row) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        endpoint=row["endpoint"],
+        p256dh=row["p256dh"],
+        auth=row["auth"],
+        label=row["label"],
+        expiration_time=row["expiration_time"],
+        token_id=row["token_id"],
+        created_at=from_iso(row["created_at"]),
+        updated_at=from_iso(row["updated_at"]),
+        last_success_at=optional_time(row["last_success_at"]),
+        last_error=row["last_error"],
+        last_error_at=optional_time(row["last_error_at"]),
+        failure_count=row["failure_count"],
+    )
 
 
 class SubscriptionQueries(CoreDB):
@@ -21,8 +41,8 @@ class SubscriptionQueries(CoreDB):
         expiration_time: int | None,
         token_id: int | None,
         now: datetime,
-    ) -> int:
-        """Insert, or update the row with the same endpoint; return its id."""
+    ) -> Subscription:
+        """Insert, or update the row with the same endpoint; return it as stored."""
         async with self.transaction() as conn:
             cur = await conn.execute(
                 """INSERT INTO push_subscriptions
@@ -37,17 +57,20 @@ class SubscriptionQueries(CoreDB):
                        token_id = excluded.token_id,
                        updated_at = excluded.updated_at,
                        failure_count = 0, last_error = NULL, last_error_at = NULL
-                   RETURNING id""",
+                   RETURNING *""",
                 (endpoint, p256dh, auth, label, expiration_time, token_id, iso(now), iso(now)),
             )
             row = await cur.fetchone()
-            return int(row[0])
+            assert row is not None
+            return _subscription(row)
 
-    async def subscription(self, sub_id: int):
-        return await self.fetchone("SELECT * FROM push_subscriptions WHERE id = ?", (sub_id,))
+    async def subscription(self, sub_id: int) -> Subscription | None:
+        row = await self._fetchone("SELECT * FROM push_subscriptions WHERE id = ?", (sub_id,))
+        return _subscription(row) if row is not None else None
 
-    async def subscriptions(self):
-        return await self.fetchall("SELECT * FROM push_subscriptions ORDER BY id")
+    async def subscriptions(self) -> list[Subscription]:
+        rows = await self._fetchall("SELECT * FROM push_subscriptions ORDER BY id")
+        return [_subscription(r) for r in rows]
 
     async def delete_subscription(self, sub_id: int) -> bool:
         return await self.write("DELETE FROM push_subscriptions WHERE id = ?", (sub_id,)) > 0

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import sqlite3
+from dataclasses import asdict
 from datetime import datetime
 
-from notifier.clock import iso
-from notifier.db.core import CoreDB
+from notifier.clock import from_iso, iso
+from notifier.db.core import CoreDB, optional_time
+from notifier.db.records import Device, DeviceStatus
+
+
+def _device(row: sqlite3.Row) -> Device:
+    return Device(
+        id=row["id"],
+        label=row["label"],
+        kind=row["kind"],
+        created_at=from_iso(row["created_at"]),
+        last_used_at=optional_time(row["last_used_at"]),
+    )
 
 
 class TokenQueries(CoreDB):
@@ -19,10 +32,12 @@ class TokenQueries(CoreDB):
             )
             return int(cur.lastrowid)
 
-    async def token_by_hash(self, token_hash: str):
-        return await self.fetchone(
+    async def token_by_hash(self, token_hash: str) -> Device | None:
+        """The live token with this hash, or None (unknown or revoked)."""
+        row = await self._fetchone(
             "SELECT * FROM tokens WHERE token_hash = ? AND revoked_at IS NULL", (token_hash,)
         )
+        return _device(row) if row is not None else None
 
     async def touch_token(self, token_id: int, now: datetime, older_than: datetime) -> None:
         """Record use, at most once per interval so reads do not all become writes; best effort."""
@@ -31,21 +46,9 @@ class TokenQueries(CoreDB):
             (iso(now), token_id, iso(older_than)),
         )
 
-    async def list_tokens(self):
-        return await self.fetchall("SELECT * FROM tokens ORDER BY id")
-
-    async def revoke_token(self, token_id: int, now: datetime) -> bool:
-        return (
-            await self.write(
-                "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                (iso(now), token_id),
-            )
-            > 0
-        )
-
-    async def devices(self):
+    async def devices(self) -> list[DeviceStatus]:
         """Tokens that still work, with their push subscriptions summed up (the devices list)."""
-        return await self.fetchall(
+        rows = await self._fetchall(
             """SELECT t.*,
                       COUNT(s.id) AS subscriptions,
                       MAX(s.last_success_at) AS last_delivery_at,
@@ -56,6 +59,15 @@ class TokenQueries(CoreDB):
                 WHERE t.revoked_at IS NULL
                 GROUP BY t.id ORDER BY t.id"""
         )
+        return [
+            DeviceStatus(
+                **asdict(_device(r)),
+                subscriptions=r["subscriptions"],
+                last_delivery_at=optional_time(r["last_delivery_at"]),
+                last_delivery_error=r["last_delivery_error"],
+            )
+            for r in rows
+        ]
 
     async def rename_token(self, token_id: int, label: str) -> bool:
         """Rename a token that still works; False if there is none."""

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from notifier.access.tokens import authenticated
+from notifier.db.records import StoredResponse
 from notifier.edge.http import MUTATING, first, header_lists, send_error
 from notifier.errors import BadRequest, IdempotencyKeyReused
 
@@ -40,7 +41,7 @@ def idempotency_middleware(app: Any) -> Any:
         if row is None:
             await app(scope, receive, send)  # the guard answers 401 (or the route is public)
             return
-        slot = (row["id"], key)
+        slot = (row.id, key)
         while slot in inflight:  # claim the slot with no await between check and claim
             await inflight[slot].wait()
         inflight[slot] = done = asyncio.Event()
@@ -57,20 +58,20 @@ def idempotency_middleware(app: Any) -> Any:
     return middleware
 
 
-async def _replay(stored: Any, scope: dict[str, Any], send: Any) -> None:
-    if (stored["method"], stored["path"]) != (scope["method"], scope["path"]):
+async def _replay(stored: StoredResponse, scope: dict[str, Any], send: Any) -> None:
+    if (stored.method, stored.path) != (scope["method"], scope["path"]):
         await send_error(
             send,
             IdempotencyKeyReused("This Idempotency-Key was already used for a different request."),
         )
         return
-    body = bytes(stored["body"])
+    body = stored.body
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"idempotency-replayed", b"true"),
     ]
-    await send({"type": "http.response.start", "status": stored["status"], "headers": headers})
+    await send({"type": "http.response.start", "status": stored.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

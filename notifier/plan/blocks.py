@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from notifier.clock import from_iso, iso
+from notifier.clock import iso, local_text, parse_occurrence_key
+from notifier.db import Database
+from notifier.db.records import Block, BlockChanges, OccurrenceChange, OccurrenceState, Reminder
 from notifier.errors import BadRequest, TooManyOccurrences
 from notifier.plan import recurrence, repeats, sessions
 from notifier.plan.prefs import Prefs, validate_offsets
@@ -57,13 +57,8 @@ def check_duration(value: Any) -> int:
     return value
 
 
-def local_text(dt: datetime) -> str:
-    """Naive local time as the API shows it (seconds only when set)."""
-    return dt.isoformat(timespec="seconds" if dt.second else "minutes")
-
-
-def validate_block(data: Mapping[str, Any], *, partial: bool, default_tz: str) -> dict[str, Any]:
-    """Check a create/patch body and return the database columns it sets."""
+def validate_block(data: Mapping[str, Any], *, partial: bool, default_tz: str) -> BlockChanges:
+    """Check a create/patch body and return the block fields it sets."""
     if not isinstance(data, Mapping):
         raise BadRequest("the block must be a JSON object")
     known = {
@@ -84,7 +79,7 @@ def validate_block(data: Mapping[str, Any], *, partial: bool, default_tz: str) -
         for name in ("title", "start", "duration_minutes"):
             if name not in data:
                 raise BadRequest(f"{name}: is required")
-    out: dict[str, Any] = {}
+    out: BlockChanges = {}
     tz_name = data.get("timezone", default_tz)
     try:
         tz = recurrence.tz_from_name(tz_name) if isinstance(tz_name, str) else None
@@ -107,7 +102,7 @@ def validate_block(data: Mapping[str, Any], *, partial: bool, default_tz: str) -
             raise BadRequest(f"notes: must be text of at most {MAX_NOTES} characters")
         out["notes"] = notes.strip()
     if "start" in data:
-        out["start_local"] = local_text(parse_start(data["start"], tz))
+        out["start_local"] = parse_start(data["start"], tz)
     if "duration_minutes" in data:
         out["duration_minutes"] = check_duration(data["duration_minutes"])
     if "repeat" in data:
@@ -126,14 +121,12 @@ def validate_block(data: Mapping[str, Any], *, partial: bool, default_tz: str) -
     if "reminder_offsets" in data:
         offsets = data["reminder_offsets"]
         out["reminder_offsets"] = (
-            None
-            if offsets is None
-            else json.dumps(list(validate_offsets("reminder_offsets", offsets)))
+            None if offsets is None else validate_offsets("reminder_offsets", offsets)
         )
     if "reminders" in data:
         if not isinstance(data["reminders"], bool):
             raise BadRequest("reminders: must be true or false")
-        out["reminders"] = int(data["reminders"])
+        out["reminders"] = data["reminders"]
     return out
 
 
@@ -147,62 +140,61 @@ def _repeat_rule(value: Any) -> str | None:
         raise BadRequest(f"repeat: {exc}") from None
 
 
-def check_repeats(fields: dict[str, Any], current: Any | None = None) -> None:
+def check_repeats(changes: BlockChanges, current: Block | None = None) -> None:
     """Refuse a rule that never produces an occurrence from the block's start."""
-    merged = {**(dict(current) if current is not None else {}), **fields}
-    if merged.get("rrule") is None or not {"rrule", "start_local", "timezone"} & set(fields):
+    if not {"rrule", "start_local", "timezone"} & set(changes):
         return
-    tz = recurrence.tz_from_name(merged["timezone"])
-    start = datetime.fromisoformat(merged["start_local"])
-    if recurrence.first_occurrence_within(start, tz, merged["rrule"]) is None:
+    rule = changes.get("rrule", current.rrule if current else None)
+    if rule is None:
+        return
+    start = changes.get("start_local") or (current.start_local if current else None)
+    tz_name = changes.get("timezone") or (current.timezone if current else None)
+    assert start is not None and tz_name is not None  # a new block has both; a stored one too
+    if recurrence.first_occurrence_within(start, recurrence.tz_from_name(tz_name), rule) is None:
         raise BadRequest(
             "rrule: this repeat never falls on a real date within five years of the start "
             "(like the 30th of February)"
         )
 
 
-def block_json(row: Any) -> dict[str, Any]:
-    offsets = row["reminder_offsets"]
+def block_json(block: Block) -> dict[str, Any]:
     return {
-        "id": row["id"],
-        "title": row["title"],
-        "notes": row["notes"],
-        "start": row["start_local"],
-        "timezone": row["timezone"],
-        "duration_minutes": row["duration_minutes"],
-        "rrule": row["rrule"],
-        **repeats.block_fields(
-            row["rrule"],
-            datetime.fromisoformat(row["start_local"]),
-            recurrence.tz_from_name(row["timezone"]),
-        ),
-        "reminder_offsets": json.loads(offsets) if offsets is not None else None,
-        "reminders": bool(row["reminders"]),
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
+        "id": block.id,
+        "title": block.title,
+        "notes": block.notes,
+        "start": local_text(block.start_local),
+        "timezone": block.timezone,
+        "duration_minutes": block.duration_minutes,
+        "rrule": block.rrule,
+        **repeats.block_fields(block.rrule, block.start_local, block.tz),
+        "reminder_offsets": list(block.reminder_offsets)
+        if block.reminder_offsets is not None
+        else None,
+        "reminders": block.reminders,
+        "created_at": iso(block.created_at),
+        "updated_at": iso(block.updated_at),
     }
 
 
-def series(row: Any, changes: Iterable[Any] = ()) -> sessions.Series:
-    """A block row and its change rows as the sessions it has."""
-    tz = _zone(row["timezone"])
+def series(block: Block, changes: Iterable[OccurrenceChange] = ()) -> sessions.Series:
+    """A block and its one-session changes as the sessions it has."""
     return sessions.Series(
-        start_local=_local(row["start_local"]),
-        tz=tz,
-        rrule=row["rrule"],
-        duration_minutes=row["duration_minutes"],
-        changes=sessions.keyed(map(change_of, changes), tz),
+        start_local=block.start_local,
+        tz=block.tz,
+        rrule=block.rrule,
+        duration_minutes=block.duration_minutes,
+        changes=sessions.keyed(map(change_of, changes), block.tz),
     )
 
 
-def change_of(row: Any) -> sessions.Change:
-    """An `occurrence_changes` row as a Change."""
+def change_of(stored: OccurrenceChange) -> sessions.Change:
+    """A stored one-session change as a Change."""
     return sessions.Change(
-        original_local=datetime.fromisoformat(row["original_local"]),
-        added=bool(row["added"]),
-        cancelled=bool(row["cancelled"]),
-        start_local=datetime.fromisoformat(row["start_local"]) if row["start_local"] else None,
-        duration_minutes=row["duration_minutes"],
+        original_local=stored.original_local,
+        added=stored.added,
+        cancelled=stored.cancelled,
+        start_local=stored.start_local,
+        duration_minutes=stored.duration_minutes,
     )
 
 
@@ -217,26 +209,23 @@ def change_fields(change: sessions.Change) -> dict[str, Any]:
     }
 
 
-def by_block(change_rows: Iterable[Any]) -> dict[int, list[Any]]:
-    """Change rows grouped by block id."""
-    out: dict[int, list[Any]] = {}
-    for c in change_rows:
-        out.setdefault(c["block_id"], []).append(c)
+def by_block(changes: Iterable[OccurrenceChange]) -> dict[int, list[OccurrenceChange]]:
+    """One-session changes grouped by block id."""
+    out: dict[int, list[OccurrenceChange]] = {}
+    for c in changes:
+        out.setdefault(c.block_id, []).append(c)
     return out
 
 
-def reminded(row: Any, changes: Iterable[Any], prefs: Prefs) -> sessions.Reminded:
+def reminded(block: Block, changes: Iterable[OccurrenceChange], prefs: Prefs) -> sessions.Reminded:
     """The scheduling view of a block under the current settings."""
-    offsets = (
-        json.loads(row["reminder_offsets"])
-        if row["reminder_offsets"] is not None
-        else prefs.default_offsets
-    )
     return sessions.Reminded(
-        id=row["id"],
-        series=series(row, changes),
-        offsets=tuple(offsets),
-        reminders=bool(row["reminders"]) and prefs.reminders_enabled,
+        id=block.id,
+        series=series(block, changes),
+        offsets=block.reminder_offsets
+        if block.reminder_offsets is not None
+        else prefs.default_offsets,
+        reminders=block.reminders and prefs.reminders_enabled,
     )
 
 
@@ -245,45 +234,48 @@ def occurrence_url(block_id: int, key: str) -> str:
     return f"/#/occurrence/{block_id}/{key}"
 
 
-def occurrence_json(row: Any, session: sessions.Session, state: Any | None) -> dict[str, Any]:
+def occurrence_json(
+    block: Block, session: sessions.Session, state: OccurrenceState | None
+) -> dict[str, Any]:
     """An agenda item; `original_start` (local) is there when the session was moved."""
     key = session.key
-    status = "cancelled" if session.cancelled else state["status"] if state else "planned"
+    status = "cancelled" if session.cancelled else state.status if state else "planned"
     return {
-        "block_id": row["id"],
-        "title": row["title"],
-        "notes": row["notes"],
+        "block_id": block.id,
+        "title": block.title,
+        "notes": block.notes,
         "key": key,
         "start": local_text(session.local),
         "start_utc": iso(session.start_utc),
         "end_utc": iso(session.start_utc + timedelta(minutes=session.duration_minutes)),
         "duration_minutes": session.duration_minutes,
-        "timezone": row["timezone"],
+        "timezone": block.timezone,
         "status": status,
-        "snoozed_until": state["snoozed_until"] if state else None,
-        "url": occurrence_url(row["id"], key),
+        "snoozed_until": iso(state.snoozed_until) if state and state.snoozed_until else None,
+        "url": occurrence_url(block.id, key),
         "original_start": local_text(session.original.local) if session.moved else None,
     }
 
 
 def expand(
-    rows: list[Any],
-    states: list[Any],
-    changes: list[Any],
+    blocks: list[Block],
+    states: list[OccurrenceState],
+    changes: list[OccurrenceChange],
     start: datetime,
     end: datetime,
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """All sessions of `rows` starting in [start, end), with state, in time order.
+    """All sessions of `blocks` starting in [start, end), with state, in time order.
 
     More than `limit` sessions is TooManyOccurrences, raised as soon as they are counted.
     """
-    by_key = {(s["block_id"], s["occurrence_key"]): s for s in states}
+    by_start = {(s.block_id, s.start): s for s in states}
     grouped = by_block(changes)
     out = []
-    for row in rows:
-        for session in sessions.sessions(series(row, grouped.get(row["id"], ())), start, end):
-            out.append(occurrence_json(row, session, by_key.get((row["id"], session.key))))
+    for block in blocks:
+        for session in sessions.sessions(series(block, grouped.get(block.id, ())), start, end):
+            state = by_start.get((block.id, session.original.start_utc))
+            out.append(occurrence_json(block, session, state))
         if limit is not None and len(out) > limit:
             raise TooManyOccurrences(
                 f"this range holds more than {limit:,} sessions: ask for a shorter one"
@@ -293,46 +285,42 @@ def expand(
 
 
 async def agenda(
-    db: Any, start: datetime, end: datetime, limit: int | None = None
+    db: Database, start: datetime, end: datetime, limit: int | None = None
 ) -> list[dict[str, Any]]:
     """The agenda of [start, end): the sessions of the blocks near it, with their state.
 
     Reads only what can occur in the window (not the plan's history), and expands in a
     worker thread when many blocks are near, so the event loop keeps answering.
     """
-    rows = await db.blocks_near(start, end)
+    blocks = await db.blocks_near(start, end)
     states = await db.occurrence_states_between(start, end)
     changes = await db.occurrence_changes_near(start, end)
-    if len(rows) < _INLINE_BLOCKS:
-        return expand(rows, states, changes, start, end, limit)
-    return await asyncio.to_thread(expand, rows, states, changes, start, end, limit)
+    if len(blocks) < _INLINE_BLOCKS:
+        return expand(blocks, states, changes, start, end, limit)
+    return await asyncio.to_thread(expand, blocks, states, changes, start, end, limit)
 
 
-# Parsing each block's zone and start again on every agenda adds up over thousands of blocks.
-_zone = lru_cache(maxsize=512)(recurrence.tz_from_name)
-_local = lru_cache(maxsize=8192)(datetime.fromisoformat)
-
-
-def session_start(reminder: Any) -> datetime:
+def session_start(reminder: Reminder) -> datetime | None:
     """When the session a block reminder is about starts (where it was moved to, if it was).
 
     A reminder is due `offset` minutes before its session's real start; a snooze has no
-    offset and is about the session at its occurrence key.
+    offset and is about the session at its occurrence key. None: not about a session.
     """
-    if reminder["offset_minutes"] is not None:
+    if reminder.offset_minutes is not None:
         # a reminder held through quiet hours keeps its first due time in held_from
-        held = reminder["held_from"] if "held_from" in reminder.keys() else None  # noqa: SIM118 (sqlite3.Row)
-        return from_iso(held or reminder["due_at"]) + timedelta(minutes=reminder["offset_minutes"])
-    return recurrence.parse_occurrence_key(reminder["occurrence_key"])
+        return (reminder.held_from or reminder.due_at) + timedelta(minutes=reminder.offset_minutes)
+    return reminder.occurrence_start
 
 
-def find_occurrence(row: Any, key: str, changes: Iterable[Any] = ()) -> sessions.Session:
+def find_occurrence(
+    block: Block, key: str, changes: Iterable[OccurrenceChange] = ()
+) -> sessions.Session:
     """The session of a block whose original start is `key`, or BadRequest if there is none."""
     try:
-        recurrence.parse_occurrence_key(key)
+        parse_occurrence_key(key)
     except ValueError:
         raise BadRequest("occurrence: must be the start in UTC as YYYYMMDDTHHMMSSZ") from None
-    found = sessions.find(series(row, changes), key)
+    found = sessions.find(series(block, changes), key)
     if found is None:
-        raise BadRequest(f"occurrence: block {row['id']} has no occurrence starting at {key}")
+        raise BadRequest(f"occurrence: block {block.id} has no occurrence starting at {key}")
     return found

@@ -6,7 +6,8 @@ from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from notifier.plan.recurrence import MINUTES_PER_DAY, occurrence_key
+from notifier.clock import occurrence_key
+from notifier.plan.recurrence import MINUTES_PER_DAY
 from notifier.plan.sessions import Reminded, sessions
 
 

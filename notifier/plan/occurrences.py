@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from notifier.clock import local_text, occurrence_key
+from notifier.db.records import Block, BlockChanges, NewReminder, OccurrenceChange
 from notifier.errors import BadRequest
 from notifier.plan import blocks, recurrence, sessions
 from notifier.plan.blocks import (
@@ -41,68 +42,71 @@ def parse_action(data: Any) -> tuple[str | None, int | None]:
 async def apply(
     db: Any,
     scheduler: Any,
-    block: Any,
+    block: Block,
     key: str,
     status: str | None,
     snooze: int | None,
     now: datetime,
 ) -> dict[str, Any]:
     """Apply the change, keep the outbox in step, and return the occurrence."""
-    occ = find_occurrence(block, key, await db.occurrence_changes([block["id"]]))
+    occ = find_occurrence(block, key, await db.occurrence_changes([block.id]))
     if occ.cancelled:
         raise BadRequest("occurrence: this session is cancelled")
-    key = occ.key
+    start = occ.original.start_utc  # the session's identity, moved or not
     if status is not None:
-        await db.set_occurrence_state(block["id"], key, status=status, snoozed_until=None, now=now)
+        state = await db.set_occurrence_state(
+            block.id, start, status=status, snoozed_until=None, now=now
+        )
         if status in ("done", "skipped"):
-            await db.cancel_pending(block["id"], key, f"occurrence marked {status}", now)
+            await db.cancel_pending(block.id, start, f"occurrence marked {status}", now)
             scheduler.wake()
         else:
-            await scheduler.reschedule(now, block["id"])
+            await scheduler.reschedule(now, block.id)
     else:
+        assert snooze is not None
         until = now + timedelta(minutes=snooze)
-        await db.set_occurrence_state(
-            block["id"], key, status="planned", snoozed_until=until, now=now
+        state = await db.set_occurrence_state(
+            block.id, start, status="planned", snoozed_until=until, now=now
         )
         await db.insert_reminders(
             [
-                {
-                    "key": f"snooze:b{block['id']}:{key}:{recurrence.occurrence_key(until)}",
-                    "kind": "reminder",
-                    "block_id": block["id"],
-                    "occurrence_key": key,
-                    "offset_minutes": None,
-                    "due_at": until,
-                }
+                NewReminder(
+                    key=f"snooze:b{block.id}:{occurrence_key(start)}:{occurrence_key(until)}",
+                    kind="reminder",
+                    block_id=block.id,
+                    occurrence_start=start,
+                    due_at=until,
+                )
             ],
             now,
         )
         scheduler.wake()
-    return occurrence_json(block, occ, await db.occurrence_state(block["id"], key))
+    return occurrence_json(block, occ, state)
 
 
 async def ask_again(
-    db: Any, scheduler: Any, block: Any, key: str, minutes: int, now: datetime
+    db: Any, scheduler: Any, block: Block, key: str, minutes: int, now: datetime
 ) -> dict[str, Any]:
     """ "+N min" on the end-of-block question: ask how it went once more, N minutes later."""
-    occ = find_occurrence(block, key, await db.occurrence_changes([block["id"]]))
+    occ = find_occurrence(block, key, await db.occurrence_changes([block.id]))
     if occ.cancelled:
         raise BadRequest("occurrence: this session is cancelled")
+    start = occ.original.start_utc
     until = now + timedelta(minutes=minutes)
     await db.insert_reminders(
         [
-            {
-                "key": f"again:b{block['id']}:{occ.key}:{recurrence.occurrence_key(until)}",
-                "kind": "check",
-                "block_id": block["id"],
-                "occurrence_key": occ.key,
-                "due_at": until,
-            }
+            NewReminder(
+                key=f"again:b{block.id}:{occ.key}:{occurrence_key(until)}",
+                kind="check",
+                block_id=block.id,
+                occurrence_start=start,
+                due_at=until,
+            )
         ],
         now,
     )
     scheduler.wake()
-    return occurrence_json(block, occ, await db.occurrence_state(block["id"], occ.key))
+    return occurrence_json(block, occ, await db.occurrence_state(block.id, start))
 
 
 # -- one session of a series: move, resize, cancel; or split the series there ------------
@@ -127,10 +131,10 @@ def parse_change(data: Any) -> dict[str, Any]:
 
 
 async def change(
-    db: Any, scheduler: Any, block: Any, key: str, wanted: dict[str, Any], now: datetime
+    db: Any, scheduler: Any, block: Block, key: str, wanted: dict[str, Any], now: datetime
 ) -> dict[str, Any]:
     """Move, resize or cancel one session (an RFC 5545 override); reminders follow it."""
-    rows = await db.occurrence_changes([block["id"]])
+    rows = await db.occurrence_changes([block.id])
     series = blocks.series(block, rows)
     session = find_occurrence(block, key, rows)
     key = session.key
@@ -144,24 +148,25 @@ async def change(
             if recurrence.localize(start, series.tz) == session.original.start_utc:
                 start = None  # back where the rule puts it: not a move
         duration = wanted.get("duration_minutes", before.duration_minutes)
-        if duration == block["duration_minutes"]:
+        if duration == block.duration_minutes:
             duration = None
         after = replace(before, cancelled=False, start_local=start, duration_minutes=duration)
     plain = not (after.added or after.cancelled or after.start_local or after.duration_minutes)
     await db.set_occurrence_change(
-        block["id"], key, None if plain else blocks.change_fields(after), now
+        block.id, key, None if plain else blocks.change_fields(after), now
     )
-    await scheduler.reschedule(now, block["id"])
-    found = sessions.find(blocks.series(block, await db.occurrence_changes([block["id"]])), key)
+    await scheduler.reschedule(now, block.id)
+    found = sessions.find(blocks.series(block, await db.occurrence_changes([block.id])), key)
     assert found is not None  # the original start did not change
-    return occurrence_json(block, found, await db.occurrence_state(block["id"], key))
+    state = await db.occurrence_state(block.id, found.original.start_utc)
+    return occurrence_json(block, found, state)
 
 
 def split_fields(
-    block: Any, session: sessions.Session, data: Any, rows: list[Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
+    block: Block, session: sessions.Session, data: Any, rows: list[OccurrenceChange]
+) -> tuple[BlockChanges, BlockChanges]:
     """(the old block's new rule, the new block's fields) for a split before `session`."""
-    if block["rrule"] is None:
+    if block.rrule is None:
         raise BadRequest("occurrence: a one-off block has no series to split")
     series = blocks.series(block, rows)
     start = session.original.start_utc
@@ -177,36 +182,34 @@ def split_fields(
         raise BadRequest(
             "occurrence: this is the series' first session; change the block itself instead"
         )
-    parts = dict(p.split("=", 1) for p in block["rrule"].split(";"))
+    parts = dict(p.split("=", 1) for p in block.rrule.split(";"))
     count = parts.pop("COUNT", None)
     parts.pop("UNTIL", None)
     # UNTIL in UTC one second before the split: RFC 5545 §3.3.10 wants UTC when DTSTART has a zone.
-    until = recurrence.occurrence_key(start - timedelta(seconds=1))
+    until = occurrence_key(start - timedelta(seconds=1))
     old_rule = recurrence.parse_rrule(
         ";".join(f"{k}={v}" for k, v in {**parts, "UNTIL": until}.items())
     )
-    new_rule = block["rrule"]
+    new_rule = block.rrule
     if count is not None:
         left = int(count) - len(earlier)
         new_rule = recurrence.parse_rrule(
             ";".join(f"{k}={v}" for k, v in {**parts, "COUNT": left}.items())
         )
     defaults = {
-        "title": block["title"],
-        "notes": block["notes"],
-        "start": blocks.local_text(session.original.local),
-        "timezone": block["timezone"],
-        "duration_minutes": block["duration_minutes"],
+        "title": block.title,
+        "notes": block.notes,
+        "start": local_text(session.original.local),
+        "timezone": block.timezone,
+        "duration_minutes": block.duration_minutes,
         "rrule": new_rule,
         "reminder_offsets": None
-        if block["reminder_offsets"] is None
-        else json.loads(block["reminder_offsets"]),
-        "reminders": bool(block["reminders"]),
+        if block.reminder_offsets is None
+        else list(block.reminder_offsets),
+        "reminders": block.reminders,
     }
     if not isinstance(data, dict):
         raise BadRequest("the block must be a JSON object")
-    fields = blocks.validate_block(
-        {**defaults, **data}, partial=False, default_tz=block["timezone"]
-    )
+    fields = blocks.validate_block({**defaults, **data}, partial=False, default_tz=block.timezone)
     blocks.check_repeats(fields)
     return {"rrule": old_rule}, fields

@@ -47,7 +47,6 @@ _REFUSED = dict.fromkeys(
 _REFUSED |= dict.fromkeys(("BYYEARDAY", "BYWEEKNO", "BYEASTER"), "study blocks have no use for it")
 _BYDAY_RE = re.compile(r"([+-]?[0-9]{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
 _UNTIL_RE = re.compile(r"([0-9]{8})(?:T([0-9]{6})(Z?))?")
-_KEY_RE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z")
 
 
 @dataclass(frozen=True)
@@ -480,22 +479,6 @@ def daily_summary_due(
     )
     days = occurrences(first, tz, "FREQ=DAILY", window_start, window_end, limit=None)
     return [(o.local.date(), o.start_utc) for o in days]
-
-
-def occurrence_key(start_utc: datetime) -> str:
-    """Format an aware datetime as YYYYMMDDTHHMMSSZ (sub-second parts are dropped)."""
-    u = _utc(start_utc)
-    return f"{u.year:04d}{u.month:02d}{u.day:02d}T{u.hour:02d}{u.minute:02d}{u.second:02d}Z"
-
-
-def parse_occurrence_key(s: str) -> datetime:
-    """Parse YYYYMMDDTHHMMSSZ (strictly) into an aware UTC datetime."""
-    m = _KEY_RE.fullmatch(s) if isinstance(s, str) else None
-    with suppress(ValueError):  # well-formed but no such time, like 20260230T000000Z
-        if m:
-            year, month, day, hour, minute, second = map(int, m.groups())
-            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-    raise ValueError(f"bad occurrence start {s!r}: expected UTC as YYYYMMDDTHHMMSSZ")
 
 
 def tz_from_name(name: str) -> ZoneInfo:

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from notifier.clock import occurrence_key, parse_occurrence_key
 from notifier.plan import recurrence
-from notifier.plan.recurrence import Occurrence, localize, occurrence_key
+from notifier.plan.recurrence import Occurrence, localize
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def sessions(series: Series, window_start: datetime, window_end: datetime) -> li
 
 def find(series: Series, key: str) -> Session | None:
     """The session whose original start is `key` (cancelled ones too), or None."""
-    start = recurrence.parse_occurrence_key(key)
+    start = parse_occurrence_key(key)
     change = series.changes.get(key)
     if change is not None and change.added:
         original = Occurrence(change.original_local, localize(change.original_local, series.tz))

@@ -33,11 +33,11 @@ async def deliver(
     rows = await db.subscriptions()
     if subscription_ids is not None:
         wanted = set(subscription_ids)
-        rows = [r for r in rows if r["id"] in wanted]
+        rows = [r for r in rows if r.id in wanted]
     if skip_ids:
-        rows = [r for r in rows if r["id"] not in skip_ids]
+        rows = [r for r in rows if r.id not in skip_ids]
     results = await sender.fan_out(
-        [Target.from_row(r) for r in rows], message, subject=subject, **send_kwargs
+        [Target.of(r) for r in rows], message, subject=subject, **send_kwargs
     )
     for result in results:
         await record(db, result, now())

@@ -19,6 +19,7 @@ from enum import Enum
 from itertools import islice
 from typing import Any
 
+from notifier.db.records import Subscription
 from notifier.errors import InvalidEndpoint
 from notifier.push import payload as payloads
 from notifier.push.endpoints import check_endpoint
@@ -54,8 +55,8 @@ class Target:
     auth: str
 
     @classmethod
-    def from_row(cls, row: Any) -> Target:
-        return cls(row["id"], row["endpoint"], row["p256dh"], row["auth"])
+    def of(cls, sub: Subscription) -> Target:
+        return cls(sub.id, sub.endpoint, sub.p256dh, sub.auth)
 
 
 @dataclass(frozen=True)

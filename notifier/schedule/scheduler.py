@@ -14,11 +14,12 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from notifier.access.action_tokens import ActionTokens
 from notifier.clock import Clock, from_iso, iso
 from notifier.db import Database
+from notifier.db.records import Block, NewReminder, OccurrenceChange, Reminder
 from notifier.plan import checks, quiet, recurrence, sessions
 from notifier.plan import prefs as prefs_mod
 from notifier.plan.blocks import (
@@ -28,10 +29,13 @@ from notifier.plan.blocks import (
     reminded,
     session_start,
 )
+from notifier.plan.prefs import Prefs
+from notifier.plan.quiet import QuietHours
 from notifier.push import payload as payloads
 from notifier.push.delivery import deliver
 from notifier.push.sender import Outcome, PushResult, PushSender, Target
 from notifier.texts.context import held_text, is_late, missed_key, text_for, today
+from notifier.texts.message import Text
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +72,6 @@ class Scheduler:
         self._warm_due = self.clock.now()  # the due time of the last warm-up asked for
         self._warm_asks = 0
         self._warming: asyncio.Task[None] | None = None
-        self.ticks = 0
         self.on_wake: list[Callable[[], None]] = []  # told of every change too (the composer task)
 
     # -- the loop -------------------------------------------------------------
@@ -101,19 +104,18 @@ class Scheduler:
 
     async def tick(self) -> datetime:
         """One pass: fill the outbox, start what is due; return when to wake next."""
-        self.ticks += 1
         now = self.clock.now()
         if (since := await self.db.take_resync()) is not None:
             # Blocks changed by another process (`notifier import`): reminders due since
             # then are recomputed too, so one due a moment after the change is not lost.
-            await self.reschedule(min(from_iso(since), now))
+            await self.reschedule(min(since, now))
         await self.materialize(now)
         await self.start_due(now)
         nxt = await self.db.next_pending_time()
         cap = now + timedelta(seconds=MAX_SLEEP)
-        until = min(from_iso(nxt), cap) if nxt else cap
-        if nxt and from_iso(nxt) - now <= WARM_AHEAD:
-            self._warm(from_iso(nxt))
+        until = min(nxt, cap) if nxt else cap
+        if nxt and nxt - now <= WARM_AHEAD:
+            self._warm(nxt)
         log.debug("scheduler: next wake at %s", iso(until))
         return until
 
@@ -185,7 +187,7 @@ class Scheduler:
 
     async def _window(
         self, start: datetime, end: datetime, block_id: int | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[NewReminder]:
         """The outbox rows of every reminder due in [start, end), of one block or all.
 
         Only the blocks that can have a session then are read; with many, the expansion
@@ -198,12 +200,9 @@ class Scheduler:
             rows = await self.db.blocks_near(start, later)
             changes = await self.db.occurrence_changes_near(start, later)
         else:
-            rows = [row] if (row := await self.db.block(block_id)) is not None else []
+            rows = await self.db.blocks(block_id)
             changes = await self.db.occurrence_changes([block_id])
-        closed = {
-            (b, recurrence.parse_occurrence_key(k))
-            for b, k in await self.db.closed_occurrences(start, later, block_id)
-        }
+        closed = await self.db.closed_occurrences(start, later, block_id)
         if len(rows) > 1:
             new = await asyncio.to_thread(
                 _reminder_rows, rows, by_block(changes), prefs, start, end, closed
@@ -216,7 +215,9 @@ class Scheduler:
             for day, due in recurrence.daily_summary_due(
                 datetime.min.time().replace(hour=hh, minute=mm), tz, start, end
             ):
-                new.append({"key": f"summary:{day.isoformat()}", "kind": "summary", "due_at": due})
+                new.append(
+                    NewReminder(key=f"summary:{day.isoformat()}", kind="summary", due_at=due)
+                )
         return new
 
     # -- sending --------------------------------------------------------------
@@ -230,21 +231,18 @@ class Scheduler:
         release = quiet.release_time(quiet_hours, now, tz) if quiet_hours else None
         missed = []
         for row in await self.db.pending_due(now):
-            due = from_iso(row["due_at"])
-            if release is not None and row["kind"] != "missed":
+            if release is not None and quiet_hours is not None and row.kind != "missed":
                 await self._keep_quiet(row, release, quiet_hours, now)
                 continue
-            if row["kind"] != "missed" and now - due > grace:
-                if row["sent_at"]:  # waiting to retry a device, but some device has it: enough
-                    await self.db.finish_reminder(
-                        row["id"], now, status="sent", next_attempt_at=None
-                    )
+            if row.kind != "missed" and now - row.due_at > grace:
+                if row.sent_at:  # waiting to retry a device, but some device has it: enough
+                    await self.db.finish_reminder(row.id, now, status="sent", next_attempt_at=None)
                 else:
                     missed.append(row)
                 continue
-            if not await self.db.claim_reminder(row["id"], now):
+            if not await self.db.claim_reminder(row.id, now):
                 continue
-            task = asyncio.create_task(self._send(row, now))
+            task = asyncio.create_task(self._send(row, prefs))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
         if missed:
@@ -252,66 +250,75 @@ class Scheduler:
             await self.start_due(now)  # sends the "you missed N" push right away
 
     async def _keep_quiet(
-        self, row: Any, release: datetime, quiet_hours: Any, now: datetime
+        self, row: Reminder, release: datetime, quiet_hours: QuietHours, now: datetime
     ) -> None:
         """Quiet hours: hold the notification until they end, or drop it, as the person chose.
 
         The daily summary is always held (it never lands inside), and a reminder for a
         session that is over by the end of the quiet is dropped: it would only be noise.
         """
-        hold = row["kind"] == "summary" or quiet_hours.mode == "hold"
-        if hold and row["kind"] == "reminder" and row["block_id"] is not None:
-            block = await self.db.block(row["block_id"])
-            length = timedelta(minutes=block["duration_minutes"] if block else 0)
-            if session_start(row) + length <= release:
+        hold = row.kind == "summary" or quiet_hours.mode == "hold"
+        start = session_start(row)
+        if hold and row.kind == "reminder" and row.block_id is not None and start is not None:
+            block = await self.db.block(row.block_id)
+            length = timedelta(minutes=block.duration_minutes if block else 0)
+            if start + length <= release:
                 hold = False
         if hold:
-            await self.db.hold_reminder(row["id"], release, now)
+            await self.db.hold_reminder(row.id, release, now)
         else:
-            await self.db.finish_reminder(row["id"], now, status="cancelled", error="quiet hours")
+            await self.db.finish_reminder(row.id, now, status="cancelled", error="quiet hours")
 
-    async def _record_missed(self, rows: list[Any], now: datetime) -> None:
+    async def _record_missed(self, rows: list[Reminder], now: datetime) -> None:
         """Too late to be useful: list them as missed and queue one "you missed N" push."""
-        await self.db.mark_missed([r["id"] for r in rows], now)
+        await self.db.mark_missed([r.id for r in rows], now)
         log.warning(
             "%d reminder(s) fell outside the late grace while the server was down", len(rows)
         )
         await self.db.insert_reminders(
-            [{"key": missed_key(len(rows), now), "kind": "missed", "due_at": now}], now
+            [
+                NewReminder(
+                    key=missed_key(len(rows), now),
+                    kind="missed",
+                    due_at=now,
+                    missed_count=len(rows),
+                )
+            ],
+            now,
         )
 
-    async def _send(self, row: Any, claimed_at: datetime) -> None:
+    async def _send(self, row: Reminder, prefs: Prefs) -> None:
         async with self._gate:
             try:
-                await self._send_one(row)
+                await self._send_one(row, prefs)
             except Exception as exc:  # never leave a claimed row behind silently
-                log.exception("sending reminder %s failed", row["key"])
+                log.exception("sending reminder %s failed", row.key)
                 await self.db.finish_reminder(
-                    row["id"], self.clock.now(), status="failed", error=f"internal error: {exc}"
+                    row.id, self.clock.now(), status="failed", error=f"internal error: {exc}"
                 )
 
-    async def _send_one(self, row: Any) -> None:
+    async def _send_one(self, row: Reminder, prefs: Prefs) -> None:
+        """Send one claimed reminder under the settings it was found due with."""
         now = self.clock.now()
-        prefs = await prefs_mod.load(self.db)
-        due = from_iso(row["due_at"])
+        due = row.due_at
         late = is_late(due, now)
         # the summary counts what is still ahead (texts/context.py); nothing ahead, nothing sent
-        if row["kind"] == "summary" and not any(
+        if row.kind == "summary" and not any(
             o.status == "planned" and o.local >= max(due, now)
             for o in await today(self.db, effective_timezone(prefs), due)
         ):
             await self.db.finish_reminder(
-                row["id"], now, status="cancelled", error="nothing ahead today"
+                row.id, now, status="cancelled", error="nothing ahead today"
             )
             return
         text = await text_for(self.db, row, prefs, now)
-        if row["held_from"]:
+        if row.held_from:
             text = held_text(text)
-        message = self._payload(row, text, due, prefs)
+        message = self._payload(row, text, prefs)
         # A retry goes only to the devices that do not have this reminder yet.
-        already = await self.db.delivered_to(row["id"]) if row["attempts"] else set()
+        already = await self.db.delivered_to(row.id) if row.attempts else set()
         results = await self.deliver(
-            message, prefs, row, now, skip_ids=already, per_target=self._buttons(row, due, message)
+            message, prefs, row, now, skip_ids=already, per_target=self._buttons(row, message)
         )
         done = self.clock.now()
         delivered = bool(already) or any(r.outcome is Outcome.DELIVERED for r in results)
@@ -326,7 +333,7 @@ class Scheduler:
             text_error=text.error,
             late=int(late),
         )
-        if delivered and not row["sent_at"]:
+        if delivered and not row.sent_at:
             fields["sent_at"] = done
         if waiting and self._still_useful(row, retry_at, prefs):
             fields.update(status="pending", next_attempt_at=retry_at, error=_summarise(waiting))
@@ -341,15 +348,15 @@ class Scheduler:
             fields.update(status="failed", error="no devices are subscribed")
         else:
             fields.update(status="failed", error=_summarise(results))
-        await self.db.finish_reminder(row["id"], done, **fields)
+        await self.db.finish_reminder(row.id, done, **fields)
         if fields["status"] == "pending":
             self.wake()
 
     async def deliver(
         self,
         message: dict[str, Any],
-        prefs: Any,
-        row: Any,
+        prefs: Prefs,
+        row: Reminder,
         now: datetime,
         skip_ids: frozenset[int] | set[int] = frozenset(),
         per_target: Callable[[Target], dict[str, Any]] | None = None,
@@ -363,23 +370,23 @@ class Scheduler:
             skip_ids=skip_ids,
             per_target=per_target,
             now=self.clock.now,
-            topic=payloads.topic_for(row["key"]),
-            urgency="high" if row["kind"] != "summary" else "normal",
+            topic=payloads.topic_for(row.key),
+            urgency="high" if row.kind != "summary" else "normal",
             ttl=_ttl(row, now),
             deadline=time.monotonic() + SEND_DEADLINE,
         )
-        await self.db.record_deliveries(row["id"], results, now)
+        await self.db.record_deliveries(row.id, results, now)
         return results
 
     def _buttons(
-        self, row: Any, due: datetime, message: dict[str, Any]
+        self, row: Reminder, message: dict[str, Any]
     ) -> Callable[[Target], dict[str, Any]] | None:
         """Each device's copy of a message with buttons carries a token bound to that device."""
-        if row["kind"] not in ("reminder", "check") or row["block_id"] is None:
+        if row.kind not in ("reminder", "check") or row.block_id is None or not row.occurrence_key:
             return None
         # the buttons work until a day after the session (or the question) is due
-        expires = max(due, session_start(row)) + timedelta(hours=24)
-        block_id, occurrence = row["block_id"], row["occurrence_key"]
+        expires = max(row.due_at, session_start(row) or row.due_at) + timedelta(hours=24)
+        block_id, occurrence = row.block_id, row.occurrence_key
 
         def with_token(target: Target) -> dict[str, Any]:
             token = self.tokens.issue(target.id, block_id, occurrence, expires)
@@ -387,71 +394,72 @@ class Scheduler:
 
         return with_token
 
-    def _payload(self, row: Any, text: Any, due: datetime, prefs: Any) -> dict[str, Any]:
-        if row["kind"] in ("reminder", "check") and row["block_id"] is not None:
-            check = row["kind"] == "check"
+    def _payload(self, row: Reminder, text: Text, prefs: Prefs) -> dict[str, Any]:
+        due, kind = row.due_at, cast(payloads.Kind, row.kind)
+        if kind in ("reminder", "check") and row.block_id is not None and row.occurrence_key:
+            check = kind == "check"
             return payloads.build(
-                kind=row["kind"],
+                kind=kind,
                 title=text.title,
                 body=text.body,
-                url=occurrence_url(row["block_id"], row["occurrence_key"]),
-                tag=row["key"],
+                url=occurrence_url(row.block_id, row.occurrence_key),
+                tag=row.key,
                 due=due,
                 actions=(payloads.check_actions if check else payloads.reminder_actions)(
                     prefs.snooze_minutes
                 ),
                 snooze_minutes=prefs.snooze_minutes,
             )
-        url = "/#/reminders" if row["kind"] == "missed" else "/#/today"
+        url = "/#/reminders" if kind == "missed" else "/#/today"
         return payloads.build(
-            kind=row["kind"], title=text.title, body=text.body, url=url, tag=row["key"], due=due
+            kind=kind, title=text.title, body=text.body, url=url, tag=row.key, due=due
         )
 
-    def _still_useful(self, row: Any, now: datetime, prefs: Any) -> bool:
-        return now - from_iso(row["due_at"]) < timedelta(minutes=max(prefs.late_grace_minutes, 1))
+    def _still_useful(self, row: Reminder, now: datetime, prefs: Prefs) -> bool:
+        return now - row.due_at < timedelta(minutes=max(prefs.late_grace_minutes, 1))
 
 
 def _reminder_rows(
-    rows: list[Any],
-    changes: dict[int, list[Any]],
-    prefs: prefs_mod.Prefs,
+    rows: list[Block],
+    changes: dict[int, list[OccurrenceChange]],
+    prefs: Prefs,
     start: datetime,
     end: datetime,
     closed: set[tuple[int, datetime]],
-) -> list[dict[str, Any]]:
+) -> list[NewReminder]:
     """The outbox rows of the blocks' reminders (and end-of-block questions) due in [start, end).
 
     Pure: runs in a thread.
     """
-    plan = [reminded(r, changes.get(r["id"], ()), prefs) for r in rows]
+    plan = [reminded(r, changes.get(r.id, ()), prefs) for r in rows]
     dues = sessions.due_reminders(plan, start, end, closed=closed)
     asks = checks.due_checks(plan, start, end, closed=closed) if prefs.end_of_block_check else []
     return [
-        {
-            "key": d.key,
-            "kind": "reminder",
-            "block_id": d.block_id,
-            "occurrence_key": recurrence.occurrence_key(d.occurrence_utc),
-            "offset_minutes": d.offset_minutes,
-            "due_at": d.due_utc,
-        }
+        NewReminder(
+            key=d.key,
+            kind="reminder",
+            block_id=d.block_id,
+            occurrence_start=d.occurrence_utc,
+            offset_minutes=d.offset_minutes,
+            due_at=d.due_utc,
+        )
         for d in dues
     ] + [
-        {
-            "key": c.key,
-            "kind": "check",
-            "block_id": c.block_id,
-            "occurrence_key": recurrence.occurrence_key(c.occurrence_utc),
-            "due_at": c.due_utc,
-        }
+        NewReminder(
+            key=c.key,
+            kind="check",
+            block_id=c.block_id,
+            occurrence_start=c.occurrence_utc,
+            due_at=c.due_utc,
+        )
         for c in asks
     ]
 
 
-def _ttl(row: Any, now: datetime) -> int:
+def _ttl(row: Reminder, now: datetime) -> int:
     """Seconds a push service should keep trying: until the reminder stops being useful."""
-    if row["kind"] == "reminder" and row["occurrence_key"]:
-        start = session_start(row)
+    start = session_start(row)
+    if row.kind == "reminder" and start:
         return int(max(60, min((start - now).total_seconds() + 3600, 24 * 3600)))
     return 4 * 3600
 

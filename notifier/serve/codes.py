@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from notifier.access.pairing import (
     NO_PHONE_ORIGIN,
@@ -23,20 +23,18 @@ from notifier.access.pairing import (
     phone_origin,
 )
 from notifier.config import Config
+from notifier.db import Database, opened
 from notifier.serve.instance import running_instance
 
+T = TypeVar("T")
 
-def _with_db(config: Config, work: Callable[[Any], Awaitable[Any]]) -> Any:
-    from notifier.db import Database
-    from notifier.secretfiles import ensure_private_dir
 
-    async def run() -> Any:
-        ensure_private_dir(config.data_dir)
-        db = await Database.open(config.db_path)
-        try:
+def with_database(config: Config, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run `work` on the data dir's database from a command (the server may be running too)."""
+
+    async def run() -> T:
+        async with opened(config) as db:
             return await work(db)
-        finally:
-            await db.close()
 
     return asyncio.run(run())
 
@@ -59,7 +57,7 @@ def pair(config: Config) -> int:
     if origin is None:
         print(NO_PHONE_ORIGIN, file=sys.stderr)
         return 1
-    issued: Issued = _with_db(config, lambda db: Pairing(config).issue(db, PAIR))
+    issued = with_database(config, lambda db: Pairing(config).issue(db, PAIR))
     show_code(origin, issued)
     if not info:
         print(
@@ -90,7 +88,7 @@ def login(config: Config, *, open_browser: bool = True, show: bool = True) -> in
     """
     info = running_instance(config.data_dir) or {}
     base = info.get("url") or config.local_url
-    link = _with_db(config, lambda db: login_link(Pairing(config), db, base))
+    link = with_database(config, lambda db: login_link(Pairing(config), db, base))
     if show:
         print(link)
     if not info:

@@ -260,10 +260,6 @@ class Composer:
             log.exception("composer failed for %s", ctx.seed)
             return self._fallback(ctx, f"internal error: {exc!r}"[:200])
 
-    async def preview(self, ctx: MessageContext) -> Text:
-        """The text a reminder would get now (POST /api/messages/preview)."""
-        return await self.compose(ctx)
-
     async def warm_up(self) -> None:
         """Load the SDK now, off the event loop, so the first compose does not pay for it."""
         if self._unavailable() is None:

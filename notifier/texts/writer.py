@@ -20,18 +20,19 @@ import collections
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from notifier.clock import Clock, iso
+from notifier.clock import Clock, occurrence_key
 from notifier.config import Config
+from notifier.db import Database
+from notifier.db.records import Block, Reminder
 from notifier.errors import BadRequest, ConfigError, NotFound
 from notifier.plan import prefs as prefs_mod
 from notifier.plan import recurrence
 from notifier.texts import api_key as llm_key
 from notifier.texts.claude import Composer
-from notifier.texts.context import context_for
+from notifier.texts.context import About, context_for
 from notifier.texts.message import MessageContext, Text
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class Composing:
     def __init__(
         self,
         config: Config,
-        db: Any,
+        db: Database,
         clock: Clock,
         *,
         lookahead: timedelta = LOOKAHEAD,
@@ -71,7 +72,6 @@ class Composing:
         self.lookahead = lookahead
         self.options = dict(composer_options or {})
         self.composer: Composer | None = None
-        self.passes = 0
         self._signature: tuple[Any, ...] | None = None
         self._wake = asyncio.Event()
         self._users: collections.Counter[Composer] = collections.Counter()
@@ -180,7 +180,6 @@ class Composing:
         Without a key (or with LLM texts off) nothing is written: the scheduler's
         own fallback is just as good, and no request leaves the machine.
         """
-        self.passes += 1
         if self.composer is None or not self.composer.configured:
             return 0
         gate = asyncio.Semaphore(PARALLEL)
@@ -192,24 +191,27 @@ class Composing:
                 for r in await self.db.reminders_needing_text(
                     now + self.lookahead, BATCH, after=now
                 )
-                if r["id"] not in seen
+                if r.id not in seen
             ]
             if not rows:
                 return len(seen)
-            seen.update(r["id"] for r in rows)
+            seen.update(r.id for r in rows)
             prefs = await prefs_mod.load(self.db)
             await asyncio.gather(*(self._prepare(row, prefs, gate) for row in rows))
 
-    async def _prepare(self, row: Any, prefs: prefs_mod.Prefs, gate: asyncio.Semaphore) -> None:
+    async def _prepare(
+        self, row: Reminder, prefs: prefs_mod.Prefs, gate: asyncio.Semaphore
+    ) -> None:
         async with gate:
-            ctx = await context_for(self.db, row, prefs, self.clock.now())
+            about = await About.of(self.db, row)
+            ctx = await context_for(self.db, about, prefs, self.clock.now())
             text = await self.compose(ctx)
             # Stored only while still pending: a reminder sent meanwhile keeps the text it went out with.
             await self.db.set_reminder_text(
-                row["id"], text.title, text.body, text.source, text.error, self.clock.now()
+                row.id, text.title, text.body, text.source, text.error, self.clock.now()
             )
             if text.error:
-                log.info("reminder %s gets a built-in text: %s", row["key"], text.error)
+                log.info("reminder %s gets a built-in text: %s", row.key, text.error)
 
     # -- previews ---------------------------------------------------------------
 
@@ -222,36 +224,29 @@ class Composing:
             raise BadRequest("block_id: a summary preview is not about one block")
         now = self.clock.now()
         prefs = await prefs_mod.load(self.db)
-        row: dict[str, Any] = {
-            "kind": kind,
-            "due_at": iso(now),
-            "late": 0,
-            "block_id": block_id,
-            "offset_minutes": None,
-        }
         if kind == "summary":
-            row["key"] = f"preview:summary:{recurrence.occurrence_key(now)}"
-            ctx = await context_for(self.db, row, prefs, now)
+            about = About(key=f"preview:summary:{occurrence_key(now)}", kind="summary", due=now)
         else:
+            assert block_id is not None
             block = await self.db.block(block_id)
             if block is None:
                 raise NotFound(f"no block {block_id}")
-            start = _next_start(block, now)
-            row["occurrence_key"] = recurrence.occurrence_key(start or now)
-            row["key"] = f"preview:b{block_id}:{row['occurrence_key']}"
-            ctx = await context_for(self.db, row, prefs, now)
-            if start is None:  # going on right now, or no occurrence ahead
-                ctx = replace(ctx, minutes_until=0)
-        return await self.compose(ctx)
+            start = _next_start(block, now)  # None: going on right now, or none ahead
+            about = About(
+                key=f"preview:b{block_id}:{occurrence_key(start or now)}",
+                kind="reminder",
+                due=now,
+                block=block,
+                session_start=start,
+            )
+        return await self.compose(await context_for(self.db, about, prefs, now))
 
 
-def _next_start(block: Any, now: datetime) -> datetime | None:
+def _next_start(block: Block, now: datetime) -> datetime | None:
     """Start of the block's next occurrence, None if one is going on now or none is ahead."""
-    tz = recurrence.tz_from_name(block["timezone"])
-    start_local = datetime.fromisoformat(block["start_local"])
-    since = now - timedelta(minutes=block["duration_minutes"])
+    since = now - timedelta(minutes=block.duration_minutes)
     found = recurrence.occurrences(
-        start_local, tz, block["rrule"], since, now + PREVIEW_HORIZON, limit=1
+        block.start_local, block.tz, block.rrule, since, now + PREVIEW_HORIZON, limit=1
     )
     if not found or found[0].start_utc <= now:
         return None
