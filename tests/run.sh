@@ -29,10 +29,11 @@ fi
 # 3. npm test peers (web-push-testing) into an ignored node_modules.
 bash tests/peers/install.sh
 
-# 4. Static checks: lint, format, the package's layers (zero findings, or the run fails).
-echo "==> ruff, import-linter"
+# 4. Static checks: lint, format, types, the package's layers (zero findings, or the run fails).
+echo "==> ruff, mypy, import-linter"
 .venv/bin/ruff check -q notifier tests bench
 .venv/bin/ruff format --check -q notifier tests bench
+.venv/bin/mypy
 .venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
 
 # 5. The suite. pytest's exit code 5 means no test ran: that is a failure here.

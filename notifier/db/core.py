@@ -69,8 +69,7 @@ class CoreDB:
 
     async def schema_version(self) -> int:
         async with self.conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        return int(row[0])
+            return int(await single_value(cur))
 
     async def migrate(self) -> int:
         """Apply pending migrations, each in its own transaction; return the version."""
@@ -138,6 +137,21 @@ class CoreDB:
 
     async def close(self) -> None:
         await self.conn.close()
+
+
+def inserted_id(cursor: aiosqlite.Cursor) -> int:
+    """The rowid an INSERT just made (SQLite reports one for every successful INSERT)."""
+    if cursor.lastrowid is None:
+        raise StorageError("The database did not report the id of a new row.")
+    return cursor.lastrowid
+
+
+async def single_value(cursor: aiosqlite.Cursor) -> Any:
+    """The first column of the one row a query like `SELECT count(*)` always returns."""
+    row = await cursor.fetchone()
+    if row is None:
+        raise StorageError("The database returned no row where one is always expected.")
+    return row[0]
 
 
 async def _inspect(path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from notifier.clock import iso
-from notifier.db.core import CoreDB
+from notifier.db.core import CoreDB, inserted_id
 
 _DAY = timedelta(days=1)
 
@@ -21,7 +21,7 @@ class PairingQueries(CoreDB):
                 "INSERT INTO pairing_codes (code_hash, kind, created_at, expires_at) VALUES (?, ?, ?, ?)",
                 (code_hash, kind, iso(now), iso(expires_at)),
             )
-            return int(cur.lastrowid)
+            return inserted_id(cur)
 
     async def redeem_code(
         self,
@@ -54,7 +54,7 @@ class PairingQueries(CoreDB):
                 "INSERT INTO tokens (token_hash, label, kind, created_at) VALUES (?, ?, ?, ?)",
                 (token_hash, label, token_kind, iso(now)),
             )
-            token_id = int(cur.lastrowid)
+            token_id = inserted_id(cur)
             await conn.execute(
                 "UPDATE pairing_codes SET token_id = ? WHERE id = ?", (token_id, row[0])
             )

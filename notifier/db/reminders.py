@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from notifier.clock import from_iso, iso, occurrence_key, parse_occurrence_key
-from notifier.db.core import CoreDB, optional_time
+from notifier.db.core import CoreDB, optional_time, single_value
 from notifier.db.records import Delivery, NewReminder, Reminder
 
 RESYNC = "resync_from"  # scheduler_state: blocks changed by another process since then
@@ -330,4 +330,4 @@ class ReminderQueries(CoreDB):
                 (day,),
             )
             cur = await conn.execute("SELECT calls FROM llm_usage WHERE day = ?", (day,))
-            return int((await cur.fetchone())[0])
+            return int(await single_value(cur))

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import datetime
 
 from notifier.clock import from_iso, iso
-from notifier.db.core import CoreDB, optional_time
+from notifier.db.core import CoreDB, inserted_id, optional_time
 from notifier.db.records import Device, DeviceStatus
 
 
@@ -30,7 +30,7 @@ class TokenQueries(CoreDB):
                 "INSERT INTO tokens (token_hash, label, kind, created_at) VALUES (?, ?, ?, ?)",
                 (token_hash, label, kind, iso(now)),
             )
-            return int(cur.lastrowid)
+            return inserted_id(cur)
 
     async def token_by_hash(self, token_hash: str) -> Device | None:
         """The live token with this hash, or None (unknown or revoked)."""
