@@ -166,3 +166,19 @@ def browser_keys() -> dict[str, str]:
     )
     b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()  # noqa: E731
     return {"p256dh": b64(point), "auth": b64(pysecrets.token_bytes(16))}
+
+
+@pytest.fixture
+def https_server(data_dir: Path) -> Any:
+    """A real server process with the LAN HTTPS listener on 127.0.0.1 (`.https_port`)."""
+    from procs import ServerProcess, free_port
+
+    port = free_port()
+    proc = ServerProcess(
+        data_dir,
+        env={"NOTIFIER_HTTPS_HOST": "127.0.0.1"},
+        args=("--https", "--https-port", str(port)),
+    ).start()
+    proc.https_port = port  # type: ignore[attr-defined]
+    yield proc
+    proc.kill()

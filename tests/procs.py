@@ -99,6 +99,17 @@ class ServerProcess:
             self.proc.wait()
 
 
+def notifier_cli(data_dir: Path, *args: str) -> str:
+    """Run `python -m notifier ARGS --data-dir DATA_DIR` (e.g. `token`, `login --no-browser`); its stdout."""
+    return subprocess.run(
+        [sys.executable, "-m", "notifier", *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout.strip()
+
+
 def recording_browser(folder: Path) -> tuple[str, Path]:
     """A stand-in browser for `BROWSER=`: (its command, the file listing the URLs it was asked to open)."""
     opened = folder / "opened.txt"

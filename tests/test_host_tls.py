@@ -15,7 +15,7 @@ import httpx
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from procs import ServerProcess, free_port
+from procs import free_port
 
 from notifier.errors import ConfigError
 from notifier.host.lan import Lan
@@ -100,19 +100,6 @@ def test_a_key_readable_by_others_is_refused(data_dir) -> None:
 
 
 # -- a real server ------------------------------------------------------------------
-
-
-@pytest.fixture
-def https_server(data_dir):
-    port = free_port()
-    proc = ServerProcess(
-        data_dir,
-        env={"NOTIFIER_HTTPS_HOST": "127.0.0.1"},
-        args=("--https", "--https-port", str(port)),
-    ).start()
-    proc.https_port = port
-    yield proc
-    proc.kill()
 
 
 async def issue_code(data_dir) -> str:

@@ -11,14 +11,13 @@ import errno
 import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
 import httpx
 import pytest
-from procs import ServerProcess
+from procs import ServerProcess, notifier_cli
 from test_serve_startup import snapshot, start, the_sentence, unchanged
 
 pytestmark = pytest.mark.slow
@@ -59,16 +58,6 @@ def fill(folder: Path) -> Path:
     return filler
 
 
-def token(data_dir: Path) -> str:
-    return subprocess.run(
-        [sys.executable, "-m", "notifier", "token", "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    ).stdout.strip()
-
-
 def empty_wal(db: Path) -> None:
     """Fold the WAL into the database and cut it to nothing, so the next write needs new room."""
     with closing(sqlite3.connect(db, timeout=10)) as conn:
@@ -79,10 +68,12 @@ def test_reads_keep_working_on_a_full_disk(disk: Path) -> None:
     data = disk  # the data folder is the whole disk (the server's output goes beside it)
     server = ServerProcess(data).start()
     try:
-        owner = {"Authorization": f"Bearer {token(data)}"}
+        owner = {"Authorization": f"Bearer {notifier_cli(data, 'token')}"}
         block = {"title": "Reading", "start": "2026-12-01T09:00", "duration_minutes": 30}
         assert httpx.post(f"{server.url}/api/blocks", json=block, headers=owner).status_code == 201
-        fresh = {"Authorization": f"Bearer {token(data)}"}  # never used: its first use is recorded
+        fresh = {
+            "Authorization": f"Bearer {notifier_cli(data, 'token')}"
+        }  # never used: its first use is recorded
         empty_wal(data / "notifier.sqlite3")
         filler = fill(disk)
 

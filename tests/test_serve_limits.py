@@ -6,12 +6,11 @@ import asyncio
 import json
 import ssl
 import subprocess
-import sys
 import time
 
 import httpx
 import pytest
-from procs import ServerProcess, free_port, rss_kb
+from procs import ServerProcess, notifier_cli, rss_kb
 
 from notifier.host.tls import tls_dir
 
@@ -34,19 +33,6 @@ def too_large(limit: int) -> dict[str, str]:
 @pytest.fixture
 def server(data_dir):
     proc = ServerProcess(data_dir).start()
-    yield proc
-    proc.kill()
-
-
-@pytest.fixture
-def https_server(data_dir):
-    port = free_port()
-    proc = ServerProcess(
-        data_dir,
-        env={"NOTIFIER_HTTPS_HOST": "127.0.0.1"},
-        args=("--https", "--https-port", str(port)),
-    ).start()
-    proc.https_port = port
     yield proc
     proc.kill()
 
@@ -138,14 +124,7 @@ async def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit(server) 
 
 
 def test_each_route_has_its_own_limit(server) -> None:
-    token = subprocess.run(
-        [sys.executable, "-m", "notifier", "token", "--data-dir", str(server.data_dir)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    ).stdout.strip()
-    auth = {"Authorization": f"Bearer {token}"}
+    auth = {"Authorization": f"Bearer {notifier_cli(server.data_dir, 'token')}"}
     five_kib = {"code": "x" * 5000}
     public = httpx.post(f"{server.url}{EXCHANGE}", json=five_kib)
     assert (public.status_code, public.json()) == (413, too_large(4096))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from procs import ServerProcess, free_port
+from procs import ServerProcess, free_port, notifier_cli
 
 pytestmark = pytest.mark.slow
 
@@ -130,13 +130,7 @@ def test_a_port_another_program_listens_on_is_refused(data_dir: Path) -> None:
 def test_a_second_instance_with_another_data_dir_does_not_share_the_port(tmp_path: Path) -> None:
     first = ServerProcess(tmp_path / "one").start()
     try:
-        token = subprocess.run(
-            [sys.executable, "-m", "notifier", "token", "--data-dir", str(first.data_dir)],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout.strip()
+        token = notifier_cli(first.data_dir, "token")
         second = start(tmp_path / "two", first.port)
         assert "is already in use" in the_sentence(second, tmp_path / "two")
         auth = {"Authorization": f"Bearer {token}"}
