@@ -27,9 +27,17 @@ pytestmark = pytest.mark.slow
 WRONG = "ZZZZ-ZZZZ"
 
 
+PUBLIC_URL = "https://study.example.test"
+
+
 @pytest.fixture
 def server(tmp_path: Any) -> Iterator[Any]:
-    proc = ServerProcess(tmp_path / "data", env={"NOTIFIER_TRUSTED_PROXIES": "127.0.0.1"}).start()
+    # A tunnel address, so the desktop can hand out pairing codes (a loopback-only
+    # server answers 409 no_phone_origin); nothing here connects to it.
+    proc = ServerProcess(
+        tmp_path / "data",
+        env={"NOTIFIER_TRUSTED_PROXIES": "127.0.0.1", "NOTIFIER_PUBLIC_URL": PUBLIC_URL},
+    ).start()
     proc.token = mint_token(proc.data_dir)
     yield proc
     proc.kill()

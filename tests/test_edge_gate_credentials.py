@@ -33,7 +33,11 @@ CROSS_SITE = "cross_site"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     data_dir = tmp_path_factory.mktemp("gate") / "data"
-    proc = ServerProcess(data_dir).start()
+    # A tunnel address, so POST /api/pairing can answer 201 (a loopback-only server
+    # answers 409 no_phone_origin); nothing here connects to it.
+    proc = ServerProcess(
+        data_dir, env={"NOTIFIER_PUBLIC_URL": "https://study.example.test"}
+    ).start()
     proc.token = mint_token(data_dir)
     yield proc
     proc.kill()
