@@ -404,3 +404,17 @@ async def test_bad_previews_are_refused(app, fake, body, status, detail) -> None
     if detail:
         assert response.json()["detail"] == detail
     assert fake.calls == []
+
+
+async def test_check_key_makes_one_real_call_and_says_what_happened(
+    make_app, fake, monkeypatch
+) -> None:
+    async with make_app() as api:  # no key yet
+        answer = (await api.post("/api/settings/anthropic-key/check", json={})).json()
+        assert answer["ok"] is False and "did not work" in answer["detail"]
+        assert len(fake.calls) == 0
+    monkeypatch.setenv("ANTHROPIC_API_KEY", fake.api_key)
+    async with make_app() as api:
+        answer = (await api.post("/api/settings/anthropic-key/check", json={})).json()
+        assert answer["ok"] is True and answer["detail"].startswith("The key works")
+        assert len(fake.calls) == 1

@@ -5,7 +5,7 @@ from litestar.types import ControllerRouterHandler
 from notifier.api.backup import download_backup
 from notifier.api.blocks import BlocksController
 from notifier.api.calendar import ROUTES as CALENDAR_ROUTES
-from notifier.api.messages import preview_message
+from notifier.api.messages import check_anthropic_key, preview_message
 from notifier.api.pairing import ROUTES as PAIRING_ROUTES
 from notifier.api.push import PushController
 from notifier.api.reminders import list_reminders, notification_action
@@ -26,6 +26,7 @@ ROUTES: list[ControllerRouterHandler] = [
     notification_action,
     get_stats,
     preview_message,
+    check_anthropic_key,
     *PAIRING_ROUTES,
     *CALENDAR_ROUTES,
     download_backup,

@@ -23,3 +23,15 @@ async def preview_message(state: State, data: JSONBody[PreviewIn]) -> dict[str, 
     """
     text = await state.composing.preview(data.block_id, data.kind)
     return {"title": text.title, "body": text.body, "source": text.source, "error": text.error}
+
+
+class KeyCheckOut(msgspec.Struct):
+    ok: bool
+    detail: str
+
+
+@post("/api/settings/anthropic-key/check", status_code=200, tags=["settings"])
+async def check_anthropic_key(state: State) -> KeyCheckOut:
+    """Make one small real call to Claude with the stored key and say what happened."""
+    ok, detail = await state.composing.check_key()
+    return KeyCheckOut(ok=ok, detail=detail)

@@ -30,6 +30,7 @@ from notifier.db.records import Block, Reminder
 from notifier.errors import BadRequest, ConfigError, NotFound
 from notifier.plan import prefs as prefs_mod
 from notifier.plan import recurrence
+from notifier.plan.blocks import effective_timezone
 from notifier.texts import api_key as llm_key
 from notifier.texts.claude import Composer
 from notifier.texts.context import About, context_for
@@ -214,6 +215,21 @@ class Composing:
                 log.info("reminder %s gets a built-in text: %s", row.key, text.error)
 
     # -- previews ---------------------------------------------------------------
+
+    async def check_key(self) -> tuple[bool, str]:
+        """One small real call to Claude with the stored key: (it worked, what happened in words)."""
+        prefs = await prefs_mod.load(self.db)
+        now = self.clock.now()
+        ctx = MessageContext(
+            kind="test",
+            seed=f"check-key:{occurrence_key(now)}",
+            local_time=now.astimezone(recurrence.tz_from_name(effective_timezone(prefs))),
+            persona=prefs.persona,
+        )
+        text = await self.compose(ctx)
+        if text.source == "llm":
+            return True, f"The key works: Claude answered “{text.title}”."
+        return False, f"The key did not work: {text.error or 'no answer from Claude'}."
 
     async def preview(self, block_id: int | None, kind: str | None) -> Text:
         """The text a reminder for `block_id` (or today's summary) would get now."""
