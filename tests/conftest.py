@@ -182,3 +182,19 @@ def https_server(data_dir: Path) -> Any:
     proc.https_port = port  # type: ignore[attr-defined]
     yield proc
     proc.kill()
+
+
+@pytest.fixture
+async def sched(make_api, wpt, clock):
+    """An app on the module's `clock` fixture with no background loop (tests call tick()),
+    in Berlin time with reminders at the start and 15 minutes before, one phone on
+    web-push-testing."""
+    async with make_api(extra_hosts=wpt.host_port, clock=clock, run_scheduler=False) as api:
+        await api.put(
+            "/api/settings", json={"timezone": "Europe/Berlin", "default_offsets": [0, 15]}
+        )
+        key = (await api.client.get("/api/push/vapid-public-key")).json()["key"]
+        api.subscription = wpt.subscribe(key)
+        assert (await api.post("/api/push/subscriptions", json=api.subscription)).status_code == 201
+        api.scheduler = api.app.state.scheduler
+        yield api

@@ -27,17 +27,6 @@ def clock() -> FakeClock:
     return FakeClock(T0)
 
 
-@pytest.fixture
-async def sched(make_api, wpt, clock):
-    async with make_api(extra_hosts=wpt.host_port, clock=clock, run_scheduler=False) as api:
-        await api.put("/api/settings", json={"timezone": TZ, "default_offsets": [0, 15]})
-        key = (await api.client.get("/api/push/vapid-public-key")).json()["key"]
-        api.subscription = wpt.subscribe(key)
-        assert (await api.post("/api/push/subscriptions", json=api.subscription)).status_code == 201
-        api.scheduler = api.app.state.scheduler
-        yield api
-
-
 async def run_until(api, clock: FakeClock, end: datetime) -> None:
     """Step the clock from one due reminder to the next up to `end`, sending each on time.
 

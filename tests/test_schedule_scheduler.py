@@ -20,18 +20,6 @@ def clock() -> FakeClock:
     return FakeClock(T0)
 
 
-@pytest.fixture
-async def sched(make_api, wpt, clock):
-    """An app with a manual clock and no background loop: tests call tick()."""
-    async with make_api(extra_hosts=wpt.host_port, clock=clock, run_scheduler=False) as api:
-        await api.put("/api/settings", json={"timezone": TZ, "default_offsets": [0, 15]})
-        key = (await api.client.get("/api/push/vapid-public-key")).json()["key"]
-        api.subscription = wpt.subscribe(key)
-        assert (await api.post("/api/push/subscriptions", json=api.subscription)).status_code == 201
-        api.scheduler = api.app.state.scheduler
-        yield api
-
-
 async def run_at(api, clock: FakeClock, when: datetime) -> datetime:
     """Move the clock, run one scheduler pass and wait for its sends; returns the next wake."""
     clock.set(when)

@@ -11,7 +11,7 @@ from notifier.texts.fallback import fallback_text
 from notifier.texts.message import MessageContext
 
 # the scheduler's fixtures: a manual clock, an app without its background loop
-clock, sched = base.clock, base.sched
+clock = base.clock  # the scheduler module's start time; `sched` comes from conftest
 
 
 def utc(*args: int) -> datetime:
