@@ -47,7 +47,10 @@ export async function render(root, params, ctx) {
     return;
   }
 
-  const tab = (u, label) => h("a", { class: `btn btn-small${u === unit ? " btn-primary" : ""}`, href: `#/history/${u}/${at}`,
+  // switching week <-> month keeps today in view when the range shown holds it (the week of
+  // 30 Nov - 6 Dec opened on 1 Dec switches to December, not November)
+  const anchor = current ? today : at;
+  const tab = (u, label) => h("a", { class: `btn btn-small${u === unit ? " btn-primary" : ""}`, href: `#/history/${u}/${anchor}`,
     "aria-current": u === unit ? "page" : null, id: `h-${u}` }, label);
   root.append(h("div", { class: "week-nav" },
     h("a", { class: "btn btn-small", href: `#/history/${unit}/${prev}`, id: "h-prev" }, "‹ Previous"),
