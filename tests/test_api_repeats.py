@@ -27,6 +27,8 @@ async def test_a_block_made_with_a_repeat_stores_its_rule_and_shows_it_in_words(
         "2026-12-08T18:00",
         "2026-12-10T18:00",
     ]
+    # every list of sessions shows the rule in words, as the block does
+    assert {o["repeat_text"] for o in agenda.json()["occurrences"]} == {block["repeat_text"]}
 
     # PATCH: a monthly "2nd Tuesday", then back to a one-off
     path = f"/api/blocks/{block['id']}"
@@ -35,6 +37,11 @@ async def test_a_block_made_with_a_repeat_stores_its_rule_and_shows_it_in_words(
     ).json()
     assert changed["rrule"] == "FREQ=MONTHLY;BYDAY=2TU"
     assert changed["repeat_text"] == "Monthly on the 2nd Tuesday"
+    december = {"from": "2026-12-01T00:00", "to": "2026-12-31T00:00"}
+    item = (await api.get("/api/agenda", params=december)).json()["occurrences"][0]
+    assert item["repeat_text"] == "Monthly on the 2nd Tuesday"
+    marked = await api.post(f"{path}/occurrences/{item['key']}", json={"status": "done"})
+    assert marked.json()["repeat_text"] == "Monthly on the 2nd Tuesday"
     once = (await api.patch(path, json={"repeat": None})).json()
     assert (
         once["rrule"] is None
