@@ -34,6 +34,7 @@ from notifier.edge.idempotency import idempotency_middleware
 from notifier.plan import prefs as prefs_mod
 from notifier.push.sender import PushSender
 from notifier.push.vapid import VapidKeys
+from notifier.schedule.planner import Planner
 from notifier.schedule.scheduler import Scheduler
 from notifier.secretfiles import ensure_private_dir
 from notifier.texts.writer import Composing
@@ -83,6 +84,7 @@ def create_app(
             sender=sender,
             action_tokens=tokens,
             scheduler=scheduler,
+            planner=Planner(db, scheduler, scheduler.clock),
             clock=scheduler.clock,
             composing=composing,
         )

@@ -91,9 +91,7 @@ class BlocksController(Controller):
         prefs = await prefs_mod.load(state.db)
         fields = validate_block(data, partial=False, default_tz=effective_timezone(prefs))
         check_repeats(fields)
-        now = state.clock.now()
-        block = await state.db.add_block(fields, now, max_blocks=MAX_BLOCKS)
-        await state.scheduler.reschedule(now, block.id)
+        block = await state.planner.add_block(fields, max_blocks=MAX_BLOCKS)
         return block_json(block)
 
     @get("/blocks")
@@ -112,19 +110,16 @@ class BlocksController(Controller):
         row = await _block(state, block_id)
         fields = validate_block(data, partial=True, default_tz=row.timezone)
         check_repeats(fields, row)
-        now = state.clock.now()
-        block = await state.db.update_block(block_id, fields, now)
+        block = await state.planner.update_block(block_id, fields)
         if block is None:
             raise NotFound(f"no block {block_id}")
-        await state.scheduler.reschedule(now, block_id)
         return block_json(block)
 
     @delete("/blocks/{block_id:int}", status_code=204)
     async def remove(self, state: State, block_id: FromPath[int]) -> None:
         """Delete a block; its pending reminders are cancelled."""
-        if not await state.db.delete_block(block_id, state.clock.now()):
+        if not await state.planner.delete_block(block_id):
             raise NotFound(f"no block {block_id}")
-        state.scheduler.wake()
 
     @get("/agenda")
     async def agenda(
@@ -160,9 +155,7 @@ class BlocksController(Controller):
         """Mark an occurrence done/skipped/planned, or snooze it (one extra reminder later)."""
         status, snooze = occurrences.parse_action(data)
         row = await _block(state, block_id)
-        return await occurrences.apply(
-            state.db, state.scheduler, row, key, status, snooze, state.clock.now()
-        )
+        return await state.planner.act(row, key, status, snooze)
 
     @patch("/blocks/{block_id:int}/occurrences/{key:str}")
     async def change_session(
@@ -176,9 +169,7 @@ class BlocksController(Controller):
         (`{"status": "cancelled"}`); keyed by its original start, like RFC 5545's RECURRENCE-ID."""
         wanted = occurrences.parse_change(data)
         row = await _block(state, block_id)
-        return await occurrences.change(
-            state.db, state.scheduler, row, key, wanted, state.clock.now()
-        )
+        return await state.planner.change_session(row, key, wanted)
 
     @post("/blocks/{block_id:int}/occurrences/{key:str}/split", status_code=201)
     async def split(
@@ -194,10 +185,7 @@ class BlocksController(Controller):
         changes = await state.db.occurrence_changes([block_id])
         session = find_occurrence(row, key, changes)
         old, new = occurrences.split_fields(row, session, data, changes)
-        now = state.clock.now()
-        block = await state.db.split_block(
-            block_id, old, session.key, new, now, max_blocks=MAX_BLOCKS
+        block = await state.planner.split_block(
+            block_id, old, session.key, new, max_blocks=MAX_BLOCKS
         )
-        await state.scheduler.reschedule(now, block_id)
-        await state.scheduler.reschedule(now, block.id)
         return block_json(block)

@@ -55,8 +55,7 @@ async def import_ics(
     prefs = await prefs_mod.load(state.db)
     now = state.clock.now()
     outcome = await import_calendar(state.db, data, effective_timezone(prefs), now, dry_run=dry_run)
-    for block_id in outcome.block_ids:
-        await state.scheduler.reschedule(now, block_id)
+    await state.planner.blocks_written(outcome.block_ids)
     return outcome.to_json()
 
 

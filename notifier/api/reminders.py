@@ -13,8 +13,8 @@ from litestar.params import JSONBody, QueryParameter
 from notifier.clock import iso
 from notifier.db.records import Delivery, Reminder
 from notifier.errors import BadRequest, Conflict, Forbidden, NotFound
-from notifier.plan import occurrences, recurrence
 from notifier.plan import prefs as prefs_mod
+from notifier.plan import recurrence
 from notifier.plan.blocks import effective_timezone
 from notifier.texts.message import span
 
@@ -172,12 +172,8 @@ async def notification_action(state: State, data: JSONBody[ActionIn]) -> dict[st
         )
     try:
         if data.action == "more":
-            return await occurrences.ask_again(
-                state.db, state.scheduler, block, grant.occurrence_key, prefs.snooze_minutes, now
-            )
-        return await occurrences.apply(
-            state.db, state.scheduler, block, grant.occurrence_key, status, snooze, now
-        )
+            return await state.planner.ask_again(block, grant.occurrence_key, prefs.snooze_minutes)
+        return await state.planner.act(block, grant.occurrence_key, status, snooze)
     except BaseException:
         await state.db.release_action(grant.use_key, data.action)
         raise

@@ -16,17 +16,6 @@ from notifier.plan.blocks import effective_timezone
 from notifier.push.vapid import subject_problem
 from notifier.texts import api_key as llm_key
 
-# Changing these changes which reminders exist.
-SCHEDULING = {
-    "timezone",
-    "default_offsets",
-    "reminders_enabled",
-    "summary_enabled",
-    "summary_time",
-    "end_of_block_check",
-}
-
-
 # Not a pref: a secret file in the data dir (llm_key.py), shown masked only.
 KEY_FIELD = "anthropic_api_key"
 
@@ -130,9 +119,7 @@ async def put_settings(state: State, data: JSONBody[dict[str, Any]]) -> dict[str
         _store_key(state.config, data[KEY_FIELD])
     if "lan_https" in clean:
         await _switch_lan_https(state, clean["lan_https"])
-    prefs = await prefs_mod.update(state.db, patch)
+    prefs = await state.planner.update_prefs(patch)  # reminders follow a scheduling change
     apply_network(state, prefs)
-    if SCHEDULING & set(patch):
-        await state.scheduler.reschedule(state.clock.now())
     await state.composing.refresh()  # a new key, model, cap, on/off or persona: a new composer
     return settings_json(prefs, state)

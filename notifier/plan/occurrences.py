@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,16 @@ from notifier.plan.blocks import (
 )
 
 MAX_SNOOZE = recurrence.MINUTES_PER_DAY
+
+
+@dataclass(frozen=True)
+class Acted:
+    """What one action wrote: the occurrence as it is now, and whether the block's
+    reminders must be recomputed (otherwise the rows it wrote only need the loop woken).
+    schedule/planner.py does that part."""
+
+    occurrence: dict[str, Any]
+    reschedule: bool
 
 
 def parse_action(data: Any) -> tuple[str | None, int | None]:
@@ -41,14 +51,13 @@ def parse_action(data: Any) -> tuple[str | None, int | None]:
 
 async def apply(
     db: Any,
-    scheduler: Any,
     block: Block,
     key: str,
     status: str | None,
     snooze: int | None,
     now: datetime,
-) -> dict[str, Any]:
-    """Apply the change, keep the outbox in step, and return the occurrence."""
+) -> Acted:
+    """Apply the change; the outbox rows it settles itself (cancelled, or a snooze added)."""
     occ = find_occurrence(block, key, await db.occurrence_changes([block.id]))
     if occ.cancelled:
         raise BadRequest("occurrence: this session is cancelled")
@@ -59,9 +68,7 @@ async def apply(
         )
         if status in ("done", "skipped"):
             await db.cancel_pending(block.id, start, f"occurrence marked {status}", now)
-            scheduler.wake()
-        else:
-            await scheduler.reschedule(now, block.id)
+        return Acted(occurrence_json(block, occ, state), reschedule=status == "planned")
     else:
         assert snooze is not None
         until = now + timedelta(minutes=snooze)
@@ -80,13 +87,10 @@ async def apply(
             ],
             now,
         )
-        scheduler.wake()
-    return occurrence_json(block, occ, state)
+    return Acted(occurrence_json(block, occ, state), reschedule=False)
 
 
-async def ask_again(
-    db: Any, scheduler: Any, block: Block, key: str, minutes: int, now: datetime
-) -> dict[str, Any]:
+async def ask_again(db: Any, block: Block, key: str, minutes: int, now: datetime) -> Acted:
     """ "+N min" on the end-of-block question: ask how it went once more, N minutes later."""
     occ = find_occurrence(block, key, await db.occurrence_changes([block.id]))
     if occ.cancelled:
@@ -105,8 +109,8 @@ async def ask_again(
         ],
         now,
     )
-    scheduler.wake()
-    return occurrence_json(block, occ, await db.occurrence_state(block.id, start))
+    state = await db.occurrence_state(block.id, start)
+    return Acted(occurrence_json(block, occ, state), reschedule=False)
 
 
 # -- one session of a series: move, resize, cancel; or split the series there ------------
@@ -130,9 +134,7 @@ def parse_change(data: Any) -> dict[str, Any]:
     return dict(data)
 
 
-async def change(
-    db: Any, scheduler: Any, block: Block, key: str, wanted: dict[str, Any], now: datetime
-) -> dict[str, Any]:
+async def change(db: Any, block: Block, key: str, wanted: dict[str, Any], now: datetime) -> Acted:
     """Move, resize or cancel one session (an RFC 5545 override); reminders follow it."""
     rows = await db.occurrence_changes([block.id])
     series = blocks.series(block, rows)
@@ -155,11 +157,10 @@ async def change(
     await db.set_occurrence_change(
         block.id, key, None if plain else blocks.change_fields(after), now
     )
-    await scheduler.reschedule(now, block.id)
     found = sessions.find(blocks.series(block, await db.occurrence_changes([block.id])), key)
     assert found is not None  # the original start did not change
     state = await db.occurrence_state(block.id, found.original.start_utc)
-    return occurrence_json(block, found, state)
+    return Acted(occurrence_json(block, found, state), reschedule=True)
 
 
 def split_fields(

@@ -173,14 +173,16 @@ class Scheduler:
         return added
 
     async def reschedule(self, now: datetime, block_id: int | None = None) -> None:
-        """Recompute future unsent reminders of one block (or all) after a change."""
+        """Recompute future unsent reminders of one block (or all) after a change.
+
+        Whoever changed the plan wakes the loop afterwards (schedule/planner.py).
+        """
         async with self._lock:
             stored = await self.db.get_state(WATERMARK)
             # Computed before the old ones go, so the outbox is without them for a moment only.
             new = await self._window(now, from_iso(stored), block_id) if stored else []
             await self.db.drop_future_unsent(now, block_id=block_id)
             await self.db.insert_reminders(new, now)
-        self.wake()
 
     async def _insert_window(self, start: datetime, end: datetime, now: datetime) -> int:
         return await self.db.insert_reminders(await self._window(start, end), now)
