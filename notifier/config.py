@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,14 @@ SETTINGS: tuple[Setting, ...] = (
         "NOTIFIER_HTTPS_HOST",
         "Address the LAN HTTPS server listens on: every IPv4 interface by default, "
         "as the LAN address may change.",
+    ),
+    Setting(
+        "https_name",
+        None,
+        "NOTIFIER_HTTPS_NAME",
+        "The name phones use for the LAN HTTPS server in QR codes and links, e.g. the "
+        "name your router's DNS gives this computer (study.lan); it goes into the "
+        "certificate. Unset: the computer's LAN address, which may change with DHCP.",
     ),
     Setting(
         "trusted_proxies",
@@ -167,6 +176,30 @@ def _parse_hosts(raw: str) -> frozenset[str]:
     return frozenset(hosts)
 
 
+_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def valid_hostname(name: str) -> bool:
+    """A DNS name we may put in a certificate (no underscores, no empty labels)."""
+    labels = name.lower().rstrip(".").split(".")
+    return 0 < len(name) <= 253 and all(_DNS_LABEL.match(label) for label in labels)
+
+
+def _parse_https_name(raw: str) -> str | None:
+    name = raw.strip().lower().rstrip(".")
+    if not name:
+        return None
+    try:
+        return str(ipaddress.ip_address(name.strip("[]")))
+    except ValueError:
+        pass
+    if not valid_hostname(name):
+        raise ConfigError(
+            f"NOTIFIER_HTTPS_NAME must be a host name or an address, got {raw[:100]!r}"
+        )
+    return name
+
+
 def _parse_switch(raw: str) -> bool:
     value = raw.strip().lower()
     if value in ("1", "on", "true", "yes"):
@@ -210,6 +243,7 @@ class Config:
     https: bool
     https_port: int
     https_host: str
+    https_name: str | None
     trusted_proxies: tuple[Network, ...]
     push_extra_hosts: frozenset[str]
     anthropic_api_key: str | None
@@ -236,6 +270,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "public_url": parse_public_url,
     "https": _parse_switch,
     "https_port": _parse_port,
+    "https_name": _parse_https_name,
     "trusted_proxies": parse_proxies,
     "log_level": lambda v: v.lower(),
 }

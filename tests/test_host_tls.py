@@ -15,7 +15,7 @@ import httpx
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from procs import free_port
+from procs import ServerProcess, free_port, notifier_cli
 
 from notifier.errors import ConfigError
 from notifier.host.lan import Lan
@@ -221,7 +221,7 @@ async def test_the_lan_server_restarts_with_a_new_certificate_when_the_address_c
     )
     app.state = SimpleNamespace(pairing=Pairing(config))
     seen = [HOME]
-    monkeypatch.setattr("notifier.serve.lan_listener.discover", lambda: seen[-1])
+    monkeypatch.setattr("notifier.serve.lan_listener.discover", lambda name=None: seen[-1])
 
     def served_ips() -> set[str]:
         ctx = client_context(data_dir)
@@ -251,3 +251,42 @@ async def test_the_lan_server_restarts_with_a_new_certificate_when_the_address_c
             pytest.fail("the new certificate was never served")
     finally:
         await server.stop()
+
+
+def test_a_name_for_the_lan_server_goes_into_the_link_the_certificate_and_the_allowed_hosts(
+    data_dir,
+) -> None:
+    """NOTIFIER_HTTPS_NAME: phones get a stable name (a router's DNS name) instead of the
+    DHCP address; the listener itself stays on loopback here."""
+    port = free_port()
+    server = ServerProcess(
+        data_dir,
+        env={"NOTIFIER_HTTPS_HOST": "127.0.0.1", "NOTIFIER_HTTPS_NAME": "Study.Lan."},
+        args=("--https", "--https-port", str(port)),
+    ).start()
+    try:
+        token = notifier_cli(data_dir, "token")
+        issued = httpx.post(
+            f"{server.url}/api/pairing", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert issued.status_code == 201, issued.text
+        assert issued.json()["url"].startswith(f"https://study.lan:{port}/pair#code=")
+        dns, _ = sans(tls_dir(data_dir) / "server.pem")
+        assert "study.lan" in dns
+        assert handshake(port, client_context(data_dir), "study.lan")[0] in ("TLSv1.2", "TLSv1.3")
+        base = f"https://127.0.0.1:{port}"
+        with httpx.Client(verify=False, base_url=base) as client:
+            assert client.get("/healthz", headers={"Host": f"study.lan:{port}"}).status_code == 200
+            other = client.get("/healthz", headers={"Host": f"evil.example:{port}"})
+            assert other.status_code == 400 and other.json()["error"] == "invalid_host"
+    finally:
+        server.kill()
+
+
+def test_a_bad_name_for_the_lan_server_is_refused() -> None:
+    from notifier.config import load_config
+
+    assert load_config({"https_name": "192.168.1.9"}).https_name == "192.168.1.9"
+    for bad in ("study_box.lan", "https://study.lan", "a..b"):
+        with pytest.raises(ConfigError, match="NOTIFIER_HTTPS_NAME"):
+            load_config({"https_name": bad})

@@ -104,9 +104,12 @@ def qr_terminal(text: str) -> str:
 
 
 def lan_origin(config: Config, lan: Lan | None) -> str | None:
-    """The LAN HTTPS listener's origin as a phone on the network would use it."""
+    """The LAN HTTPS listener's origin as a phone on the network would use it: the
+    name set for it, else the address it is bound to, else the LAN's main address."""
     bound = config.https_host not in ("0.0.0.0", "::", "")
-    address = config.https_host if bound else (lan.primary if lan is not None else None)
+    address = config.https_name or (
+        config.https_host if bound else (lan.primary if lan is not None else None)
+    )
     if not address:
         return None
     host = f"[{address}]" if ":" in address else address

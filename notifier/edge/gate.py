@@ -104,6 +104,8 @@ class SecurityPolicy:
         on_lan = config.https or lan_https or not _loopback_bind(config.host)
         if on_lan:
             names.update(hostnames())
+            if config.https_name and not _is_ip(config.https_name):
+                names.add(config.https_name)
         if config.host and not _is_ip(config.host) and config.host not in ("", "0.0.0.0", "::"):
             names.add(config.host.lower())
         public = None

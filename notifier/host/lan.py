@@ -7,14 +7,14 @@ a UDP socket (no packet is sent) and the rest from the host name's addresses.
 from __future__ import annotations
 
 import ipaddress
-import re
 import socket
 from dataclasses import dataclass
+
+from notifier.config import valid_hostname
 
 # Documentation addresses (RFC 5737 / RFC 3849): never contacted, a UDP
 # connect() only asks the kernel which source address it would route from.
 _PROBES = ((socket.AF_INET, "192.0.2.1"), (socket.AF_INET6, "2001:db8::1"))
-_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -39,12 +39,6 @@ class Lan:
 def usable(addr: Address) -> bool:
     """An address a phone on the LAN could reach us at."""
     return not (addr.is_loopback or addr.is_link_local or addr.is_multicast or addr.is_unspecified)
-
-
-def valid_hostname(name: str) -> bool:
-    """A DNS name we may put in a certificate (no underscores, no empty labels)."""
-    labels = name.lower().rstrip(".").split(".")
-    return 0 < len(name) <= 253 and all(_DNS_LABEL.match(label) for label in labels)
 
 
 def _route_addresses() -> list[Address]:
@@ -83,10 +77,22 @@ def hostnames() -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def discover() -> Lan:
-    """Scan now; may block briefly on the resolver, so call it off the event loop."""
+def discover(name: str | None = None) -> Lan:
+    """Scan now; may block briefly on the resolver, so call it off the event loop.
+
+    `name` (NOTIFIER_HTTPS_NAME), the name phones are given, comes first so the
+    certificate covers it.
+    """
     addresses: list[Address] = []
     for addr in _route_addresses() + _hostname_addresses(socket.gethostname()):
         if usable(addr) and addr not in addresses:
             addresses.append(addr)
-    return Lan(hostnames(), tuple(addresses))
+    names = hostnames()
+    if name is not None:
+        try:
+            given = ipaddress.ip_address(name)
+        except ValueError:
+            names = tuple(dict.fromkeys((name, *names)))
+        else:
+            addresses = [given, *(a for a in addresses if a != given)]
+    return Lan(names, tuple(addresses))

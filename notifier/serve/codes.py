@@ -46,7 +46,7 @@ def _phone_origin(config: Config, info: dict[str, Any]) -> str | None:
     if config.https:
         from notifier.host.lan import discover
 
-        lan = discover()
+        lan = discover(config.https_name)
     return phone_origin(config.public_url, lan_origin(config, lan) if config.https else None)
 
 

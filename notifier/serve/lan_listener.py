@@ -59,7 +59,7 @@ class LanHttps:
         from notifier.host.tls import ensure_certificates
 
         loop = asyncio.get_running_loop()
-        lan = await loop.run_in_executor(None, discover)
+        lan = await loop.run_in_executor(None, discover, self.config.https_name)
         files = await loop.run_in_executor(None, ensure_certificates, self.config.data_dir, lan)
         self.app.state.pairing.lan = lan
         return lan, files
