@@ -17,11 +17,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fakeclock import FakeClock
+from hypothesis import given
+from hypothesis import strategies as st
 from peers.fake_anthropic import FakeAnthropic, reply_json, slow
 from test_texts_claude import FAILURES, MODEL, PERSONA, TIMEOUT
 
 from notifier.texts import api_key as llm_key
 from notifier.texts.message import BODY_MAX, TITLE_MAX
+from notifier.texts.writer import preview_due
 
 TITLE = "Linear algebra"
 TZ = "Europe/Berlin"
@@ -361,7 +364,15 @@ async def test_a_preview_is_the_text_a_reminder_would_get_now(app, fake, clock) 
         "error": None,
     }
     assert_request_carries_the_context(fake)
-    assert "Starts: in 60 minutes" in fake.bodies[-1]["messages"][0]["content"]
+    # issue 14 item 15: the block is an hour away, its reminder goes out 15 minutes before it,
+    # and the preview is that reminder's text: counted from when it is sent, not from now
+    prompt = fake.bodies[-1]["messages"][0]["content"]
+    assert "Starts: in 15 minutes" in prompt and "Local time: Monday 09:45" in prompt
+
+    # reminders at 90 and 30 minutes before, 60 minutes ahead: the 90 has passed
+    await app.patch(f"/api/blocks/{block_id}", json={"reminder_offsets": [90, 30]})
+    await app.post("/api/messages/preview", json={"block_id": block_id})
+    assert "Starts: in 30 minutes" in fake.bodies[-1]["messages"][0]["content"]
 
     clock.set(START + timedelta(minutes=10))  # the block is on: the preview says now
     await app.post("/api/messages/preview", json={"block_id": block_id, "kind": "reminder"})
@@ -378,9 +389,22 @@ async def test_a_preview_is_the_text_a_reminder_would_get_now(app, fake, clock) 
         in fake.bodies[-1]["messages"][0]["content"]
     )
     assert (
-        len(fake.calls) == 4
+        len(fake.calls) == 5
         and await app.db.reminders_needing_text(START + timedelta(days=2)) != []
     )
+
+
+@given(
+    ahead=st.one_of(st.none(), st.integers(-600, 3000)),
+    offsets=st.lists(st.integers(0, 1440), max_size=4, unique=True),
+)
+def test_a_preview_is_timed_like_the_first_reminder_still_ahead(ahead, offsets) -> None:
+    start = None if ahead is None else T0 + timedelta(minutes=ahead)
+    due = preview_due(start, offsets, T0)
+    sends = {start - timedelta(minutes=o) for o in offsets or [0]} if start else set()
+    assert due >= T0  # never a reminder that already went out
+    assert due in sends or (due == T0 and not any(s >= T0 for s in sends))
+    assert not any(T0 <= s < due for s in sends)  # none of them goes out before it
 
 
 @pytest.mark.parametrize(

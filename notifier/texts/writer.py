@@ -19,7 +19,7 @@ import asyncio
 import collections
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -30,7 +30,7 @@ from notifier.db.records import Block, Reminder
 from notifier.errors import BadRequest, ConfigError, NotFound
 from notifier.plan import prefs as prefs_mod
 from notifier.plan import recurrence
-from notifier.plan.blocks import effective_timezone
+from notifier.plan.blocks import effective_timezone, reminded
 from notifier.texts import api_key as llm_key
 from notifier.texts.claude import Composer
 from notifier.texts.context import About, context_for
@@ -248,14 +248,22 @@ class Composing:
             if block is None:
                 raise NotFound(f"no block {block_id}")
             start = _next_start(block, now)  # None: going on right now, or none ahead
+            offsets = reminded(block, (), prefs).offsets  # the block's, else the settings'
             about = About(
                 key=f"preview:b{block_id}:{occurrence_key(start or now)}",
                 kind="reminder",
-                due=now,
+                due=preview_due(start, offsets, now),
                 block=block,
                 session_start=start,
             )
         return await self.compose(await context_for(self.db, about, prefs, now))
+
+
+def preview_due(start: datetime | None, offsets: Sequence[int], now: datetime) -> datetime:
+    """When the reminder a preview shows goes out: the first of the block's reminders still
+    ahead ("30 min before" says "in 30 min", not the hours until the block), else now."""
+    ahead = [start - timedelta(minutes=o) for o in offsets or (0,)] if start else []
+    return min((due for due in ahead if due >= now), default=now)
 
 
 def _next_start(block: Block, now: datetime) -> datetime | None:
