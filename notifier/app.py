@@ -61,6 +61,7 @@ def create_app(
     """
     if run_composer is None:
         run_composer = run_scheduler
+    app_clock = clock or Clock()  # the one clock: handlers, guard, scheduler, writer, pairing
 
     async def start(app: Litestar, stack: AsyncExitStack) -> None:
         ensure_private_dir(config.data_dir)
@@ -72,8 +73,8 @@ def create_app(
         sender = await stack.enter_async_context(
             PushSender(vapid, extra_hosts=config.push_extra_hosts, **(sender_options or {}))
         )
-        scheduler = Scheduler(db, sender, tokens, clock=clock)
-        composing = Composing(config, db, scheduler.clock, composer_options=composer_options)
+        scheduler = Scheduler(db, sender, tokens, clock=app_clock)
+        composing = Composing(config, db, app_clock, composer_options=composer_options)
         await composing.start()
         stack.push_async_callback(composing.close)
         scheduler.on_wake.append(composing.wake)
@@ -84,8 +85,8 @@ def create_app(
             sender=sender,
             action_tokens=tokens,
             scheduler=scheduler,
-            planner=Planner(db, scheduler, scheduler.clock),
-            clock=scheduler.clock,
+            planner=Planner(db, scheduler, app_clock),
+            clock=app_clock,
             composing=composing,
         )
         apply_network(app.state, await prefs_mod.load(db))  # the kept public URL, LAN choice
@@ -118,7 +119,7 @@ def create_app(
     static = web_files()
     policy = SecurityPolicy.from_config(config)
     with _without_pydantic():
-        app = _litestar(config, static, policy, lifespan)
+        app = _litestar(config, static, policy, lifespan, app_clock)
     policy.body_types = _body_types(app)
     # Around Litestar's whole handler: route middleware would miss its 404s and 405s.
     app.asgi_handler = cast("ASGIApp", SecurityMiddleware(app.asgi_handler, policy))
@@ -135,13 +136,17 @@ def _body_types(app: Litestar) -> dict[str, frozenset[str]]:
     return found
 
 
-def _litestar(config: Config, static: Any, policy: SecurityPolicy, lifespan: Any) -> Litestar:
+def _litestar(
+    config: Config, static: Any, policy: SecurityPolicy, lifespan: Any, clock: Clock
+) -> Litestar:
     return Litestar(
         route_handlers=[*ROUTES, static],
         # Bodies first: nothing after this waits on a slow client or holds an oversize body.
         middleware=[body_limits_middleware, idempotency_middleware],
         request_max_body_size=DEFAULT_MAX_BODY,  # a route that takes more declares its own
-        state=State({"pairing": Pairing(config), "security": policy}),
+        state=State(
+            {"pairing": Pairing(config, now=clock.now), "security": policy, "clock": clock}
+        ),
         lifespan=[lifespan],
         guards=[require_token],
         exception_handlers={Exception: handle_error},

@@ -110,7 +110,7 @@ async def running_api(
         app_lifespan(app),
         httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8765") as client,
     ):
-        _, token = await mint_token(app.state.db, "tests")
+        _, token = await mint_token(app.state.db, "tests", now=app.state.clock.now())
         if subject:
             await prefs.update(app.state.db, {"vapid_subject": subject})
         yield Api(app, client, token)

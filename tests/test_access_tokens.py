@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from datetime import UTC, datetime
 
+from fakeclock import FakeClock
 from litestar.routes import HTTPRoute
 
 from notifier.access.tokens import hash_token
@@ -105,6 +107,25 @@ async def test_tokens_are_stored_hashed_and_touched_on_use(api) -> None:
     assert (await api.db.token_by_hash(hash_token(api.token))).last_used_at is not None
 
 
+async def test_a_token_is_touched_by_the_apps_clock(make_api) -> None:
+    """The guard records a token's use at the app's time (which tests move), at most once a minute."""
+    clock = FakeClock(datetime(2031, 5, 6, 7, 8, tzinfo=UTC))
+    async with make_api(clock=clock, run_scheduler=False) as api:
+
+        async def last_used() -> datetime | None:
+            return (await api.db.token_by_hash(hash_token(api.token))).last_used_at
+
+        await api.get("/api/push/subscriptions")
+        assert await last_used() == clock.now()
+        first = clock.now()
+        clock.advance(seconds=30)
+        await api.get("/api/push/subscriptions")
+        assert await last_used() == first  # within a minute: not written again
+        clock.advance(minutes=2)
+        await api.get("/api/push/subscriptions")
+        assert await last_used() == clock.now()
+
+
 # The pairing flow adds three public routes: the exchange (the contract lists it),
 # the launcher's login link, and the local CA certificate (public by nature, and
 # needed before a phone can be paired).
@@ -134,7 +155,7 @@ async def test_openapi_scan_without_credentials_and_with_a_revoked_token(api) ->
     doc = (await api.get("/schema/openapi.json")).json()
     operations = openapi_operations(doc)
     assert len(operations) >= 15 and set(operations) >= PAIRING_PUBLIC
-    revoked_id, revoked = await mint_token(api.db, "lost phone")
+    revoked_id, revoked = await mint_token(api.db, "lost phone", now=api.app.state.clock.now())
     await api.db.revoke_device(revoked_id, utcnow())
 
     for method, path in operations:

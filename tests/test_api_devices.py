@@ -31,7 +31,7 @@ async def test_each_device_says_what_it_is_and_whether_it_gets_notifications(
 ) -> None:
     async with make_api(extra_hosts=stub.host_port) as api:
         phone = await pair_phone(api, "Kim's phone")
-        await mint_token(api.db, "backup script", kind="cli")
+        await mint_token(api.db, "backup script", kind="cli", now=api.app.state.clock.now())
         ticket = await api.app.state.pairing.issue(api.db, LOGIN)
         assert (await api.client.get(f"/login?t={ticket.code}")).status_code == 303
         api.client.cookies.clear()

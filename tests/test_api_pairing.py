@@ -12,6 +12,7 @@ from conftest import running_api
 from procs import free_port
 
 from notifier.access.pairing import Pairing, phone_can_use
+from notifier.clock import utcnow
 from notifier.config import load_config
 from notifier.host.lan import Lan
 from notifier.serve.lan_listener import attach_lan_https
@@ -100,7 +101,7 @@ def test_the_lan_listener_is_a_phone_origin_only_while_it_runs(data_dir) -> None
     import ipaddress
 
     config = load_config({"data_dir": str(data_dir), "https_port": "8766"})
-    pairing = Pairing(config)
+    pairing = Pairing(config, now=utcnow)
     pairing.lan = Lan(("box.local",), (ipaddress.ip_address("192.168.1.23"),))
     assert pairing.phone_origin() is None
     pairing.lan_serving = True

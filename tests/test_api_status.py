@@ -22,7 +22,9 @@ async def test_a_fresh_start_says_what_is_missing_then_checks_itself_off(make_ap
     async with make_api(extra_hosts=stub.host_port, subject=None) as api:
         # Signed in as the desktop browser is, not with the fixture's device token.
         fixture_token = api.token
-        _, api.token = await mint_token(api.db, "Desktop browser", kind="browser")
+        _, api.token = await mint_token(
+            api.db, "Desktop browser", kind="browser", now=api.app.state.clock.now()
+        )
         fixture_device = await api.db.token_by_hash(hash_token(fixture_token))
         assert (await api.delete(f"/api/devices/{fixture_device.id}")).status_code == 204
         first = await status(api)

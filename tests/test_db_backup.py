@@ -116,7 +116,9 @@ async def test_backup_while_sending_then_restore_keeps_blocks_settings_devices_a
         # A paired phone's token may not carry the keys away; the computer's own may.
         refused = await api.get("/api/backup")
         assert refused.status_code == 403 and refused.json()["error"] == "forbidden"
-        _, script_token = await mint_token(api.app.state.db, "backup script", kind="cli")
+        _, script_token = await mint_token(
+            api.app.state.db, "backup script", kind="cli", now=api.app.state.clock.now()
+        )
         download = await api.client.get(
             "/api/backup", headers={"Authorization": f"Bearer {script_token}"}
         )

@@ -45,7 +45,7 @@ async def test_reusing_a_key_for_another_request_is_refused(api) -> None:
 async def test_keys_are_scoped_to_the_device(api) -> None:
     from notifier.access.tokens import mint_token
 
-    _, other = await mint_token(api.db, "tablet")
+    _, other = await mint_token(api.db, "tablet", now=api.app.state.clock.now())
     await api.client.post(
         "/api/blocks", json=BLOCK, headers={**api.auth, "Idempotency-Key": "same"}
     )

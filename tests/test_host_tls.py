@@ -17,6 +17,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from procs import ServerProcess, free_port, notifier_cli
 
+from notifier.clock import utcnow
 from notifier.errors import ConfigError
 from notifier.host.lan import Lan
 from notifier.host.tls import SERVER_VALIDITY, ca_der, ensure_certificates, fingerprint, tls_dir
@@ -110,7 +111,7 @@ async def issue_code(data_dir) -> str:
     config = load_config({"data_dir": str(data_dir)})
     db = await Database.open(config.db_path)
     try:
-        return (await Pairing(config).issue(db, PAIR)).code
+        return (await Pairing(config, now=utcnow).issue(db, PAIR)).code
     finally:
         await db.close()
 
@@ -219,7 +220,7 @@ async def test_the_lan_server_restarts_with_a_new_certificate_when_the_address_c
             "https_host": "127.0.0.1",
         }
     )
-    app.state = SimpleNamespace(pairing=Pairing(config))
+    app.state = SimpleNamespace(pairing=Pairing(config, now=utcnow))
     seen = [HOME]
     monkeypatch.setattr("notifier.serve.lan_listener.discover", lambda name=None: seen[-1])
 

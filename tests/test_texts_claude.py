@@ -32,6 +32,7 @@ from peers.fake_anthropic import (
     slow,
 )
 
+from notifier.clock import utcnow
 from notifier.config import load_config
 from notifier.errors import BadRequest, ConfigError
 from notifier.push import payload as payloads
@@ -98,6 +99,7 @@ async def make_composer(fake: FakeAnthropic):
             max_retries=1,
             daily_cap=100,
             count_call=CallCounter(),
+            clock=utcnow,
         )
         made.append(Composer(**{**values, **kw}))
         return made[-1]
@@ -283,6 +285,7 @@ def test_more_than_one_retry_is_refused() -> None:
             model=MODEL,
             daily_cap=1,
             count_call=CallCounter(),
+            clock=utcnow,
             max_retries=2,
         )
 

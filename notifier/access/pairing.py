@@ -28,7 +28,6 @@ from urllib.parse import urlsplit
 
 from notifier.access.ratelimit import Guess, GuessLimiter, client_key
 from notifier.access.tokens import hash_token, new_token
-from notifier.clock import utcnow
 from notifier.config import Config
 from notifier.db import Database
 from notifier.errors import InvalidCode, TooManyRequests
@@ -157,7 +156,7 @@ class Pairing:
         self,
         config: Config,
         *,
-        now: Callable[[], datetime] = utcnow,
+        now: Callable[[], datetime],
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config

@@ -15,13 +15,12 @@ import hashlib
 import secrets
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
-from notifier.clock import utcnow
 from notifier.db import Database
 from notifier.db.records import Device
 from notifier.errors import Unauthorized
@@ -41,10 +40,12 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-async def mint_token(db: Database, label: str = "", kind: str = "device") -> tuple[int, str]:
-    """Create and store a token; returns (id, the token in clear, shown once)."""
+async def mint_token(
+    db: Database, label: str = "", kind: str = "device", *, now: datetime
+) -> tuple[int, str]:
+    """Create and store a token made at `now`; returns (id, the token in clear, shown once)."""
     token = new_token()
-    token_id = await db.add_token(hash_token(token), label.strip()[:100], kind, utcnow())
+    token_id = await db.add_token(hash_token(token), label.strip()[:100], kind, now)
     return token_id, token
 
 
@@ -107,5 +108,5 @@ async def require_token(connection: ASGIConnection, handler: BaseRouteHandler) -
     if row is None:
         raise Unauthorized("Unknown or revoked token.")
     connection.state.token_id = row.id
-    now = utcnow()
+    now = connection.app.state.clock.now()  # the app's clock, which tests can move
     await db.touch_token(row.id, now, now - TOUCH_INTERVAL)

@@ -115,8 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _token(config: Config, label: str) -> int:
     # Imported here, not at the top: --version and --help need none of it.
     from notifier.access.tokens import mint_token
+    from notifier.clock import utcnow
     from notifier.serve.codes import with_database
 
-    _, token = with_database(config, lambda db: mint_token(db, label, kind="cli"))
+    _, token = with_database(config, lambda db: mint_token(db, label, kind="cli", now=utcnow()))
     print(token)
     return 0

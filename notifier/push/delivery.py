@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from notifier.clock import utcnow
 from notifier.db import Database
 from notifier.push.sender import Outcome, PushResult, PushSender, Target
 
@@ -22,7 +21,7 @@ async def deliver(
     subject: str | None,
     subscription_ids: list[int] | None = None,
     skip_ids: set[int] | frozenset[int] = frozenset(),
-    now: Callable[[], datetime] = utcnow,
+    now: Callable[[], datetime],
     **send_kwargs: Any,
 ) -> list[PushResult]:
     """Send `message` to every (or the chosen) subscription but `skip_ids`; record what happened.

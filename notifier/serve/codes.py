@@ -22,6 +22,7 @@ from notifier.access.pairing import (
     pair_url,
     phone_origin,
 )
+from notifier.clock import Clock
 from notifier.config import Config
 from notifier.db import Database, opened
 from notifier.serve.instance import running_instance
@@ -57,7 +58,7 @@ def pair(config: Config) -> int:
     if origin is None:
         print(NO_PHONE_ORIGIN, file=sys.stderr)
         return 1
-    issued = with_database(config, lambda db: Pairing(config).issue(db, PAIR))
+    issued = with_database(config, lambda db: Pairing(config, now=Clock().now).issue(db, PAIR))
     show_code(origin, issued)
     if not info:
         print(
@@ -88,7 +89,7 @@ def login(config: Config, *, open_browser: bool = True, show: bool = True) -> in
     """
     info = running_instance(config.data_dir) or {}
     base = info.get("url") or config.local_url
-    link = with_database(config, lambda db: login_link(Pairing(config), db, base))
+    link = with_database(config, lambda db: login_link(Pairing(config, now=Clock().now), db, base))
     if show:
         print(link)
     if not info:

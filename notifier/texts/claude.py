@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from notifier.clock import utcnow
 from notifier.plan.prefs import DEFAULT_PERSONA
 from notifier.texts.fallback import fallback_text
 from notifier.texts.message import (
@@ -234,7 +233,7 @@ class Composer:
         timeout: float = 8.0,
         max_retries: int = 1,
         enabled: bool = True,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime],
     ) -> None:
         """`count_call(day)` records one API call on the user's local `day`, returns the day's total."""
         if max_retries not in (0, 1):
