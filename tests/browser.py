@@ -385,6 +385,26 @@ def fake_push_script(subscription: dict[str, Any]) -> str:
 """ % json.dumps(subscription)
 
 
+def never_asked_script() -> str:
+    """An init script playing a browser that has never asked for notifications.
+
+    Headless Chromium answers "denied" until a test grants the permission; this
+    answers "default" until the page asks, then remembers `window.__answer` (or
+    "granted") across reloads; `window.__permissionAsked` counts the prompts.
+    """
+    return """
+(() => {
+  const KEY = "__test_permission";
+  Object.defineProperty(Notification, "permission", { configurable: true, get: () => localStorage.getItem(KEY) || "default" });
+  Notification.requestPermission = async () => {
+    window.__permissionAsked = (window.__permissionAsked || 0) + 1;
+    localStorage.setItem(KEY, window.__answer || "granted");
+    return localStorage.getItem(KEY);
+  };
+})();
+"""
+
+
 def wait_until(
     predicate: Any, timeout: float = 10.0, interval: float = 0.1, message: str = "condition"
 ) -> Any:
@@ -401,4 +421,4 @@ def wait_until(
         time.sleep(interval)
 
 
-__all__ += ["fake_push_script", "mint_token", "set_prefs", "wait_until"]
+__all__ += ["fake_push_script", "mint_token", "never_asked_script", "set_prefs", "wait_until"]

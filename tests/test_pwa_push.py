@@ -9,23 +9,10 @@ from typing import Any
 import httpx
 import pytest
 from browser import *  # noqa: F403 - the browser fixtures
-from browser import LiveServer, Phone, fake_push_script, wait_until
+from browser import LiveServer, Phone, fake_push_script, never_asked_script, wait_until
 
 pytestmark = pytest.mark.slow
 
-# Headless Chromium answers "denied" until a test grants the permission; this
-# plays a browser that has never asked (and remembers the answer across reloads).
-NEVER_ASKED = """
-(() => {
-  const KEY = "__test_permission";
-  Object.defineProperty(Notification, "permission", { configurable: true, get: () => localStorage.getItem(KEY) || "default" });
-  Notification.requestPermission = async () => {
-    window.__permissionAsked = (window.__permissionAsked || 0) + 1;
-    localStorage.setItem(KEY, window.__answer || "granted");
-    return localStorage.getItem(KEY);
-  };
-})();
-"""
 IPHONE_SAFARI = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
@@ -136,7 +123,7 @@ def test_opt_in_asks_only_on_a_tap_subscribes_and_the_server_stores_it(
 ) -> None:
     sub, key = wpt_subscription(live_server, wpt)
     phone = make_phone(
-        init_script=NEVER_ASKED + fake_push_script(sub), permissions=["notifications"]
+        init_script=never_asked_script() + fake_push_script(sub), permissions=["notifications"]
     )
     phone.open("#/devices")
     page = phone.page

@@ -303,6 +303,7 @@ async function start() {
     }
   });
   bus.on("install-changed", renderNotices);
+  bus.on("readiness", renderNotices); // any status check (the checklist's too) redraws the banner
   window.addEventListener("online", renderNet);
   window.addEventListener("offline", () => { state.reachable = false; renderNet(); });
   window.addEventListener("hashchange", () => render());

@@ -20,15 +20,39 @@ export async function checklist(ctx) {
   const done = [steps.contact, steps.timezone, steps.phone, steps.test].filter(Boolean).length;
   const again = () => ctx.rerender();
   const current = !steps.contact ? "contact" : !steps.timezone ? "timezone" : !steps.phone ? "phone" : "test";
-  return h("section", { class: "card stack checklist", id: "checklist", "aria-labelledby": "checklist-h" },
+  const card = h("section", { class: "card stack checklist", id: "checklist", "aria-labelledby": "checklist-h" },
     h("div", { class: "row-between" }, h("h2", { id: "checklist-h" }, "Get reminders on your phone"),
       h("span", { class: "pill" }, `${done} of 4 done`)),
     h("ol", { class: "check-steps" },
       step("contact", "A contact for push services", steps.contact, current, () => contactStep(ctx, again)),
       step("timezone", "Your time zone", steps.timezone, current, () => zoneStep(ctx, again)),
-      step("phone", "Pair your phone", steps.phone, current, () => [pairCard({ onChange: again }),
+      step("phone", "Pair your phone", steps.phone, current, () => [pairCard({ onChange: () => ctx.refreshStatus() }),
         h("button", { type: "button", class: "btn btn-small", id: "check-phone-again", onclick: again }, "I've paired it, check again")]),
       step("test", "A test reminder on the phone", steps.test, current, () => testStep(again))));
+  if (current === "phone" || current === "test") watch(card, ctx, done);
+  return card;
+}
+
+// The last two steps happen on the phone: look again every few seconds, so the
+// desktop moves on by itself when the phone pairs or the test arrives.
+const WATCH_MS = 4000;
+
+function watch(card, ctx, done) {
+  const timer = setInterval(async () => {
+    if (!card.isConnected) return clearInterval(timer);
+    let now;
+    try {
+      now = await checkReadiness();
+    } catch {
+      return; // offline for a moment: try again next time
+    }
+    const s = now.steps;
+    if ([s.contact, s.timezone, s.phone, s.test].filter(Boolean).length !== done) {
+      clearInterval(timer);
+      ctx.rerender();
+    }
+  }, WATCH_MS);
+  ctx.onCleanup(() => clearInterval(timer));
 }
 
 function step(id, title, isDone, current, body) {
@@ -40,7 +64,7 @@ function step(id, title, isDone, current, body) {
 }
 
 function contactStep(ctx, again) {
-  const input = h("input", { type: "email", id: "check-contact", inputmode: "email", autocomplete: "email", placeholder: "you@example.com" });
+  const input = h("input", { type: "email", id: "check-contact-email", inputmode: "email", autocomplete: "email", placeholder: "you@example.com" });
   const save = h("button", { type: "button", class: "btn btn-primary", id: "check-contact-save" }, "Save");
   save.addEventListener("click", busy(save, async () => {
     const value = input.value.trim();
@@ -57,7 +81,7 @@ function contactStep(ctx, again) {
   }));
   return [
     h("p", { class: "muted" }, "Push services (Google, Apple, Mozilla) only deliver for senders they can contact: your email address is enough, and only they see it."),
-    h("div", { class: "field" }, h("label", { for: "check-contact" }, "Your email address"), input),
+    h("div", { class: "field" }, h("label", { for: "check-contact-email" }, "Your email address"), input),
     h("div", { class: "row" }, save),
   ];
 }
@@ -80,7 +104,7 @@ function zoneStep(ctx, again) {
 }
 
 function testStep(again) {
-  const send = h("button", { type: "button", class: "btn btn-primary", id: "check-test" }, "Send a test reminder");
+  const send = h("button", { type: "button", class: "btn btn-primary", id: "check-test-send" }, "Send a test reminder");
   const out = h("p", { class: "small", "aria-live": "polite" });
   send.addEventListener("click", busy(send, async () => {
     try {
