@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from litestar import Litestar
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.exceptions import MissingDependencyException
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp
@@ -31,6 +32,7 @@ from notifier.db import opened
 from notifier.edge.bodies import DEFAULT_MAX_BODY, body_limits_middleware
 from notifier.edge.gate import SecurityMiddleware, SecurityPolicy
 from notifier.edge.idempotency import idempotency_middleware
+from notifier.host.lan import LanListener
 from notifier.plan import prefs as prefs_mod
 from notifier.push.sender import PushSender
 from notifier.push.vapid import VapidKeys
@@ -89,7 +91,10 @@ def create_app(
             clock=app_clock,
             composing=composing,
         )
-        apply_network(app.state, await prefs_mod.load(db))  # the kept public URL, LAN choice
+        state = app.state  # the kept public URL, LAN choice:
+        apply_network(
+            config, state.pairing, state.security, await prefs_mod.load(db)
+        )  # the kept public URL, LAN choice
         if run_composer:
             stack.push_async_callback(
                 _cancel, asyncio.create_task(composing.run(), name="composer")
@@ -126,6 +131,41 @@ def create_app(
     return app
 
 
+def _from_state(name: str) -> Provide:
+    def provide(state: State) -> Any:
+        return state[name]
+
+    provide.__name__ = f"provide_{name}"
+    return Provide(provide, sync_to_thread=False)
+
+
+def _lan(state: State) -> LanListener | None:
+    """The LAN HTTPS listener, when this server has one (serve/ attaches it)."""
+    lan: LanListener | None = state.get("lan_https")
+    return lan
+
+
+# What handlers receive by parameter name: the resources the lifespan holds.
+DEPENDENCIES = {
+    **{
+        name: _from_state(name)
+        for name in (
+            "config",  # Config: start-up configuration
+            "db",  # Database: the one connection
+            "clock",  # Clock: the app's one clock
+            "planner",  # Planner: writes the plan, then the outbox follows
+            "composing",  # Composing: texts written ahead, previews, the key check
+            "vapid",  # VapidKeys
+            "sender",  # PushSender
+            "action_tokens",  # ActionTokens: notification buttons' credentials
+            "pairing",  # Pairing: codes, login links, where phones reach us
+            "security",  # SecurityPolicy: the request gate's rules
+        )
+    },
+    "lan": Provide(_lan, sync_to_thread=False),
+}
+
+
 def _body_types(app: Litestar) -> dict[str, frozenset[str]]:
     """Routes that take a body other than JSON say so in `opt={"body_types": (...)}`."""
     found: dict[str, frozenset[str]] = {}
@@ -148,6 +188,7 @@ def _litestar(
             {"pairing": Pairing(config, now=clock.now), "security": policy, "clock": clock}
         ),
         lifespan=[lifespan],
+        dependencies=DEPENDENCIES,
         guards=[require_token],
         exception_handlers={Exception: handle_error},
         openapi_config=OpenAPIConfig(title="Study Notifier", version=__version__, path="/schema"),

@@ -7,13 +7,15 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, MediaType, Response, delete, get, patch, post
-from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from notifier.api.injected import Injected
+from notifier.clock import Clock
 from notifier.db import Database
 from notifier.db.records import Block
 from notifier.errors import BadRequest, NotFound
@@ -30,6 +32,8 @@ from notifier.plan.blocks import (
     parse_start,
     validate_block,
 )
+from notifier.plan.repeats import DAYS
+from notifier.schedule.planner import Planner
 
 MAX_AGENDA_DAYS = 62
 
@@ -71,8 +75,127 @@ async def _agenda_answer(db: Database, tz_name: str, lo: datetime, hi: datetime)
     return body
 
 
-async def _block(state: State, block_id: int) -> Block:
-    row = await state.db.block(block_id)
+Weekday = Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+assert Weekday.__args__ == DAYS  # type: ignore[attr-defined]
+
+
+class RepeatIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A repeat the picker understands, instead of an RRULE (plan/repeats.py checks the shape)."""
+
+    every: Literal["day", "week", "month", "year"]
+    interval: int | msgspec.UnsetType | None = msgspec.UNSET  # every N days/weeks/...; 1
+    days: list[Weekday] | msgspec.UnsetType | None = msgspec.UNSET  # weekly: which days
+    month_day: int | msgspec.UnsetType | None = msgspec.UNSET  # monthly: 1..31, -1 the last
+    nth: int | msgspec.UnsetType | None = msgspec.UNSET  # monthly: the nth (1..5, -1) weekday
+    weekday: Weekday | msgspec.UnsetType | None = msgspec.UNSET
+    count: int | msgspec.UnsetType | None = msgspec.UNSET  # ends after this many sessions
+    until: str | msgspec.UnsetType | None = msgspec.UNSET  # ends on this local date, YYYY-MM-DD
+
+
+class BlockPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """A change to a block: only the fields sent change (null clears the nullable ones)."""
+
+    title: str | msgspec.UnsetType = msgspec.UNSET
+    notes: str | msgspec.UnsetType | None = msgspec.UNSET
+    start: str | msgspec.UnsetType = msgspec.UNSET  # local wall time, 2026-11-23T18:00
+    timezone: str | msgspec.UnsetType = msgspec.UNSET  # IANA name; default: the settings' zone
+    duration_minutes: int | msgspec.UnsetType = msgspec.UNSET
+    rrule: str | msgspec.UnsetType | None = msgspec.UNSET  # RFC 5545; null or "": once
+    repeat: RepeatIn | msgspec.UnsetType | None = msgspec.UNSET  # instead of rrule
+    reminder_offsets: list[int] | msgspec.UnsetType | None = msgspec.UNSET  # null: the settings'
+    reminders: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class BlockIn(BlockPatch, kw_only=True):
+    """A new block: a title, a start and a length at least."""
+
+    title: str
+    start: str
+    duration_minutes: int
+
+
+class RepeatOut(msgspec.Struct):
+    """The picker's shape of a block's rule: every field present, unused ones null."""
+
+    every: Literal["day", "week", "month", "year"]
+    interval: int
+    days: list[Weekday] | None
+    month_day: int | None
+    nth: int | None
+    weekday: Weekday | None
+    count: int | None
+    until: str | None
+
+
+class BlockOut(msgspec.Struct):
+    """A block as stored, with its rule in the picker's shape and in words."""
+
+    id: int
+    title: str
+    notes: str
+    start: str  # local wall time
+    timezone: str
+    duration_minutes: int
+    rrule: str | None
+    repeat: RepeatOut | None  # null: once, or a rule the picker cannot show
+    repeat_text: str
+    reminder_offsets: list[int] | None  # null: the settings' default offsets
+    reminders: bool
+    created_at: str
+    updated_at: str
+
+
+class OccurrenceOut(msgspec.Struct):
+    """One session of a block with its status (an agenda item)."""
+
+    block_id: int
+    title: str
+    notes: str
+    key: str  # the original start in UTC, YYYYMMDDTHHMMSSZ: the session's identity
+    start: str  # local wall time
+    start_utc: str
+    end_utc: str
+    duration_minutes: int
+    timezone: str
+    repeat_text: str
+    status: Literal["planned", "done", "skipped", "cancelled"]
+    snoozed_until: str | None
+    url: str  # the app's deep link
+    original_start: str | None  # local; set when the session was moved
+
+
+class AgendaOut(msgspec.Struct):
+    """Sessions in a range, in the settings' time zone."""
+
+    timezone: str
+    occurrences: list[OccurrenceOut]
+
+
+class OccurrenceAction(msgspec.Struct, forbid_unknown_fields=True):
+    """Exactly one of: a status, or a snooze (one extra reminder that many minutes from now)."""
+
+    status: Literal["done", "skipped", "planned"] | msgspec.UnsetType = msgspec.UNSET
+    snooze_minutes: int | msgspec.UnsetType = msgspec.UNSET
+
+
+class SessionChange(msgspec.Struct, forbid_unknown_fields=True):
+    """Move or resize one session (`start`, `duration_minutes`), or cancel it (`status`) alone."""
+
+    start: str | msgspec.UnsetType = msgspec.UNSET
+    duration_minutes: int | msgspec.UnsetType = msgspec.UNSET
+    status: Literal["cancelled"] | msgspec.UnsetType = msgspec.UNSET
+
+
+def block_out(block: Block) -> BlockOut:
+    return msgspec.convert(block_json(block), BlockOut)
+
+
+def occurrence_out(item: dict[str, Any]) -> OccurrenceOut:
+    return msgspec.convert(item, OccurrenceOut)
+
+
+async def _block(db: Database, block_id: int) -> Block:
+    row = await db.block(block_id)
     if row is None:
         raise NotFound(f"no block {block_id}")
     return row
@@ -83,109 +206,121 @@ class BlocksController(Controller):
     tags = ("blocks",)
 
     @post("/blocks", status_code=201)
-    async def create(self, state: State, data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
-        """Plan a block: one-off, or repeating with an RFC 5545 RRULE.
+    async def create(
+        self, db: Injected[Database], planner: Injected[Planner], data: JSONBody[BlockIn]
+    ) -> BlockOut:
+        """Plan a block: one-off, or repeating with an RFC 5545 RRULE or a `repeat` shape.
 
         409 `too_many_blocks` once 5,000 blocks exist.
         """
-        prefs = await prefs_mod.load(state.db)
-        fields = validate_block(data, partial=False, default_tz=effective_timezone(prefs))
+        prefs = await prefs_mod.load(db)
+        fields = validate_block(
+            msgspec.to_builtins(data), partial=False, default_tz=effective_timezone(prefs)
+        )
         check_repeats(fields)
-        block = await state.planner.add_block(fields, max_blocks=MAX_BLOCKS)
-        return block_json(block)
+        return block_out(await planner.add_block(fields, max_blocks=MAX_BLOCKS))
 
     @get("/blocks")
-    async def list(self, state: State) -> list[dict[str, Any]]:
-        return [block_json(r) for r in await state.db.blocks()]
+    async def list(self, db: Injected[Database]) -> list[BlockOut]:
+        return [block_out(r) for r in await db.blocks()]
 
     @get("/blocks/{block_id:int}")
-    async def get_one(self, state: State, block_id: FromPath[int]) -> dict[str, Any]:
-        return block_json(await _block(state, block_id))
+    async def get_one(self, db: Injected[Database], block_id: FromPath[int]) -> BlockOut:
+        return block_out(await _block(db, block_id))
 
     @patch("/blocks/{block_id:int}")
     async def update(
-        self, state: State, block_id: FromPath[int], data: JSONBody[dict[str, Any]]
-    ) -> dict[str, Any]:
+        self,
+        db: Injected[Database],
+        planner: Injected[Planner],
+        block_id: FromPath[int],
+        data: JSONBody[BlockPatch],
+    ) -> BlockOut:
         """Change a block; its future reminders are recomputed."""
-        row = await _block(state, block_id)
-        fields = validate_block(data, partial=True, default_tz=row.timezone)
+        row = await _block(db, block_id)
+        fields = validate_block(msgspec.to_builtins(data), partial=True, default_tz=row.timezone)
         check_repeats(fields, row)
-        block = await state.planner.update_block(block_id, fields)
+        block = await planner.update_block(block_id, fields)
         if block is None:
             raise NotFound(f"no block {block_id}")
-        return block_json(block)
+        return block_out(block)
 
     @delete("/blocks/{block_id:int}", status_code=204)
-    async def remove(self, state: State, block_id: FromPath[int]) -> None:
+    async def remove(self, planner: Injected[Planner], block_id: FromPath[int]) -> None:
         """Delete a block; its pending reminders are cancelled."""
-        if not await state.planner.delete_block(block_id):
+        if not await planner.delete_block(block_id):
             raise NotFound(f"no block {block_id}")
 
-    @get("/agenda")
+    @get(
+        "/agenda",
+        responses={200: ResponseSpec(AgendaOut, description="Sessions in [from, to)")},
+    )
     async def agenda(
         self,
-        state: State,
+        db: Injected[Database],
+        clock: Injected[Clock],
         start: Annotated[str | None, QueryParameter(name="from")] = None,
         end: Annotated[str | None, QueryParameter(name="to")] = None,
     ) -> Response[bytes]:
         """Occurrences starting in [from, to) with their status; default: the next 7 days.
 
         At most 62 days, and 400 `too_many_occurrences` past 20,000 sessions.
-        `{"timezone": name, "occurrences": [...]}`; kept until the plan changes.
+        An `AgendaOut`, encoded once and kept until the plan changes.
         """
-        prefs = await prefs_mod.load(state.db)
+        prefs = await prefs_mod.load(db)
         tz_name = effective_timezone(prefs)
         tz = recurrence.tz_from_name(tz_name)
-        lo = recurrence.localize(parse_start(start, tz, "from"), tz) if start else state.clock.now()
+        lo = recurrence.localize(parse_start(start, tz, "from"), tz) if start else clock.now()
         hi = recurrence.localize(parse_start(end, tz, "to"), tz) if end else lo + timedelta(days=7)
         if hi <= lo:
             raise BadRequest("to: must be after from")
         if hi - lo > timedelta(days=MAX_AGENDA_DAYS):
             raise BadRequest(f"to: the range may span at most {MAX_AGENDA_DAYS} days")
-        return Response(await _agenda_answer(state.db, tz_name, lo, hi), media_type=MediaType.JSON)
+        return Response(await _agenda_answer(db, tz_name, lo, hi), media_type=MediaType.JSON)
 
     @post("/blocks/{block_id:int}/occurrences/{key:str}", status_code=200)
     async def act(
         self,
-        state: State,
+        db: Injected[Database],
+        planner: Injected[Planner],
         block_id: FromPath[int],
         key: FromPath[str],
-        data: JSONBody[dict[str, Any]],
-    ) -> dict[str, Any]:
+        data: JSONBody[OccurrenceAction],
+    ) -> OccurrenceOut:
         """Mark an occurrence done/skipped/planned, or snooze it (one extra reminder later)."""
-        status, snooze = occurrences.parse_action(data)
-        row = await _block(state, block_id)
-        return await state.planner.act(row, key, status, snooze)
+        status, snooze = occurrences.parse_action(msgspec.to_builtins(data))
+        row = await _block(db, block_id)
+        return occurrence_out(await planner.act(row, key, status, snooze))
 
     @patch("/blocks/{block_id:int}/occurrences/{key:str}")
     async def change_session(
         self,
-        state: State,
+        db: Injected[Database],
+        planner: Injected[Planner],
         block_id: FromPath[int],
         key: FromPath[str],
-        data: JSONBody[dict[str, Any]],
-    ) -> dict[str, Any]:
+        data: JSONBody[SessionChange],
+    ) -> OccurrenceOut:
         """Move or resize one session of a series (`{start?, duration_minutes?}`), or cancel it
         (`{"status": "cancelled"}`); keyed by its original start, like RFC 5545's RECURRENCE-ID."""
-        wanted = occurrences.parse_change(data)
-        row = await _block(state, block_id)
-        return await state.planner.change_session(row, key, wanted)
+        wanted = occurrences.parse_change(msgspec.to_builtins(data))
+        row = await _block(db, block_id)
+        return occurrence_out(await planner.change_session(row, key, wanted))
 
     @post("/blocks/{block_id:int}/occurrences/{key:str}/split", status_code=201)
     async def split(
         self,
-        state: State,
+        db: Injected[Database],
+        planner: Injected[Planner],
         block_id: FromPath[int],
         key: FromPath[str],
-        data: JSONBody[dict[str, Any]],
-    ) -> dict[str, Any]:
+        data: JSONBody[BlockPatch],
+    ) -> BlockOut:
         """ "This and all following": end the series before this session and start a new block
         there (the body's fields change it; the rest is copied). Returns the new block."""
-        row = await _block(state, block_id)
-        changes = await state.db.occurrence_changes([block_id])
+        row = await _block(db, block_id)
+        changes = await db.occurrence_changes([block_id])
         session = find_occurrence(row, key, changes)
-        old, new = occurrences.split_fields(row, session, data, changes)
-        block = await state.planner.split_block(
-            block_id, old, session.key, new, max_blocks=MAX_BLOCKS
-        )
-        return block_json(block)
+        old, new = occurrences.split_fields(row, session, msgspec.to_builtins(data), changes)
+        block = await planner.split_block(block_id, old, session.key, new, max_blocks=MAX_BLOCKS)
+        return block_out(block)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from typing import Any
 
@@ -83,6 +84,34 @@ def _validation_detail(exc: ValidationException) -> str:
     for item in extra:
         if isinstance(item, dict) and item.get("message"):
             key = item.get("key")
-            where = f"{key}: " if key and key != "body" else ""
-            return f"{where}{item['message']}"
+            return in_words(str(item["message"]), "" if key in (None, "body", "data") else key)
     return str(exc.detail)
+
+
+_TYPES = {
+    "bool": "true or false",
+    "int": "a whole number",
+    "float": "a number",
+    "str": "text",
+    "array": "a list",
+    "object": "a JSON object",
+    "null": "null",
+}
+_EXPECTED = re.compile(r"Expected `([^`]+)`, got `([^`]+)`")
+_FIELD = re.compile(r"Object (contains unknown|missing required) field `([^`]+)`")
+_ENUM = re.compile(r"Invalid enum value (.+)")
+
+
+def in_words(message: str, where: str) -> str:
+    """msgspec's message for a body field, as `field: what to send` in the API's usual words."""
+    if m := _FIELD.match(message):
+        where = f"{where}.{m[2]}" if where else m[2]
+        why = "unknown field" if m[1] == "contains unknown" else "is required"
+    elif m := _EXPECTED.match(message):
+        wanted = [_TYPES.get(t.strip(), t.strip()) for t in m[1].split("|")]
+        why = "must be " + " or ".join(wanted)
+    elif m := _ENUM.match(message):
+        why = f"{m[1]} is not one of the values this field takes"
+    else:
+        why = message
+    return f"{where}: {why}" if where else why

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass
+from typing import Protocol
 
 from notifier.config import valid_hostname
 
@@ -96,3 +97,16 @@ def discover(name: str | None = None) -> Lan:
         else:
             addresses = [given, *(a for a in addresses if a != given)]
     return Lan(names, tuple(addresses))
+
+
+class LanListener(Protocol):
+    """The LAN HTTPS listener as the settings and pairing screens see it (serve/ runs it)."""
+
+    @property
+    def running(self) -> bool: ...
+
+    error: str | None
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...

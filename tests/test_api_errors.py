@@ -1,0 +1,55 @@
+"""A body of the wrong shape is refused by its schema, in the API's usual words (`field: why`)."""
+
+from __future__ import annotations
+
+import pytest
+
+BLOCK = {"title": "Chemistry", "start": "2026-12-01T10:00", "duration_minutes": 30}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "detail"),
+    [
+        (
+            "put",
+            "/api/settings",
+            {"reminders_enabled": "yes"},
+            "reminders_enabled: must be true or false",
+        ),
+        ("put", "/api/settings", {"nope": 1}, "nope: unknown field"),
+        (
+            "put",
+            "/api/settings",
+            {"quiet_hours": {"start": "23:00"}},
+            "quiet_hours.end: is required",
+        ),
+        (
+            "put",
+            "/api/settings",
+            {"quiet_hours": {"start": "23:00", "end": "07:00", "days": ["XX"]}},
+            "quiet_hours.days[0]: 'XX' is not one of the values this field takes",
+        ),
+        (
+            "post",
+            "/api/blocks",
+            {"title": "x", "start": "2026-12-01T10:00"},
+            "duration_minutes: is required",
+        ),
+        ("post", "/api/blocks", {**BLOCK, "title": 5}, "title: must be text"),
+        (
+            "post",
+            "/api/blocks",
+            {**BLOCK, "reminder_offsets": "15"},
+            "reminder_offsets: must be a list or null",
+        ),
+        ("post", "/api/blocks", {**BLOCK, "foo": 1}, "foo: unknown field"),
+        ("post", "/api/blocks", [1], "must be a JSON object"),
+    ],
+)
+async def test_a_body_of_the_wrong_shape_says_which_field_and_why(
+    api, method: str, path: str, body: object, detail: str
+) -> None:
+    response = await getattr(api, method)(path, json=body)
+    assert response.status_code == 400
+    assert response.json() == {"error": "bad_request", "detail": detail}
+    assert (await api.get("/api/blocks")).json() == []  # nothing was written
