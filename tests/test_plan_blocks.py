@@ -278,3 +278,100 @@ async def test_a_kept_agenda_answer_follows_every_change(app) -> None:
         other.execute("UPDATE blocks SET title = 'Biology'")
     other.close()
     assert await seen() == [("Biology", "done"), ("Biology", "planned")]
+
+
+# --- the agenda's fast path: a block without changed sessions skips the Session objects ---
+
+from dataclasses import replace as _replace  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from test_plan_recurrence import ZONES, any_rules, minutes, start_times  # noqa: E402
+
+from notifier.clock import iso, iso_key, occurrence_key  # noqa: E402
+from notifier.db.records import Block, OccurrenceChange, OccurrenceState  # noqa: E402
+from notifier.plan.blocks import by_block, expand, occurrence_json, series  # noqa: E402
+
+
+def agenda_by_sessions(blocks, states, changes, start, end) -> list[dict]:
+    """The agenda as every block's sessions, the way a block with changed sessions is read."""
+    by_start = {(s.block_id, s.start): s for s in states}
+    grouped = by_block(changes)
+    out = [
+        occurrence_json(b, s, by_start.get((b.id, s.original.start_utc)))
+        for b in blocks
+        for s in sessions.sessions(series(b, grouped.get(b.id, ())), start, end)
+    ]
+    return sorted(out, key=lambda o: (o["start_utc"], o["block_id"]))
+
+
+@st.composite
+def agenda_cases(draw):
+    tz = draw(st.sampled_from(ZONES))
+    ws = draw(st.datetimes(datetime(2000, 1, 1), datetime(2100, 12, 1))).replace(
+        microsecond=0, tzinfo=UTC
+    )
+    we = ws + timedelta(hours=draw(st.integers(0, 24 * 62)))
+    blocks, states, changes = [], [], []
+    shared = draw(start_times)
+    for i in range(draw(st.integers(1, 4))):
+        start = datetime.combine(
+            (ws - timedelta(days=draw(st.integers(-10, 3 * 366)))).date(),
+            draw(st.just(shared) | start_times),
+        )
+        block = Block(
+            id=draw(st.integers(1, 50)) * 10 + i,  # unique, in no particular order
+            title=f"Block {i}",
+            notes="",
+            start_local=start,
+            tz=tz,
+            duration_minutes=draw(st.integers(1, 24 * 60)),
+            rrule=draw(st.none() | any_rules(start)),
+            reminder_offsets=None,
+            reminders=True,
+            created_at=ws,
+            updated_at=ws,
+        )
+        if blocks and draw(st.booleans()):  # a twin of the one before: the same sessions
+            block = _replace(block, start_local=blocks[-1].start_local, rrule=blocks[-1].rrule)
+        blocks.append(block)
+        occs = recurrence.occurrences(start, tz, block.rrule, ws, we, limit=None)
+        for occ in draw(st.lists(st.sampled_from(occs), max_size=3)) if occs else []:
+            key = occurrence_key(occ.start_utc)
+            states.append(
+                OccurrenceState(
+                    block_id=block.id,
+                    key=key,
+                    start=occ.start_utc,
+                    status=draw(st.sampled_from(["planned", "done", "skipped"])),
+                    snoozed_until=draw(st.none() | st.just(occ.start_utc + timedelta(minutes=5))),
+                    updated_at=ws,
+                )
+            )
+            if draw(st.booleans()):  # some blocks go through the path with changes
+                changes.append(
+                    OccurrenceChange(
+                        block_id=block.id,
+                        key=key,
+                        original_local=occ.local,
+                        added=False,
+                        cancelled=draw(st.booleans()),
+                        start_local=occ.local + draw(minutes),
+                        duration_minutes=None,
+                    )
+                )
+    states = list({(s.block_id, s.key): s for s in states}.values())
+    changes = list({(c.block_id, c.key): c for c in changes}.values())
+    return blocks, states, changes, ws, we
+
+
+@settings(max_examples=150, deadline=None)
+@given(agenda_cases())
+def test_the_agenda_without_session_objects_equals_the_agenda_of_sessions(case) -> None:
+    blocks, states, changes, ws, we = case
+    assert expand(blocks, states, changes, ws, we) == agenda_by_sessions(*case)
+
+
+@given(st.datetimes(datetime(1, 1, 1), datetime(9999, 12, 31), timezones=st.just(UTC)))
+def test_the_key_sliced_from_the_iso_text_is_the_occurrence_key(instant) -> None:
+    assert iso_key(iso(instant)) == occurrence_key(instant)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from operator import attrgetter, itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from notifier.clock import iso, local_text, parse_occurrence_key
+from notifier.clock import iso, iso_key, local_text, parse_occurrence_key
 from notifier.db import Database
 from notifier.db.records import Block, BlockChanges, OccurrenceChange, OccurrenceState, Reminder
 from notifier.errors import BadRequest, TooManyOccurrences
@@ -255,23 +256,48 @@ def occurrence_json(
 
     `words` is the block's `repeat_text`, worked out once per block by a caller listing many.
     """
-    key = session.key
-    status = "cancelled" if session.cancelled else state.status if state else "planned"
+    return _item(
+        block,
+        session.key,
+        session.local,
+        session.start_utc,
+        session.duration_minutes,
+        "cancelled" if session.cancelled else None,
+        state,
+        local_text(session.original.local) if session.moved else None,
+        repeat_text(block) if words is None else words,
+    )
+
+
+def _item(
+    block: Block,
+    key: str | None,
+    local: datetime,
+    start_utc: datetime,
+    minutes: int,
+    status: str | None,
+    state: OccurrenceState | None,
+    original_start: str | None,
+    words: str,
+) -> dict[str, Any]:
+    """One agenda item (the agenda's hot loop: thousands per answer); `key` None: the start's."""
+    start_text = iso(start_utc)
+    key = key or iso_key(start_text)
     return {
         "block_id": block.id,
         "title": block.title,
         "notes": block.notes,
         "key": key,
-        "start": local_text(session.local),
-        "start_utc": iso(session.start_utc),
-        "end_utc": iso(session.start_utc + timedelta(minutes=session.duration_minutes)),
-        "duration_minutes": session.duration_minutes,
+        "start": local_text(local),
+        "start_utc": start_text,
+        "end_utc": iso(start_utc + timedelta(minutes=minutes)),
+        "duration_minutes": minutes,
         "timezone": block.timezone,
-        "repeat_text": repeat_text(block) if words is None else words,
-        "status": status,
+        "repeat_text": words,
+        "status": status or (state.status if state else "planned"),
         "snoozed_until": iso(state.snoozed_until) if state and state.snoozed_until else None,
         "url": occurrence_url(block.id, key),
-        "original_start": local_text(session.original.local) if session.moved else None,
+        "original_start": original_start,
     }
 
 
@@ -289,17 +315,26 @@ def expand(
     """
     by_start = {(s.block_id, s.start): s for s in states}
     grouped = by_block(changes)
-    out = []
-    for block in blocks:
+    ws, we = start.astimezone(UTC), end.astimezone(UTC)
+    out: list[dict[str, Any]] = []
+    # By id, so that the stable sort by start below leaves sessions at one time in id order.
+    for block in sorted(blocks, key=attrgetter("id")):
         words = repeat_text(block)
-        for session in sessions.sessions(series(block, grouped.get(block.id, ())), start, end):
-            state = by_start.get((block.id, session.original.start_utc))
-            out.append(occurrence_json(block, session, state, words))
+        if rows := grouped.get(block.id):
+            for session in sessions.sessions(series(block, rows), start, end):
+                state = by_start.get((block.id, session.original.start_utc))
+                out.append(occurrence_json(block, session, state, words))
+        else:  # no session changed by hand: its sessions are the rule's starts
+            found = recurrence.utc_starts(block.start_local, block.tz, block.rrule, ws, we)
+            minutes = block.duration_minutes
+            for utc, local in found.items():
+                state = by_start.get((block.id, utc)) if by_start else None
+                out.append(_item(block, None, local, utc, minutes, None, state, None, words))
         if limit is not None and len(out) > limit:
             raise TooManyOccurrences(
                 f"this range holds more than {limit:,} sessions: ask for a shorter one"
             )
-    out.sort(key=lambda o: (o["start_utc"], o["block_id"]))
+    out.sort(key=itemgetter("start_utc"))
     return out
 
 

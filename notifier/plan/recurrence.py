@@ -70,6 +70,9 @@ def localize(local: datetime, tz: ZoneInfo) -> datetime:
 
 @dataclass(frozen=True)
 class _Rule:
+    """A parsed rule. Its canonical text says everything the other fields hold, so equality
+    and hashing look at the text only: the caches below hash a rule per block expanded."""
+
     text: str  # the canonical form
     body: str  # what dateutil expands: every part but UNTIL, defaults included
     # UNTIL is applied here: dateutil refuses a UTC UNTIL with a floating DTSTART and would
@@ -84,6 +87,12 @@ class _Rule:
     weekdays: tuple[tuple[int, int], ...]  # BYDAY as (weekday, n); n = 0 unless numbered
     setpos: bool
     wkst: int
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Rule) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
 
 
 def parse_rrule(text: str) -> str:
@@ -431,29 +440,48 @@ def occurrences(
     A pure function whose cost depends on the window, not on how far back the start lies;
     per-occurrence changes (moved or cancelled sessions) belong on top of its result.
     """
-    ws, we = _utc(window_start), _utc(window_end)
+    found = utc_starts(start_local, tz, rrule, _utc(window_start), _utc(window_end), limit=limit)
+    return [Occurrence(local, utc) for utc, local in found.items()]
+
+
+def utc_starts(
+    start_local: datetime,
+    tz: ZoneInfo,
+    rrule: str | None,
+    ws: datetime,
+    we: datetime,
+    *,
+    limit: int | None = None,
+) -> dict[datetime, datetime]:
+    """`occurrences()` as {start in UTC: local wall time}, in order; the window's bounds in UTC.
+
+    For the paths that expand thousands (the agenda, the outbox): no object per occurrence.
+    """
+    if ws.tzinfo is not UTC or we.tzinfo is not UTC:
+        raise ValueError("utc_starts() takes a window in UTC")
     start = start_local.replace(microsecond=0)  # dateutil drops them too; keys are whole seconds
     if start.tzinfo is not None:
         raise ValueError("a block's start must be a naive local time")
     if rrule is None:
-        starts: Iterable[datetime] = [start]
+        walk: Iterable[datetime] = [start]
     else:
         rule = _parse(rrule)
         if rule.until is not None and rule.until.tzinfo is not None:
             we = min(we, rule.until + timedelta(microseconds=1))  # UNTIL is inclusive
         # Expand in local wall time so a 09:00 block stays 09:00 across DST, then filter on UTC.
         lo, hi = _shift(ws.replace(tzinfo=None), -_MARGIN), _shift(we.replace(tzinfo=None), _MARGIN)
-        starts = _local_starts(rule, start, lo, hi)
+        walk = _local_starts(rule, start, lo, hi)
     # Every start has the block's time of day, at most one per date, and UTC offsets change by
     # at most a day at once, so UTC instants come in order too: `limit` can stop the walk.
-    found: dict[datetime, Occurrence] = {}
-    for utc in map(lambda local: localize(local, tz), starts):
+    found: dict[datetime, datetime] = {}
+    for local in walk:
+        utc = local.replace(tzinfo=tz, fold=0).astimezone(UTC)  # localize(), inlined: hot
         # Around a gap two local times can be the same instant: keep the first only.
         if ws <= utc < we and utc not in found:
-            found[utc] = Occurrence(utc.astimezone(tz).replace(tzinfo=None), utc)
+            found[utc] = utc.astimezone(tz).replace(tzinfo=None)
             if len(found) == limit:
                 break
-    return list(found.values())[:limit]
+    return found
 
 
 def first_occurrence_within(

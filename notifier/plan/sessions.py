@@ -90,11 +90,14 @@ def sessions(series: Series, window_start: datetime, window_end: datetime) -> li
     A session moved into the window from far outside it is found through its change,
     not by widening the expansion, so no margin can be too small.
     """
-    found: dict[str, Session] = {}
     changes = series.changes
-    for occ in recurrence.occurrences(
+    occurrences = recurrence.occurrences(
         series.start_local, series.tz, series.rrule, window_start, window_end, limit=None
-    ):
+    )
+    if not changes:  # the common case: the rule's own starts, in order already
+        return [Session(o, o.local, o.start_utc, series.duration_minutes) for o in occurrences]
+    found: dict[str, Session] = {}
+    for occ in occurrences:
         key = occurrence_key(occ.start_utc)
         change = changes.get(key)
         if change is None:
