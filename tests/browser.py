@@ -275,6 +275,7 @@ def _phone_options(
     user_agent: str | None = None,
     permissions: list[str] | None = None,
     viewport: dict[str, int] | None = None,
+    timezone_id: str = "Europe/Berlin",
 ) -> dict[str, Any]:
     options: dict[str, Any] = dict(
         viewport=viewport or PHONE,
@@ -283,7 +284,7 @@ def _phone_options(
         has_touch=viewport is None,
         color_scheme=color_scheme,
         locale="en-GB",
-        timezone_id="Europe/Berlin",
+        timezone_id=timezone_id,
         service_workers="allow",
         permissions=permissions or [],
     )

@@ -15,7 +15,7 @@ def test_settings_save_and_preview_a_message(phone) -> None:
     phone.open("#/settings")
     page = phone.page
 
-    page.get_by_role("button", name="Use this device's zone (Europe/Berlin)").click()
+    page.get_by_role("button", name="Use this device's zone: Berlin time").click()
     page.click("#s-offsets button[data-offset='30']")
     page.fill("#s-snooze", "15")
     page.check("#s-summary")

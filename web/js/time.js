@@ -121,9 +121,65 @@ function fmt(opts) {
   return fmtCache.get(key);
 }
 
-/** "18:00" / "6:00 PM" for a local "YYYY-MM-DDTHH:MM". */
+/** "18:00" / "6:00 PM" for a local "YYYY-MM-DDTHH:MM" ("00:30", not "0:30", on a 24-hour clock). */
 export function fmtTime(local) {
-  return fmt({ timeZone: "UTC", hour: "numeric", minute: "2-digit" }).format(wallDate(local));
+  const h23 = /h2[34]/.test(fmt({ hour: "numeric" }).resolvedOptions().hourCycle || "");
+  return fmt({ timeZone: "UTC", hour: h23 ? "2-digit" : "numeric", minute: "2-digit" }).format(wallDate(local));
+}
+
+/** "18:00 – 19:30", or "23:30 – 00:30 (next day)" when it ends on a later date. */
+export function fmtTimeRange(startLocal, endLocal) {
+  const days = Math.round((wallDate(endLocal.slice(0, 10)) - wallDate(startLocal.slice(0, 10))) / 86400000);
+  const tail = days === 1 ? " (next day)" : days > 1 ? ` (+${days} days)` : "";
+  return `${fmtTime(startLocal)} – ${fmtTime(endLocal)}${tail}`;
+}
+
+/** Where an agenda item ends, "YYYY-MM-DDTHH:MM" on the clock of its block's zone. */
+export function endLocalOf(occ, tz) {
+  return toLocal(parseUtc(occ.end_utc), occ.timezone || tz);
+}
+
+// Zones whose clock is UTC's: shown as plain "UTC", never "Etc/UTC".
+const UTC_ZONES = new Set(["UTC", "UCT", "GMT", "GMT0", "GMT+0", "GMT-0", "Greenwich", "Universal", "Zulu",
+  "Etc/UTC", "Etc/UCT", "Etc/GMT", "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0", "Etc/Greenwich", "Etc/Universal", "Etc/Zulu"]);
+
+function zoneNamePart(tz, at, locale) {
+  const parts = new Intl.DateTimeFormat(locale, { timeZone: tz, timeZoneName: "short" }).formatToParts(at);
+  return (parts.find((p) => p.type === "timeZoneName") || {}).value || "";
+}
+
+/** The zone's short name at `at`: "CET", "EST", "GMT", else its offset, "UTC+5:30". */
+export function zoneAbbr(tz, at = new Date()) {
+  let offset = "";
+  for (const locale of ["en-US", "en-GB"]) { // each knows abbreviations the other writes as offsets
+    const name = zoneNamePart(tz, at, locale);
+    if (name && !/^GMT[+-−]/.test(name)) return name;
+    offset = offset || name;
+  }
+  return offset.replace(/^GMT/, "UTC");
+}
+
+/** A zone as people say it: "UTC", "Berlin time (CET)", "New York time (EST)"; never "Etc/UTC". */
+export function zoneLabel(tz, at = new Date()) {
+  if (!tz || UTC_ZONES.has(tz)) return "UTC";
+  let abbr;
+  try {
+    abbr = zoneAbbr(tz, at);
+  } catch {
+    return tz.replace(/_/g, " "); // a zone this browser does not know
+  }
+  if (tz.startsWith("Etc/")) return abbr; // "Etc/GMT+5" is just an offset
+  const city = tz.split("/").pop().replace(/_/g, " ");
+  return `${city} time (${abbr})`;
+}
+
+/** Whether clocks in zones `a` and `b` show different times at `at`. */
+export function zonesDiffer(a, b, at = new Date()) {
+  try {
+    return offsetMs(at, a) !== offsetMs(at, b);
+  } catch {
+    return a !== b;
+  }
 }
 
 /** "Monday 23 November" style for "YYYY-MM-DD" (or a local date-time). */
@@ -193,18 +249,4 @@ export function weeklyDays(rrule) {
   if (parts.FREQ !== "WEEKLY" || !parts.BYDAY || keys.some((k) => k !== "FREQ" && k !== "BYDAY")) return null;
   const days = parts.BYDAY.split(",");
   return days.every((d) => DAY_CODES.includes(d)) ? days : null;
-}
-
-/** A short human description of a repeat rule. */
-export function describeRule(rrule) {
-  if (!rrule) return "Does not repeat";
-  const days = weeklyDays(rrule);
-  if (days) {
-    const order = DAY_CODES.filter((d) => days.includes(d));
-    if (order.length === 7) return "Every day";
-    if (order.join() === "MO,TU,WE,TH,FR") return "Every weekday";
-    const names = order.map((d) => fmtWeekdayShort(addDays("2024-01-01", DAY_CODES.indexOf(d))));
-    return `Every ${names.join(", ")}`;
-  }
-  return `Custom: ${rrule}`;
 }

@@ -3,7 +3,7 @@
 // its part of the request body.
 
 import { createBlock, deleteBlock, limits, loadBlock, updateBlock } from "../data.js";
-import { describeOffsets, localToUtc, todayIn, toLocal } from "../time.js";
+import { describeOffsets, localToUtc, todayIn, toLocal, zoneLabel } from "../time.js";
 import { dismiss } from "../queue.js";
 import { confirmButton, h, pageHead, switchRow, toast } from "../ui.js";
 import { errorCard, reportChange } from "./common.js";
@@ -41,8 +41,7 @@ export async function render(root, params, ctx) {
   const save = h("button", { type: "submit", class: "btn btn-primary" }, id ? "Save changes" : "Add block");
   const form = h("form", { class: "stack", novalidate: true },
     summary,
-    sections.map((s) => s.el),
-    h("p", { class: "hint", id: "b-zone" }, `Times are in ${tz.replace(/_/g, " ")} time.`),
+    sections.map((s) => (s === when ? [s.el, h("p", { class: "hint", id: "b-zone" }, `Times are in ${zoneLabel(tz)}.`)] : s.el)),
     h("div", { class: "form-actions" }, save, h("a", { class: "btn", href: "#/today" }, "Cancel")),
     id ? deleteRow(id, block, ctx) : null,
   );

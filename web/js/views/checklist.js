@@ -4,6 +4,7 @@
 
 import { api } from "../api.js";
 import { checkReadiness } from "../readiness.js";
+import { zoneLabel } from "../time.js";
 import { busy, errorText, h, toast } from "../ui.js";
 import { pairCard } from "./pair-phone.js";
 
@@ -98,7 +99,7 @@ function zoneStep(ctx, again) {
     }
   }));
   return [
-    h("p", {}, "Your study blocks use the time in ", h("b", {}, zone.replace(/_/g, " ")), ". Is that where you are?"),
+    h("p", {}, "Your study blocks use ", h("b", {}, zoneLabel(zone)), ". Is that where you are?"),
     h("div", { class: "row" }, yes, h("a", { class: "btn", href: "#/settings/schedule" }, "Pick another")),
   ];
 }

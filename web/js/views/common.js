@@ -1,7 +1,7 @@
 // Pieces several screens share: occurrence rows, status pills, outcome toasts.
 
 import { dismiss } from "../queue.js";
-import { fmtDuration, fmtInstant, fmtTime, parseUtc } from "../time.js";
+import { deviceTimeZone, fmtDuration, fmtInstant, fmtTime, parseUtc, zoneLabel, zonesDiffer } from "../time.js";
 import { errorText, h, toast } from "../ui.js";
 
 /** Which state to show for an occurrence right now. */
@@ -36,6 +36,31 @@ export function occHref(occ) {
   return `#/occurrence/${encodeURIComponent(occ.block_id)}/${occ.key}`;
 }
 
+// The server's words for a block that does not repeat (plan/repeats.py ONCE_TEXT): a list
+// leaves them out, since most blocks would say it.
+const ONCE = "Does not repeat";
+
+/** The block's repeat rule in words for a list ("Every Tue and Thu"), or null for a one-off. */
+export function ruleWords(occ) {
+  return occ.repeat_text && occ.repeat_text !== ONCE ? occ.repeat_text : null;
+}
+
+/** "Berlin time (CET)": the zone times are shown in, as a kicker's tail. */
+export function zoneKicker(text, tz) {
+  return `${text} · ${zoneLabel(tz)}`;
+}
+
+/**
+ * When this device's clock differs from the plan's zone, say which zone the times are in
+ * (a phone abroad would otherwise read 18:00 as its own 18:00). Null when they agree.
+ */
+export function zoneNote(tz) {
+  const here = deviceTimeZone();
+  if (!zonesDiffer(here, tz)) return null;
+  return h("p", { class: "notice zone-note", id: "zone-note" },
+    `Times here are ${zoneLabel(tz)}, the zone your plan uses. This device is on ${zoneLabel(here)}.`);
+}
+
 /** One occurrence as a tappable row. */
 export function occRow(occ, tz, { showDay = false } = {}) {
   const st = occState(occ);
@@ -46,7 +71,9 @@ export function occRow(occ, tz, { showDay = false } = {}) {
       "a", { class: cls, href: occHref(occ), dataset: { key: occ.key, block: String(occ.block_id) } },
       h("span", { class: "time" }, fmtTime(occ.start), h("small", {}, showDay ? occ.start.slice(5, 10) : fmtDuration(occ.duration_minutes))),
       h("span", { class: "what" }, h("b", {}, occ.title),
-        occ.pending ? h("span", { class: "pending-note" }, "Waiting to sync") : occ.notes ? h("span", {}, firstLine(occ.notes)) : null),
+        ruleWords(occ) ? h("span", { class: "rule" }, ruleWords(occ)) : null,
+        occ.timezone && zonesDiffer(occ.timezone, tz) ? h("span", { class: "zone" }, zoneLabel(occ.timezone)) : null,
+        occ.pending ? h("span", { class: "pending-note" }, "Waiting to sync") : occ.notes ? h("span", { class: "note" }, firstLine(occ.notes)) : null),
       h("span", { class: "row" }, statusPills(occ, tz, { withPending: false })),
     ),
   );

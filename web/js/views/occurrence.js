@@ -3,9 +3,9 @@
 import { changeOccurrence, loadBlock, loadOccurrence } from "../data.js";
 import { bus } from "../events.js";
 import { isTempId, realId } from "../queue.js";
-import { describeOffsets, describeRule, fmtDay, fmtDuration, fmtTime, keyToDate, toLocal } from "../time.js";
+import { describeOffsets, endLocalOf, fmtDay, fmtDuration, fmtTime, fmtTimeRange, keyToDate, toLocal, zoneLabel } from "../time.js";
 import { busy, h, pageHead } from "../ui.js";
-import { errorCard, occState, reportChange, statusPills } from "./common.js";
+import { errorCard, occState, reportChange, statusPills, zoneNote } from "./common.js";
 import { restoreButton, sessionChanges } from "./occurrence-changes.js";
 
 export async function render(root, params, ctx) {
@@ -43,7 +43,6 @@ export async function render(root, params, ctx) {
   }
 
   const tz = ctx.tz;
-  const endLocal = toLocal(new Date(keyToDate(occ.key).getTime() + occ.duration_minutes * 60000), tz);
   root.append(pageHead(occ.title, fmtDay(occ.start)));
 
   const act = (change, text) => async () => {
@@ -68,16 +67,18 @@ export async function render(root, params, ctx) {
     buttons.push(undo);
   }
 
-  const rule = block ? block.repeat_text || describeRule(block.rrule) : null;
+  const rule = occ.repeat_text || (block && block.repeat_text) || null; // the server's words
   const reminderText = block
     ? block.reminders === false ? "Off for this block" : describeOffsets(block.reminder_offsets ?? ctx.settings.default_offsets)
     : null;
 
   root.append(h("div", { class: "stack" },
+    zoneNote(occ.timezone || tz),
     h("section", { class: "card stack" },
       h("div", { class: "row" }, statusPills(occ, tz)),
       h("dl", { class: "facts" },
-        h("dt", {}, "When"), h("dd", { class: "tnum" }, `${fmtTime(occ.start)} – ${fmtTime(endLocal)}`),
+        h("dt", {}, "When"), h("dd", { class: "tnum", id: "occ-when" }, fmtTimeRange(occ.start, endLocalOf(occ, tz))),
+        h("dt", {}, "Time zone"), h("dd", { id: "occ-zone" }, zoneLabel(occ.timezone || tz)),
         h("dt", {}, "Length"), h("dd", {}, fmtDuration(occ.duration_minutes)),
         rule ? [h("dt", {}, "Repeats"), h("dd", {}, rule)] : null,
         reminderText ? [h("dt", {}, "Reminders"), h("dd", {}, reminderText)] : null),

@@ -4,7 +4,7 @@
 
 import { api, get } from "../api.js";
 import { loadBlocks, loadBootstrap } from "../data.js";
-import { deviceTimeZone } from "../time.js";
+import { deviceTimeZone, zoneLabel } from "../time.js";
 import { busy, errorText, fill, h, pageHead, switchRow, toast } from "../ui.js";
 import { calendarSections } from "./calendar.js";
 import { errorCard } from "./common.js";
@@ -90,11 +90,11 @@ function scheduleSection(current) {
   const here = deviceTimeZone();
   const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [here, "UTC"];
   const zoneList = [...new Set([...zones, here, current.timezone].filter(Boolean))].sort();
-  const machine = current.timezone_effective && !current.timezone ? ` (${current.timezone_effective})` : "";
+  const machine = current.timezone_effective && !current.timezone ? ` (${zoneLabel(current.timezone_effective)})` : "";
   const tzSelect = h("select", { id: "s-timezone", name: "timezone" },
     h("option", { value: "" }, `Computer's zone${machine}`),
-    zoneList.map((z) => h("option", { value: z, selected: z === current.timezone }, z.replace(/_/g, " "))));
-  const useHere = h("button", { type: "button", class: "btn btn-small btn-ghost" }, `Use this device's zone (${here.replace(/_/g, " ")})`);
+    zoneOptions(zoneList).map(([z, label]) => h("option", { value: z, selected: z === current.timezone }, label)));
+  const useHere = h("button", { type: "button", class: "btn btn-small btn-ghost" }, `Use this device's zone: ${zoneLabel(here)}`);
   useHere.addEventListener("click", () => { tzSelect.value = here; });
   useHere.hidden = current.timezone === here;
   return {
@@ -103,6 +103,14 @@ function scheduleSection(current) {
         h("p", { class: "hint" }, "Block times are kept in this zone, so a 09:00 block stays at 09:00 when clocks change."))),
     values: () => ({ timezone: tzSelect.value }),
   };
+}
+
+/** [zone, "New York time (EST) · America"] sorted by what a person reads, not by database name. */
+function zoneOptions(zones) {
+  const now = new Date();
+  return zones
+    .map((z) => [z, z.includes("/") && !z.startsWith("Etc/") ? `${zoneLabel(z, now)} · ${z.split("/")[0]}` : zoneLabel(z, now)])
+    .sort((a, b) => a[1].localeCompare(b[1]));
 }
 
 // ---- reminders -----------------------------------------------------------------

@@ -2,17 +2,17 @@
 
 import { changeOccurrence, loadAgenda } from "../data.js";
 import * as push from "../push.js";
-import { addDays, fmtCountdown, fmtDay, fmtDuration, fmtTime, parseUtc, todayIn } from "../time.js";
+import { addDays, endLocalOf, fmtCountdown, fmtDay, fmtDuration, fmtTime, parseUtc, todayIn } from "../time.js";
 import { busy, h, pageHead, s, shareIcon } from "../ui.js";
 import { checklist } from "./checklist.js";
-import { errorCard, occHref, occRow, reportChange, statusPills } from "./common.js";
+import { errorCard, occHref, occRow, reportChange, ruleWords, statusPills, zoneKicker, zoneNote } from "./common.js";
 
 const open = (o) => o.status === "planned" && !o.deleting;
 
 export async function render(root, _params, ctx) {
   const tz = ctx.tz;
   const today = todayIn(tz);
-  root.append(pageHead("Today", fmtDay(today)));
+  root.append(pageHead("Today", zoneKicker(fmtDay(today), tz)));
 
   let all;
   try {
@@ -29,6 +29,7 @@ export async function render(root, _params, ctx) {
   const desktop = window.matchMedia("(min-width: 820px)").matches;
   root.append(h("div", { class: "stack" },
     desktop ? await checklist(ctx) : null,
+    zoneNote(tz),
     heroCard(current, next, today, tz, ctx, todays),
     await pushNudge(),
     progressCard(todays),
@@ -109,18 +110,20 @@ function heroCard(current, next, today, tz, ctx, todays) {
       h("span", { class: "row" }, statusPills(occ, tz).filter((p) => !p.classList.contains("now")))),
     h("div", {},
       h("h2", { class: "title", id: "hero-h" }, occ.title),
-      h("p", { class: "when" }, current ? `Until ${fmtTime(occ.start.slice(0, 11) + endLocal(occ))} · ${fmtDuration(occ.duration_minutes)}` : `${whenText(occ, today)} · ${fmtDuration(occ.duration_minutes)}`)),
+      h("p", { class: "when" }, current ? `${untilText(occ, tz, today)} · ${fmtDuration(occ.duration_minutes)}` : `${whenText(occ, today)} · ${fmtDuration(occ.duration_minutes)}`),
+      ruleWords(occ) ? h("p", { class: "muted small rule" }, ruleWords(occ)) : null),
     countdown,
     current ? h("div", { class: "bar", "aria-hidden": "true" }, h("span", { dataset: { elapsed: `${start},${end}` } })) : null,
     h("div", { class: "btn-row" }, done, h("a", { class: "btn", href: occHref(occ) }, "Details")),
   );
 }
 
-/** "HH:MM" at which the occurrence ends, in its own wall-clock. */
-function endLocal(occ) {
-  const [hh, mm] = occ.start.slice(11, 16).split(":").map(Number);
-  const total = (hh * 60 + mm + occ.duration_minutes) % 1440;
-  return `${String(Math.floor(total / 60)).padStart(2, "0")}:${String(total % 60).padStart(2, "0")}`;
+/** "Until 19:30", or "Until 00:30 tomorrow" for a block going on past midnight. */
+function untilText(occ, tz, today) {
+  const end = endLocalOf(occ, tz);
+  const day = end.slice(0, 10);
+  const on = day === today ? "" : day === addDays(today, 1) ? " tomorrow" : ` on ${fmtDay(day, { weekday: "long" })}`;
+  return `Until ${fmtTime(end)}${on}`;
 }
 
 async function pushNudge() {

@@ -3,7 +3,7 @@
 import { loadAgenda } from "../data.js";
 import { addDays, fmtDay, fmtDuration, fmtWeekdayShort, startOfWeek, todayIn } from "../time.js";
 import { h, pageHead } from "../ui.js";
-import { errorCard, occRow } from "./common.js";
+import { errorCard, occRow, zoneKicker, zoneNote } from "./common.js";
 
 export async function render(root, params, ctx) {
   const tz = ctx.tz;
@@ -13,7 +13,9 @@ export async function render(root, params, ctx) {
   const isThisWeek = from === startOfWeek(today);
   const range = `${fmtDay(from, { day: "numeric", month: "short" })} – ${fmtDay(addDays(from, 6), { day: "numeric", month: "short" })}`;
 
-  root.append(pageHead(isThisWeek ? "This week" : "Week", range));
+  root.append(pageHead(isThisWeek ? "This week" : "Week", zoneKicker(range, tz)));
+  const note = zoneNote(tz);
+  if (note) root.append(note);
   root.append(h("div", { class: "week-nav" },
     h("a", { class: "btn btn-small", href: `#/week/${addDays(from, -7)}` }, "‹ Previous"),
     isThisWeek ? null : h("a", { class: "btn btn-small btn-ghost", href: "#/week" }, "This week"),
