@@ -80,7 +80,14 @@ export async function api(method, path, body, { headers = {}, signal } = {}) {
   if (!res.ok) throw await errorFrom(res);
   if (res.status === 204) return null;
   const text = await res.text();
-  return text ? JSON.parse(text) : null;
+  const data = text ? JSON.parse(text) : null;
+  if (cached === "hit" && data && typeof data === "object") fromCache.add(data);
+  return data;
 }
+
+const fromCache = new WeakSet();
+
+/** Whether an answer is the service worker's last good copy (the computer was not reached). */
+export const isCachedAnswer = (data) => Boolean(data) && typeof data === "object" && fromCache.has(data);
 
 export const get = (path, opts) => api("GET", path, undefined, opts);

@@ -304,6 +304,10 @@ async function start() {
   });
   bus.on("install-changed", renderNotices);
   bus.on("readiness", renderNotices); // any status check (the checklist's too) redraws the banner
+  bus.on("synced", async () => { // queued changes (settings too) reached the computer
+    state.settings = await loadSettings().catch(() => state.settings);
+    refreshStatus();
+  });
   window.addEventListener("online", renderNet);
   window.addEventListener("offline", () => { state.reachable = false; renderNet(); });
   window.addEventListener("hashchange", () => render());

@@ -2,10 +2,10 @@
 // Reads go straight to the API (the service worker falls back to its cache);
 // changes go through the offline queue.
 
-import { ApiError, get } from "./api.js";
+import { ApiError, get, isCachedAnswer } from "./api.js";
 import { addDays, dateToKey, deviceTimeZone, keyToDate, localToUtc, weekdayIndex, weeklyDays, DAY_CODES } from "./time.js";
-import { drain, isTempId, items, overlay, submit, tempId } from "./queue.js";
-import { queueDelete, queuePut } from "./idb.js";
+import { drain, isTempId, items, overlay, pendingItems, submit, tempId } from "./queue.js";
+import { kvGet, kvSet, queueDelete, queuePut } from "./idb.js";
 
 const SETTINGS_CACHE = "sn.settings";
 const BOOTSTRAP_CACHE = "sn.bootstrap";
@@ -57,18 +57,43 @@ export function zoneOf(settings) {
   return (settings && (settings.timezone || settings.timezone_effective)) || deviceTimeZone();
 }
 
-/** Settings from the server, or the last copy we saw, or the server's defaults (flagged `missing`). */
+/**
+ * Settings from the server, or the last copy we saw, or the server's defaults
+ * (flagged `missing`); changes still waiting in the offline queue on top.
+ */
 export async function loadSettings() {
   try {
     const settings = await get("/api/settings");
+    if (isCachedAnswer(settings)) return withPendingSettings({ ...settings, stale: true });
     writeJson(SETTINGS_CACHE, settings);
-    return settings;
+    return withPendingSettings(settings);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) throw err;
     const cached = readJson(SETTINGS_CACHE);
-    if (cached) return { ...cached, stale: true };
+    if (cached) return withPendingSettings({ ...cached, stale: true });
     return { ...(lastBootstrap().settings_defaults || {}), missing: true, error: err };
   }
+}
+
+/** The settings changes waiting in the queue, oldest first, as one patch. */
+export function pendingSettings() {
+  return Object.assign({}, ...pendingItems().filter((i) => i.kind === "settings").map((i) => i.meta.patch));
+}
+
+function withPendingSettings(settings) {
+  const patch = pendingSettings();
+  return Object.keys(patch).length ? { ...settings, ...patch, pending: Object.keys(patch) } : settings;
+}
+
+/**
+ * Change settings through the offline queue: sent now, or kept on this device
+ * until the computer is reachable. Never use it for the Anthropic API key: a
+ * secret does not wait in the phone's storage.
+ */
+export async function saveSettings(patch) {
+  const outcome = await submit({ method: "PUT", path: "/api/settings", body: patch, kind: "settings", label: "Change settings", meta: { patch } });
+  if (outcome.state === "sent" && outcome.result) writeJson(SETTINGS_CACHE, outcome.result);
+  return outcome;
 }
 
 /** Occurrences from `fromDay` (inclusive) to `toDay` (exclusive), with pending changes applied. */
@@ -77,7 +102,49 @@ export async function loadAgenda(fromDay, toDay) {
   const data = await get(`/api/agenda?${q}`);
   const list = (data && data.occurrences) || [];
   remember(list);
+  rememberBlocks(); // in the background: the list shows without waiting for it
   return overlay(list, fromDay, toDay);
+}
+
+// Every block as GET /api/blocks gave it, kept when a list loads, so the edit
+// screen of a block never opened online still opens offline.
+const BLOCKS_KV = "blocks";
+const BLOCKS_FRESH_MS = 15_000;
+let blocksFetchedAt = 0;
+
+async function rememberBlocks() {
+  if (Date.now() - blocksFetchedAt < BLOCKS_FRESH_MS) return;
+  blocksFetchedAt = Date.now();
+  try {
+    const list = (await get("/api/blocks")) || [];
+    await kvSet(BLOCKS_KV, Object.fromEntries(list.map((b) => [String(b.id), b])));
+  } catch {
+    blocksFetchedAt = 0; // offline or refused: try again with the next list
+  }
+}
+
+async function rememberBlock(block) {
+  try {
+    const all = (await kvGet(BLOCKS_KV)) || {};
+    all[String(block.id)] = block;
+    await kvSet(BLOCKS_KV, all);
+  } catch {
+    /* no IndexedDB: the edit screen just needs the network */
+  }
+}
+
+async function recalledBlock(id) {
+  try {
+    return ((await kvGet(BLOCKS_KV)) || {})[String(id)] || null;
+  } catch {
+    return null;
+  }
+}
+
+/** A block with its edits still waiting in the queue on top (what the person last saved). */
+function withPendingEdits(block) {
+  const edits = pendingItems().filter((i) => i.kind === "edit" && String(i.meta.block_id) === String(block.id));
+  return edits.length ? { ...block, ...Object.assign({}, ...edits.map((i) => i.meta.patch)), pending: true } : block;
 }
 
 // Occurrences seen lately, so a deep link or a tap on a row still opens offline.
@@ -137,13 +204,25 @@ export async function loadOccurrence(blockId, key) {
   }
 }
 
-/** A block from the server, or from the queue if it was made offline and is not sent yet. */
+/**
+ * A block from the server (offline: the copy kept when a list loaded), or from
+ * the queue if it was made offline and is not sent yet; queued edits on top.
+ */
 export async function loadBlock(id) {
   if (isTempId(id)) {
     const item = items().find((i) => i.kind === "create" && i.meta.tmp_id === id);
     return item ? { ...item.body, id, pending: true } : null;
   }
-  return get(`/api/blocks/${encodeURIComponent(id)}`);
+  let block;
+  try {
+    block = await get(`/api/blocks/${encodeURIComponent(id)}`);
+  } catch (err) {
+    block = err.name === "OfflineError" ? await recalledBlock(id) : null;
+    if (!block) throw err;
+    return withPendingEdits(block);
+  }
+  await rememberBlock(block);
+  return withPendingEdits(block);
 }
 
 export const loadBlocks = () => get("/api/blocks");

@@ -29,6 +29,9 @@ export async function render(root, params, ctx) {
     }
   }
   const tz = (block && block.timezone) || ctx.tz; // a block keeps the zone it was planned in
+  if (block && block.pending) {
+    root.append(h("p", { class: "notice warn", id: "b-pending", role: "status" }, "Changes to this block are saved on this device and sync when your computer is reachable."));
+  }
 
   const summary = h("div", { class: "notice error", id: "form-errors", role: "alert", hidden: true, tabindex: "-1" });
   const what = whatSection(block);

@@ -2,12 +2,13 @@
 // contact). Each section draws its fields and hands back its values; Save sends
 // only what changed.
 
-import { api, get } from "../api.js";
-import { loadBlocks, loadBootstrap } from "../data.js";
+import { api } from "../api.js";
+import { loadBlocks, loadBootstrap, loadSettings, pendingSettings, saveSettings } from "../data.js";
+import { bus } from "../events.js";
 import { deviceTimeZone, zoneLabel } from "../time.js";
 import { busy, errorText, fill, h, pageHead, switchRow, toast } from "../ui.js";
 import { calendarSections } from "./calendar.js";
-import { errorCard } from "./common.js";
+import { errorCard, reportChange } from "./common.js";
 import { planningSection } from "./planning-settings.js";
 import { offsetPicker } from "./widgets.js";
 
@@ -15,11 +16,19 @@ export async function render(root, params, ctx) {
   root.append(pageHead("Settings"));
   let current;
   try {
-    current = await get("/api/settings");
+    current = await loadSettings(); // offline: the copy last seen here, with queued changes on top
   } catch (err) {
     root.append(errorCard(err, () => ctx.rerender()));
     return;
   }
+  if (current.missing) {
+    root.append(errorCard(current.error, () => ctx.rerender()));
+    return;
+  }
+  const queued = h("div", { id: "s-queued", role: "status" });
+  const drawQueued = () => fill(queued, queuedNotice());
+  drawQueued();
+  ctx.onCleanup(bus.on("queue", drawQueued));
   const warnings = h("div", { class: "stack-sm" });
   const showWarnings = (list) => {
     warnings.replaceChildren(...(list || []).map((w) => h("div", { class: "notice warn", role: "status" }, w)));
@@ -41,6 +50,8 @@ export async function render(root, params, ctx) {
   ];
   const save = h("button", { type: "submit", class: "btn btn-primary", id: "s-save" }, "Save settings");
   const form = h("form", { class: "stack", novalidate: true },
+    current.stale ? h("p", { class: "notice", id: "s-stale" }, "Your computer can't be reached: these are the settings last seen on this device. Changes you save are kept here and sync when it is back.") : null,
+    queued,
     warnings,
     sections.map((s) => s.el),
     h("div", { class: "form-actions" }, save));
@@ -58,12 +69,17 @@ export async function render(root, params, ctx) {
     }
     save.disabled = true;
     try {
-      setCurrent(await api("PUT", "/api/settings", patch));
-      for (const s of sections) s.saved?.(current);
-      showWarnings(current.warnings);
-      toast("Settings saved.");
+      const outcome = await saveSettings(patch);
+      if (outcome.state === "sent") {
+        setCurrent(outcome.result);
+        for (const s of sections) s.saved?.(current);
+        showWarnings(current.warnings);
+      } else if (outcome.state === "queued") {
+        setCurrent({ ...current, ...patch });
+      }
+      await reportChange(outcome, "Settings saved.");
     } catch (err) {
-      toast(err.name === "OfflineError" ? "You're offline. Settings can be changed when your computer is reachable." : `Not saved: ${errorText(err)}`, { error: true, ms: 6000 });
+      toast(`Not saved: ${errorText(err)}`, { error: true, ms: 6000 });
     } finally {
       save.disabled = false;
     }
@@ -73,6 +89,25 @@ export async function render(root, params, ctx) {
   // #/settings/<section> (e.g. from the banner): bring that section into view
   const target = params[0] && root.querySelector(`#settings-${params[0]}`);
   if (target) requestAnimationFrame(() => target.scrollIntoView({ block: "start" }));
+}
+
+// What a queued change is about, in the screen's words.
+const SETTING_NAMES = {
+  timezone: "time zone", reminders_enabled: "reminders on or off", default_offsets: "default reminder times",
+  snooze_minutes: "snooze length", summary_enabled: "daily summary", summary_time: "daily summary",
+  late_grace_minutes: "late reminders", quiet_hours: "quiet hours", end_of_block_check: "how did it go?",
+  llm_enabled: "study buddy", persona: "study buddy", llm_model: "study buddy", llm_daily_cap: "study buddy",
+  vapid_subject: "push contact", lan_https: "how phones reach this computer", public_url: "how phones reach this computer",
+};
+
+/** Settings saved on this device that the computer has not got yet, or nothing. */
+function queuedNotice() {
+  const keys = Object.keys(pendingSettings());
+  if (!keys.length) return null;
+  const names = [...new Set(keys.map((k) => SETTING_NAMES[k] || "other settings"))];
+  return h("div", { class: "notice warn" },
+    h("strong", {}, "Waiting to sync"),
+    h("p", {}, `Saved on this device: ${names.join(", ")}. It syncs when your computer is reachable.`));
 }
 
 /** A titled card of fields; `id` makes it reachable as #/settings/<id>. */
