@@ -239,3 +239,58 @@ def test_retry_after_accepts_seconds_and_http_dates() -> None:
     assert parse_retry_after("Thu, 01 Jan 1970 00:01:00 GMT", 0) == 60.0
     assert parse_retry_after("soon", 0) is None and parse_retry_after(None, 0) is None
     assert parse_retry_after("999999", 0) == 15 * 60
+
+
+# --- encryption: pywebpush's aes128gcm without importing pywebpush (issue 13: RSS) ---
+
+
+def _browser() -> tuple[object, Target]:
+    """A subscription whose private key the test holds, as a browser would."""
+    import os
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from notifier import base64url
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    auth = base64url.encode(os.urandom(16))
+    return key, Target(1, "https://push.example/x", base64url.encode(public), auth)
+
+
+def test_a_push_body_opens_with_the_subscriptions_keys_only() -> None:
+    import http_ece
+
+    from notifier import base64url
+    from notifier.push.sender import encrypt
+
+    key, sub = _browser()
+    data = payloads.encode(MESSAGE)
+    body = encrypt(sub, data)
+    # RFC 8188 header: salt(16) rs(4) idlen(1) keyid = the sender's fresh P-256 key (65 bytes)
+    assert int.from_bytes(body[16:20], "big") == 4096 and body[20] == 65 and body[21] == 4
+    opened = http_ece.decrypt(
+        body, private_key=key, auth_secret=base64url.decode(sub.auth), version="aes128gcm"
+    )
+    assert opened == data
+    assert encrypt(sub, data)[21:86] != body[21:86]  # a new key (and salt) for every message
+    with pytest.raises(Exception):  # noqa: B017 -- cryptography's InvalidTag
+        http_ece.decrypt(body, private_key=key, auth_secret=b"\0" * 16, version="aes128gcm")
+
+
+def test_sending_never_imports_pywebpush_or_its_http_clients() -> None:
+    import subprocess
+    import sys
+
+    code = """
+import sys, asyncio
+from notifier.app import create_app
+from notifier.push.sender import encrypt, Target
+encrypt(Target(1, "https://push.example/x", %r, %r), b"hi")
+print(sorted(m for m in ("pywebpush", "requests", "aiohttp") if m in sys.modules))
+""" % (browser_keys()["p256dh"], browser_keys()["auth"])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
