@@ -375,3 +375,19 @@ def test_the_agenda_without_session_objects_equals_the_agenda_of_sessions(case) 
 @given(st.datetimes(datetime(1, 1, 1), datetime(9999, 12, 31), timezones=st.just(UTC)))
 def test_the_key_sliced_from_the_iso_text_is_the_occurrence_key(instant) -> None:
     assert iso_key(iso(instant)) == occurrence_key(instant)
+
+
+async def test_too_many_sessions_is_decided_before_any_is_made(app, monkeypatch) -> None:
+    monkeypatch.setattr(blocks_api, "MAX_AGENDA_OCCURRENCES", 10)
+    await add(app, rrule="FREQ=DAILY")
+
+    def expanded(*args, **kwargs):
+        raise AssertionError("expanded a rule")
+
+    monkeypatch.setattr(recurrence, "utc_starts", expanded)
+    monkeypatch.setattr(sessions, "sessions", expanded)
+    response = await app.get(
+        "/api/agenda", params={"from": "2026-11-23T00:00", "to": "2026-12-23T00:00"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "too_many_occurrences"

@@ -937,3 +937,39 @@ def test_a_window_a_century_after_the_start_costs_no_more_than_one_near_it(rule)
         if utc(2100, 3, 1) <= localize(local, BERLIN) < utc(2100, 3, 8)
     ]
     assert [o.local for o in far] == want
+
+
+# --- "too many sessions" decided before expanding: a count there surely is --------------
+
+from notifier.plan.recurrence import at_least  # noqa: E402
+
+
+@settings(props, max_examples=300)
+@given(data=st.data(), tz=zones)
+def test_at_least_never_promises_more_occurrences_than_there_are(data, tz):
+    start = datetime.combine(
+        data.draw(st.dates(date(2000, 1, 1), date(2100, 12, 31))), data.draw(start_times)
+    )
+    rule = data.draw(
+        st.none()
+        | any_rules(start)
+        | st.sampled_from(["FREQ=DAILY", "FREQ=WEEKLY", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,SU"])
+        | st.builds(
+            lambda n, days: f"FREQ=WEEKLY;INTERVAL={n};BYDAY={','.join(days)}",
+            st.integers(1, 4),
+            st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=7, unique=True),
+        )
+    )
+    ws = localize(start, tz) + timedelta(hours=data.draw(st.integers(-24 * 40, 24 * 3 * 366)))
+    we = ws + timedelta(hours=data.draw(st.integers(0, 24 * 120)))
+    assert at_least(start, rule, ws, we) <= len(occurrences(start, tz, rule, ws, we, limit=None))
+
+
+@pytest.mark.parametrize(
+    ("rule", "sessions"),
+    # of 61, 20 and 17: two days are left out at the start, three at the end (any offset)
+    [("FREQ=DAILY", 57), ("FREQ=DAILY;INTERVAL=3", 19), ("FREQ=WEEKLY;BYDAY=MO,TH", 16)],
+)
+def test_at_least_counts_plain_rules_nearly_in_full(rule, sessions):
+    ws = utc(2026, 12, 1)  # two months (61 days) of a series begun two years before
+    assert at_least(datetime(2024, 12, 1, 9), rule, ws, ws + timedelta(days=61)) == sessions

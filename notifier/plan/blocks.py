@@ -311,11 +311,16 @@ def expand(
 ) -> list[dict[str, Any]]:
     """All sessions of `blocks` starting in [start, end), with state, in time order.
 
-    More than `limit` sessions is TooManyOccurrences, raised as soon as they are counted.
+    More than `limit` sessions is TooManyOccurrences: decided from the rules when they
+    surely hold more (recurrence.at_least), else as soon as the sessions made pass it.
     """
     by_start = {(s.block_id, s.start): s for s in states}
     grouped = by_block(changes)
     ws, we = start.astimezone(UTC), end.astimezone(UTC)
+    if limit is not None and limit < sum(
+        recurrence.at_least(b.start_local, b.rrule, ws, we) for b in blocks if b.id not in grouped
+    ):
+        raise _too_many(limit)  # decided from the rules alone, before making any session
     out: list[dict[str, Any]] = []
     # By id, so that the stable sort by start below leaves sessions at one time in id order.
     for block in sorted(blocks, key=attrgetter("id")):
@@ -331,11 +336,15 @@ def expand(
                 state = by_start.get((block.id, utc)) if by_start else None
                 out.append(_item(block, None, local, utc, minutes, None, state, None, words))
         if limit is not None and len(out) > limit:
-            raise TooManyOccurrences(
-                f"this range holds more than {limit:,} sessions: ask for a shorter one"
-            )
+            raise _too_many(limit)
     out.sort(key=itemgetter("start_utc"))
     return out
+
+
+def _too_many(limit: int) -> TooManyOccurrences:
+    return TooManyOccurrences(
+        f"this range holds more than {limit:,} sessions: ask for a shorter one"
+    )
 
 
 async def agenda(

@@ -484,6 +484,39 @@ def utc_starts(
     return found
 
 
+def at_least(start_local: datetime, rrule: str | None, ws: datetime, we: datetime) -> int:
+    """A number of occurrences in [ws, we) there surely are, found without expanding.
+
+    Exact enough for the plain rules (every N days, weeks on chosen days) to refuse an
+    agenda of too many sessions before any is made; 0 for rules it does not reckon with.
+    Only whole local dates well inside the window count: any UTC offset (under a day)
+    keeps a start on those dates inside it.
+    """
+    try:
+        first = max(_utc(ws).date() + timedelta(days=2), start_local.date())
+        last = _utc(we).date() - timedelta(days=3)
+    except OverflowError:
+        return 0
+    if first > last:
+        return 0
+    if rrule is None:
+        return 1 if first <= start_local.date() <= last else 0
+    rule = _parse(rrule)
+    if rule.count is not None or rule.until is not None or rule.months or rule.monthdays:
+        return 0
+    days = last.toordinal() - first.toordinal() + 1
+    if rule.freq == "DAILY" and not rule.weekdays:
+        # every INTERVAL-th day from the start: count the multiples in [first, last]
+        origin, step = start_local.toordinal(), rule.interval
+        return (last.toordinal() - origin) // step - (first.toordinal() - origin - 1) // step
+    if rule.freq == "WEEKLY" or (rule.freq == "DAILY" and rule.interval == 1):
+        # The dates of the series from its start repeat every 7 * INTERVAL days (weeks on
+        # WKST), so any run of that many days holds each chosen weekday once.
+        chosen = len({d for d, _ in rule.weekdays}) or 1
+        return days // (7 * rule.interval) * chosen
+    return 0
+
+
 def first_occurrence_within(
     start_local: datetime, tz: ZoneInfo, rrule: str | None, years: int = 5
 ) -> Occurrence | None:
