@@ -8,7 +8,9 @@ only device, and through the HTTP API:
   - creates N-20 weekly blocks (two days a week each, series starting two years back) and
     prints the create latency p50/p99 (the 20 one-off blocks below make N; 5,000 is the cap,
     and at N=5,000 one more block is refused with 409);
-  - asks the agenda for one week and for two months (several times: p50 and max);
+  - asks the agenda for one week and for two months: the first call after start is the
+    cold one the targets are for (every block expanded); the repeats (p50, max) are
+    answered from the kept answer and printed beside it;
   - plans 20 one-off reminders due amid them and prints their lateness (due -> the push
     service accepted the push) p50/p99;
   - changes the time zone (which reschedules everything) while a probe asks /healthz every
@@ -260,20 +262,30 @@ def run_history(n: int, stub: StubPushService) -> None:
         print(
             f"  {'create a block p50 / p99':<46} {statistics.median(took):.1f} / {percentile(took, 0.99):.1f} ms"
         )
+        # The first call after start expands every block (cold); the repeats are answered
+        # from the kept answer until the plan changes. The target is for the cold one.
         first, *week = agenda(server, today, 7, 11)
         report(
-            "agenda, one week: p50 of 10 (max; first)",
-            f"{statistics.median(week):.1f} ms ({max(week):.1f}; {first:.0f})",
-            statistics.median(week),
+            "agenda, one week: first after start (cold)",
+            f"{first:.1f} ms",
+            first,
             50 if n <= 1000 else 100,
         )
+        print(
+            f"  {'  asked again: p50 of 10 (max), kept answer':<46} "
+            f"{statistics.median(week):.1f} ms ({max(week):.1f})"
+        )
         months = agenda(server, today, 61, 6, allowed=(200, 400))
-        label = "agenda, two months: p50 of 5 (max; first)"
-        figure = f"{statistics.median(months[1:]):.1f} ms ({max(months[1:]):.1f}; {months[0]:.0f})"
+        label = "agenda, two months: first (cold)"
+        again = f"{statistics.median(months[1:]):.1f} ms ({max(months[1:]):.1f})"
         if n <= 1000:
-            report(label, figure, statistics.median(months[1:]), 250)
+            report(label, f"{months[0]:.1f} ms", months[0], 250)
+            print(f"  {'  asked again: p50 of 5 (max), kept answer':<46} {again}")
         else:
-            print(f"  {label:<46} {figure}  ({AGENDA_STATUS[-1]}: more than 20,000 sessions)")
+            print(
+                f"  {label:<46} {months[0]:.1f} ms, again p50 (max) {again}  "
+                f"({AGENDA_STATUS[-1]}: more than 20,000 sessions)"
+            )
         late = lateness(server, stub, f"history{n}")
         report(
             "lateness of 20 one-off reminders: p50 / p99",
@@ -328,11 +340,10 @@ def run_century(stub: StubPushService) -> None:
         create_blocks(server, 40, date(2000, 1, 1), rule="FREQ=DAILY")
         with probing(server.url) as waits:
             first, *week = agenda(server, date(2100, 3, 1), 7, 6)
-        report(
-            "agenda, a week in 2100: p50 of 5 (max; first)",
-            f"{statistics.median(week):.1f} ms ({max(week):.1f}; {first:.0f})",
-            statistics.median(week),
-            50,
+        report("agenda, a week in 2100: first (cold)", f"{first:.1f} ms", first, 50)
+        print(
+            f"  {'  asked again: p50 of 5 (max), kept answer':<46} "
+            f"{statistics.median(week):.1f} ms ({max(week):.1f})"
         )
         report("  meanwhile the longest /healthz wait", f"{max(waits):.1f} ms", max(waits), 50)
         put, stall = zone_change(server, OTHER_ZONE)
@@ -354,6 +365,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     print(f"bench/scale.py on {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    began = time.monotonic()
     with StubPushService() as stub:
         for n in args.sizes:
             run_history(n, stub)
@@ -362,6 +374,10 @@ def main() -> None:
             run_century(stub)
     met = sum(results)
     print(f"\n{met} of {len(results)} targets met")
+    print(
+        f"load average at the end {os.getloadavg()[0]:.1f} (1 min), {os.getloadavg()[1]:.1f} "
+        f"(5 min); took {time.monotonic() - began:.0f} s"
+    )
     sys.exit(0 if met == len(results) else 1)
 
 
