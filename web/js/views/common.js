@@ -1,5 +1,6 @@
 // Pieces several screens share: occurrence rows, status pills, outcome toasts.
 
+import { api } from "../api.js";
 import { dismiss } from "../queue.js";
 import { deviceTimeZone, fmtDuration, fmtInstant, fmtTime, parseUtc, zoneLabel, zonesDiffer } from "../time.js";
 import { errorText, h, toast } from "../ui.js";
@@ -111,4 +112,30 @@ export function errorCard(err, retry) {
     h("p", {}, errorText(err)),
     retry ? h("div", { class: "btn-row" }, h("button", { type: "button", class: "btn btn-small", onclick: retry }, "Try again")) : null,
   );
+}
+
+/** "Send a test": a test notification to one subscription, or to every device; the outcome as a toast. */
+export async function sendTestPush(subscriptionId) {
+  try {
+    const body = subscriptionId ? { subscription_id: subscriptionId } : {};
+    const { results } = await api("POST", "/api/push/test", body);
+    if (!results || !results.length) {
+      toast("No device has notifications turned on yet.", { error: true });
+      return;
+    }
+    const ok = results.filter((r) => r.outcome === "delivered").length;
+    if (ok === results.length) toast(ok === 1 ? "Test sent. It should pop up in a moment." : `Test sent to ${ok} devices.`);
+    else toast(`Sent to ${ok} of ${results.length}. ${outcomeText(results.find((r) => r.outcome !== "delivered"))}`, { error: true, ms: 8000 });
+  } catch (err) {
+    toast(err.code === "no_vapid_subject" || /vapid|contact/i.test(err.detail || "")
+      ? "Set a contact address for push services first (Settings → Push contact)."
+      : errorText(err), { error: true, ms: 8000 });
+  }
+}
+
+function outcomeText(r) {
+  if (!r) return "";
+  if (r.outcome === "gone") return "One device had turned notifications off; it was removed.";
+  if (r.outcome === "retry") return "A push service was busy; it will be tried again.";
+  return r.detail || "A push service refused the message.";
 }

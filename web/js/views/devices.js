@@ -8,7 +8,7 @@ import { dismissInstall, installOffer, promptInstall } from "../install.js";
 import * as push from "../push.js";
 import { fmtInstant, fmtRelative, parseUtc } from "../time.js";
 import { busy, confirmButton, errorText, fill, h, pageHead, shareIcon, toast } from "../ui.js";
-import { errorCard } from "./common.js";
+import { errorCard, sendTestPush } from "./common.js";
 import { pairCard } from "./pair-phone.js";
 
 export async function render(root, _params, ctx) {
@@ -90,7 +90,7 @@ function drawThis(card, st, redraw) {
   }
   if (st.state === "on") {
     const test = h("button", { type: "button", class: "btn btn-primary", id: "push-test" }, "Send a test");
-    test.addEventListener("click", busy(test, async () => { await testPush(null); await redraw(st); }));
+    test.addEventListener("click", busy(test, async () => { await sendTestPush(null); await redraw(st); }));
     const off = h("button", { type: "button", class: "btn", id: "push-off" }, "Turn off");
     off.addEventListener("click", busy(off, async () => {
       try {
@@ -141,31 +141,6 @@ function deniedHelp() {
 }
 
 /** Say in words what a test push did. */
-async function testPush(subscriptionId) {
-  try {
-    const body = subscriptionId ? { subscription_id: subscriptionId } : {};
-    const { results } = await api("POST", "/api/push/test", body);
-    if (!results || !results.length) {
-      toast("No device has notifications turned on yet.", { error: true });
-      return;
-    }
-    const ok = results.filter((r) => r.outcome === "delivered").length;
-    if (ok === results.length) toast(ok === 1 ? "Test sent. It should pop up in a moment." : `Test sent to ${ok} devices.`);
-    else toast(`Sent to ${ok} of ${results.length}. ${outcomeText(results.find((r) => r.outcome !== "delivered"))}`, { error: true, ms: 8000 });
-  } catch (err) {
-    toast(err.code === "no_vapid_subject" || /vapid|contact/i.test(err.detail || "")
-      ? "Set a contact address for push services first (Settings → Push contact)."
-      : errorText(err), { error: true, ms: 8000 });
-  }
-}
-
-function outcomeText(r) {
-  if (!r) return "";
-  if (r.outcome === "gone") return "One device had turned notifications off; it was removed.";
-  if (r.outcome === "retry") return "A push service was busy; it will be tried again.";
-  return r.detail || "A push service refused the message.";
-}
-
 const KIND = { phone: "Phone or tablet", desktop: "Desktop browser", script: "Script" };
 
 /** Every paired device (a token) with its notifications, as one list. */

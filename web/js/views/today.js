@@ -3,9 +3,9 @@
 import { changeOccurrence, loadAgenda } from "../data.js";
 import * as push from "../push.js";
 import { addDays, endLocalOf, fmtCountdown, fmtDay, fmtDuration, fmtTime, parseUtc, todayIn } from "../time.js";
-import { busy, h, pageHead, s, shareIcon } from "../ui.js";
+import { busy, fill, h, pageHead, s, shareIcon } from "../ui.js";
 import { checklist } from "./checklist.js";
-import { errorCard, occHref, occRow, reportChange, ruleWords, statusPills, zoneKicker, zoneNote } from "./common.js";
+import { errorCard, occHref, occRow, reportChange, ruleWords, sendTestPush, statusPills, zoneKicker, zoneNote } from "./common.js";
 
 const open = (o) => o.status === "planned" && !o.deleting;
 
@@ -27,11 +27,13 @@ export async function render(root, _params, ctx) {
   const next = all.find((o) => open(o) && time(o.start_utc) > now);
 
   const desktop = window.matchMedia("(min-width: 820px)").matches;
+  // On a phone the nudge comes first: until notifications are on, it gets no reminder at all.
+  const nudge = await pushNudge(ctx);
   root.append(h("div", { class: "stack" },
-    desktop ? await checklist(ctx) : null,
+    desktop ? await checklist(ctx) : nudge,
     zoneNote(tz),
     heroCard(current, next, today, tz, ctx, todays),
-    await pushNudge(),
+    desktop ? nudge : null,
     progressCard(todays),
     agendaCard(todays, tz),
   ));
@@ -126,7 +128,7 @@ function untilText(occ, tz, today) {
   return `Until ${fmtTime(end)}${on}`;
 }
 
-async function pushNudge() {
+async function pushNudge(ctx) {
   let st;
   try {
     st = await push.state();
@@ -134,12 +136,31 @@ async function pushNudge() {
     return null;
   }
   if (st.state === "default") {
-    const btn = h("button", { type: "button", class: "btn btn-primary btn-small" }, "Turn on notifications");
-    btn.addEventListener("click", () => { location.hash = "#/devices"; });
-    return h("div", { class: "notice" },
-      h("strong", {}, "Get reminders on this device"),
+    // Turned on right here (one tap fewer than a trip to Devices), then a test is one tap away.
+    const box = h("div", { class: "notice", id: "push-nudge" });
+    const btn = h("button", { type: "button", class: "btn btn-primary btn-small", id: "nudge-on" }, "Turn on notifications");
+    // no await before enable(): the permission prompt needs the tap's user activation
+    btn.addEventListener("click", busy(btn, async () => {
+      let next;
+      try {
+        next = await push.enable();
+      } catch {
+        next = { state: "error" };
+      }
+      ctx.refreshStatus();
+      if (next.state !== "on") {
+        location.hash = "#/devices"; // blocked or failed: Devices explains what to do
+        return;
+      }
+      const test = h("button", { type: "button", class: "btn btn-primary btn-small", id: "nudge-test" }, "Send a test");
+      test.addEventListener("click", busy(test, async () => { await sendTestPush(null); ctx.refreshStatus(); }));
+      fill(box, h("strong", {}, "Notifications are on"), h("p", {}, "Send a test to see what a reminder looks like."),
+        h("div", { class: "btn-row" }, test));
+    }));
+    fill(box, h("strong", {}, "Get reminders on this device"),
       h("p", {}, "We'll nudge you before each study block. You choose when."),
       h("div", { class: "btn-row" }, btn));
+    return box;
   }
   if (st.state === "ios-install") {
     return h("div", { class: "notice" },
