@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
@@ -240,20 +241,34 @@ async def test_sending_a_reminder_runs_the_same_queries_whatever_the_plan_holds(
     assert not [s for s in few + many if "FROM occurrence_state" in s]
 
 
-async def test_rescheduling_every_block_expands_off_the_event_loop(app, monkeypatch) -> None:
+async def test_rescheduling_every_block_gives_the_loop_a_turn_between_blocks(
+    app, monkeypatch
+) -> None:
+    """In slices of the loop, not in a worker thread (whose GIL the loop would wait for)."""
     for i in range(3):
         await add(app, title=f"Series {i}", rrule="FREQ=DAILY")
     await app.scheduler.tick()  # the outbox is filled once; a change refills it from then on
-    threads: list[str] = []
+    app.scheduler.slice_seconds = 0.0  # every step uses up its slice
+    turns = 0
+    seen: list[tuple[str, int]] = []  # (thread, turns of the other task) at each block
     expand = sessions.due_reminders
 
     def spy(*args, **kwargs):
-        threads.append(threading.current_thread().name)
+        seen.append((threading.current_thread().name, turns))
         return expand(*args, **kwargs)
 
+    async def other() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
     monkeypatch.setattr(sessions, "due_reminders", spy)
+    task = asyncio.create_task(other())
     await app.put("/api/settings", json={"timezone": "Europe/London"})  # reschedules everything
-    assert threads and threading.main_thread().name not in threads
+    task.cancel()
+    assert len(seen) == 3 and {name for name, _ in seen} == {threading.main_thread().name}
+    assert len({n for _, n in seen}) == 3  # the other task ran between every two blocks
     keys = {r["key"] for r in (await app.get("/api/reminders", params={"limit": 100})).json()}
     assert len([k for k in keys if k.startswith("b")]) >= 3  # and the outbox is filled again
 

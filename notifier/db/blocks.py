@@ -15,6 +15,7 @@ from notifier.clock import from_iso, iso, local_text, occurrence_key, parse_occu
 from notifier.db.core import CoreDB, optional_time
 from notifier.db.records import Block, BlockChanges, OccurrenceChange, OccurrenceState
 from notifier.errors import TooManyBlocks
+from notifier.slices import Slicer
 
 CHANGE_COLUMNS = ("original_local", "added", "cancelled", "start_local", "duration_minutes")
 # Local wall times are within 26 hours of UTC in any zone: two days around a UTC window
@@ -118,10 +119,13 @@ class BlockQueries(CoreDB):
             _block(r) for r in await self._fetchall("SELECT * FROM blocks ORDER BY start_local, id")
         ]
 
-    async def blocks_near(self, start: datetime, end: datetime) -> list[Block]:
+    async def blocks_near(
+        self, start: datetime, end: datetime, slicer: Slicer | None = None
+    ) -> list[Block]:
         """Blocks that can have a session starting in [start, end): every series begun
         before it ends, the one-off blocks around it, and blocks with a session moved or
-        added into it (so neither old one-off blocks nor later ones are read)."""
+        added into it (so neither old one-off blocks nor later ones are read). With a
+        `slicer`, thousands of rows become records in short slices of the event loop."""
         lo, hi = _naive(start, -_MARGIN), _naive(end, _MARGIN)
         rows = await self._fetchall(
             "SELECT * FROM blocks WHERE (start_local <= ? AND (rrule IS NOT NULL OR start_local >= ?)) "
@@ -129,7 +133,13 @@ class BlockQueries(CoreDB):
             "OR (added AND original_local BETWEEN ? AND ?)) ORDER BY start_local, id",
             (hi, lo, lo, hi, lo, hi),
         )
-        return [_block(r) for r in rows]
+        if slicer is None:
+            return [_block(r) for r in rows]
+        blocks = []
+        for r in rows:
+            blocks.append(_block(r))
+            await slicer.pause()
+        return blocks
 
     async def plan_version(self) -> int:
         """Moves on with every change to blocks, their sessions or settings (triggers)."""

@@ -10,10 +10,62 @@ from typing import Any, Protocol
 from notifier.clock import from_iso, iso, occurrence_key, parse_occurrence_key
 from notifier.db.core import CoreDB, optional_time, single_value
 from notifier.db.records import Delivery, NewReminder, Reminder
+from notifier.slices import Slicer
 
 RESYNC = "resync_from"  # scheduler_state: blocks changed by another process since then
 # When a pending reminder is next worth looking at: its retry time, else its due time.
 _WHEN = "COALESCE(next_attempt_at, due_at)"
+
+
+_INSERT = (
+    "INSERT OR IGNORE INTO reminders (key, kind, block_id, occurrence_key, offset_minutes, "
+    "missed_count, due_at, status, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)"
+)
+
+
+def _values(r: NewReminder, now: datetime) -> tuple[Any, ...]:
+    """The parameters of _INSERT for one new reminder."""
+    return (
+        r.key,
+        r.kind,
+        r.block_id,
+        occurrence_key(r.occurrence_start) if r.occurrence_start else None,
+        r.offset_minutes,
+        r.missed_count,
+        iso(r.due_at),
+        iso(now),
+        iso(now),
+    )
+
+
+async def _all_values(
+    new: Iterable[NewReminder], now: datetime, slicer: Slicer | None
+) -> list[tuple[Any, ...]]:
+    if slicer is None:
+        return [_values(r, now) for r in new]
+    values = []
+    for r in new:
+        values.append(_values(r, now))
+        await slicer.pause()
+    return values
+
+
+def _future_unsent(now: datetime, block_id: int | None = None) -> tuple[str, list[Any]]:
+    """(WHERE clause, parameters) of the block reminders due from `now` on that were not
+    sent, and may be recomputed. Snoozes are kept: they are the user's explicit wish, not
+    derived from the block; and so is a reminder held through quiet hours."""
+    sql = (
+        "kind IN ('reminder', 'summary', 'check') AND status IN ('pending', 'cancelled') "
+        "AND due_at >= ? AND key NOT LIKE 'snooze:%' AND key NOT LIKE 'again:%' AND held_from IS NULL "
+        # a deleted block's cancelled reminders stay in the log (their block_id is NULL)
+        "AND (block_id IS NOT NULL OR kind = 'summary')"
+    )
+    params: list[Any] = [iso(now)]
+    if block_id is not None:
+        sql += " AND block_id = ?"
+        params.append(block_id)
+    return sql, params
 
 
 class Outcome(Protocol):
@@ -71,32 +123,36 @@ def _delivery(row: sqlite3.Row) -> Delivery:
 class ReminderQueries(CoreDB):
     """The outbox: one row per reminder key, moved pending → sending → sent/failed/missed/cancelled."""
 
-    async def insert_reminders(self, new: Iterable[NewReminder], now: datetime) -> int:
-        """Insert pending reminders whose key is new; an existing key is left as it is."""
-        values = [
-            (
-                r.key,
-                r.kind,
-                r.block_id,
-                occurrence_key(r.occurrence_start) if r.occurrence_start else None,
-                r.offset_minutes,
-                r.missed_count,
-                iso(r.due_at),
-                iso(now),
-                iso(now),
-            )
-            for r in new
-        ]
+    async def insert_reminders(
+        self, new: Iterable[NewReminder], now: datetime, slicer: Slicer | None = None
+    ) -> int:
+        """Insert pending reminders whose key is new; an existing key is left as it is.
+
+        With a `slicer`, thousands of rows are prepared in short slices of the event loop.
+        """
+        values = await _all_values(new, now, slicer)
         if not values:
             return 0
         async with self.transaction() as conn:
             # One call for all rows: SQLite's thread does the loop, not this event loop.
-            cur = await conn.executemany(
-                "INSERT OR IGNORE INTO reminders (key, kind, block_id, occurrence_key, offset_minutes, "
-                "missed_count, due_at, status, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-                values,
-            )
+            cur = await conn.executemany(_INSERT, values)
+            return max(cur.rowcount, 0)
+
+    async def replace_future_unsent(
+        self,
+        now: datetime,
+        new: Iterable[NewReminder],
+        block_id: int | None = None,
+        slicer: Slicer | None = None,
+    ) -> int:
+        """Forget the not-yet-sent block reminders due from `now` on (of one block, or all)
+        and insert `new` in their place, in one transaction: the outbox is never seen
+        without them."""
+        values = await _all_values(new, now, slicer)
+        sql, params = _future_unsent(now, block_id)
+        async with self.transaction() as conn:
+            await conn.execute(f"DELETE FROM reminders WHERE {sql}", params)
+            cur = await conn.executemany(_INSERT, values)
             return max(cur.rowcount, 0)
 
     async def next_pending_time(self) -> datetime | None:
@@ -180,28 +236,6 @@ class ReminderQueries(CoreDB):
         """Cancel what is still pending for a block, or for its occurrence starting at `occurrence`."""
         sql = "UPDATE reminders SET status = 'cancelled', error = ?, updated_at = ? WHERE block_id = ? AND status = 'pending'"
         params: list[Any] = [reason, iso(now), block_id]
-        if occurrence is not None:
-            sql += " AND occurrence_key = ?"
-            params.append(occurrence_key(occurrence))
-        return await self.write(sql, params)
-
-    async def drop_future_unsent(
-        self, now: datetime, block_id: int | None = None, occurrence: datetime | None = None
-    ) -> int:
-        """Forget not-yet-sent block reminders due from `now` on, so they can be recomputed.
-
-        Snoozes are kept: they are the user's explicit wish, not derived from the block.
-        """
-        sql = (
-            "DELETE FROM reminders WHERE kind IN ('reminder', 'summary', 'check') AND status IN ('pending', 'cancelled') "
-            "AND due_at >= ? AND key NOT LIKE 'snooze:%' AND key NOT LIKE 'again:%' AND held_from IS NULL "
-            # a deleted block's cancelled reminders stay in the log (their block_id is NULL)
-            "AND (block_id IS NOT NULL OR kind = 'summary')"
-        )
-        params: list[Any] = [iso(now)]
-        if block_id is not None:
-            sql += " AND block_id = ?"
-            params.append(block_id)
         if occurrence is not None:
             sql += " AND occurrence_key = ?"
             params.append(occurrence_key(occurrence))

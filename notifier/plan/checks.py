@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from notifier.clock import occurrence_key
 from notifier.plan.recurrence import MINUTES_PER_DAY
-from notifier.plan.sessions import Reminded, sessions
+from notifier.plan.sessions import Reminded, due_order, sessions
 
 
 @dataclass(frozen=True)
@@ -44,4 +44,4 @@ def due_checks(
             end = s.start_utc + timedelta(minutes=s.duration_minutes)
             if window_start <= end < window_end and (block.id, s.original.start_utc) not in closed:
                 out.append(CheckDue(block.id, s.original.start_utc, end))
-    return sorted(out, key=lambda c: (c.due_utc, c.key))
+    return sorted(out, key=due_order)

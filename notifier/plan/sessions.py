@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from notifier.clock import occurrence_key, parse_occurrence_key
@@ -146,6 +147,20 @@ def _session(series: Series, original: Occurrence, change: Change) -> Session:
     )
 
 
+class Timed(Protocol):
+    """Something due for a session: a reminder (Due) or an end-of-session question."""
+
+    @property
+    def due_utc(self) -> datetime: ...
+    @property
+    def key(self) -> str: ...
+
+
+def due_order(item: Timed) -> tuple[datetime, str]:
+    """The order reminders and questions are listed (and inserted) in: due time, then key."""
+    return (item.due_utc, item.key)
+
+
 @dataclass(frozen=True)
 class Due:
     """One reminder: a session of a block and how many minutes before it to fire."""
@@ -216,4 +231,4 @@ def due_reminders(
                 due = s.start_utc - timedelta(minutes=off)
                 if window_start <= due < window_end:
                     out.append(Due(block.id, s.original.start_utc, s.start_utc, off, due))
-    return sorted(out, key=lambda d: (d.due_utc, d.key))
+    return sorted(out, key=due_order)

@@ -5,10 +5,15 @@ else that writes the plan, so "after a write, the outbox follows" is one rule in
 one place: a write that moves sessions recomputes the future unsent reminders of
 what it touched (`Scheduler.reschedule`); a write that only adds or cancels
 reminder rows itself is followed by a wake, so the loop sees them at once.
+
+Changes go one at a time, each with its recomputing: a session marked done while
+every block is being recomputed (which takes a while with thousands) would
+otherwise have its cancelled reminder put back by that recomputing.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -40,6 +45,7 @@ class Planner:
         self.db = db
         self.scheduler = scheduler
         self.clock = clock
+        self._lock = asyncio.Lock()  # one change (write and recompute) at a time
 
     async def _follow(self, block_ids: Collection[int] | None) -> None:
         """Recompute the reminders of `block_ids` (None: of every block), then wake the loop."""
@@ -54,21 +60,24 @@ class Planner:
     # -- blocks ---------------------------------------------------------------
 
     async def add_block(self, fields: BlockChanges, *, max_blocks: int) -> Block:
-        block = await self.db.add_block(fields, self.clock.now(), max_blocks=max_blocks)
-        await self._follow([block.id])
+        async with self._lock:
+            block = await self.db.add_block(fields, self.clock.now(), max_blocks=max_blocks)
+            await self._follow([block.id])
         return block
 
     async def update_block(self, block_id: int, fields: BlockChanges) -> Block | None:
-        block = await self.db.update_block(block_id, fields, self.clock.now())
-        if block is not None:
-            await self._follow([block_id])
+        async with self._lock:
+            block = await self.db.update_block(block_id, fields, self.clock.now())
+            if block is not None:
+                await self._follow([block_id])
         return block
 
     async def delete_block(self, block_id: int) -> bool:
         """The database cancels the block's pending reminders with it; the loop only wakes."""
-        if not await self.db.delete_block(block_id, self.clock.now()):
-            return False
-        self.scheduler.wake()
+        async with self._lock:
+            if not await self.db.delete_block(block_id, self.clock.now()):
+                return False
+            await self._follow(())
         return True
 
     async def split_block(
@@ -81,15 +90,17 @@ class Planner:
         max_blocks: int,
     ) -> Block:
         """End the series before session `key` and start a new block there; returns the new one."""
-        block = await self.db.split_block(
-            block_id, old, key, new, self.clock.now(), max_blocks=max_blocks
-        )
-        await self._follow([block_id, block.id])
+        async with self._lock:
+            block = await self.db.split_block(
+                block_id, old, key, new, self.clock.now(), max_blocks=max_blocks
+            )
+            await self._follow([block_id, block.id])
         return block
 
     async def blocks_written(self, block_ids: Collection[int]) -> None:
         """Blocks written by someone else in this process (a calendar import)."""
-        await self._follow(block_ids)
+        async with self._lock:
+            await self._follow(block_ids)
 
     # -- one session ----------------------------------------------------------
 
@@ -97,29 +108,33 @@ class Planner:
         self, block: Block, key: str, status: str | None, snooze: int | None
     ) -> dict[str, Any]:
         """Done, skipped, back to planned, or snoozed (occurrences.apply)."""
-        acted = await occurrences.apply(self.db, block, key, status, snooze, self.clock.now())
-        await self._follow([block.id] if acted.reschedule else ())
+        async with self._lock:
+            acted = await occurrences.apply(self.db, block, key, status, snooze, self.clock.now())
+            await self._follow([block.id] if acted.reschedule else ())
         return acted.occurrence
 
     async def ask_again(self, block: Block, key: str, minutes: int) -> dict[str, Any]:
         """Ask how the session went once more, `minutes` from now."""
-        acted = await occurrences.ask_again(self.db, block, key, minutes, self.clock.now())
-        await self._follow(())
+        async with self._lock:
+            acted = await occurrences.ask_again(self.db, block, key, minutes, self.clock.now())
+            await self._follow(())
         return acted.occurrence
 
     async def change_session(
         self, block: Block, key: str, wanted: dict[str, Any]
     ) -> dict[str, Any]:
         """Move, resize or cancel one session of a series."""
-        acted = await occurrences.change(self.db, block, key, wanted, self.clock.now())
-        await self._follow([block.id])
+        async with self._lock:
+            acted = await occurrences.change(self.db, block, key, wanted, self.clock.now())
+            await self._follow([block.id])
         return acted.occurrence
 
     # -- settings -------------------------------------------------------------
 
     async def update_prefs(self, patch: Mapping[str, Any]) -> Prefs:
         """Store a settings change; one that changes which reminders exist recomputes them all."""
-        prefs = await prefs_mod.update(self.db, patch)
-        if SCHEDULING & set(patch):
-            await self._follow(None)
+        async with self._lock:
+            prefs = await prefs_mod.update(self.db, patch)
+            if SCHEDULING & set(patch):
+                await self._follow(None)
         return prefs

@@ -19,21 +19,17 @@ from typing import Any, cast
 from notifier.access.action_tokens import ActionTokens
 from notifier.clock import Clock, from_iso, iso
 from notifier.db import Database
-from notifier.db.records import Block, NewReminder, OccurrenceChange, Reminder
-from notifier.plan import checks, quiet, recurrence, sessions
+from notifier.db.records import NewReminder, Reminder
 from notifier.plan import prefs as prefs_mod
-from notifier.plan.blocks import (
-    by_block,
-    effective_timezone,
-    occurrence_url,
-    reminded,
-    session_start,
-)
+from notifier.plan import quiet, recurrence
+from notifier.plan.blocks import effective_timezone, occurrence_url, session_start
 from notifier.plan.prefs import Prefs
 from notifier.plan.quiet import QuietHours
 from notifier.push import payload as payloads
 from notifier.push.delivery import deliver
 from notifier.push.sender import Outcome, PushResult, PushSender, Target
+from notifier.schedule import window
+from notifier.slices import SLICE_SECONDS, Slicer
 from notifier.texts.context import held_text, is_late, missed_key, text_for, today
 from notifier.texts.message import Text
 
@@ -60,11 +56,13 @@ class Scheduler:
         *,
         clock: Clock | None = None,
         concurrency: int = 16,
+        slice_seconds: float = SLICE_SECONDS,
     ) -> None:
         self.db = db
         self.sender = sender
         self.tokens = tokens
         self.clock = clock or Clock()
+        self.slice_seconds = slice_seconds  # longest the outbox work holds the loop at a time
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()  # materialising and rescheduling never interleave
         self._gate = asyncio.Semaphore(concurrency)
@@ -152,6 +150,9 @@ class Scheduler:
 
     async def materialize(self, now: datetime) -> int:
         """Extend the outbox up to now + HORIZON from the stored watermark."""
+        stored = await self.db.get_state(WATERMARK)
+        if stored and from_iso(stored) - now >= REFILL:
+            return 0  # far enough ahead; and a reschedule under way does not hold up sending
         async with self._lock:
             stored = await self.db.get_state(WATERMARK)
             # First run: nothing in the past is owed. Otherwise resume exactly where
@@ -160,7 +161,9 @@ class Scheduler:
             if start - now >= REFILL:
                 return 0
             end = now + HORIZON
-            added = await self._insert_window(start, end, now)
+            slicer = Slicer(self.slice_seconds)
+            new = await window.rows(self.db, start, end, slicer=slicer)
+            added = await self.db.insert_reminders(new, now, slicer)
             await self.db.set_state(WATERMARK, iso(end))
         # Housekeeping rides on the refill, about once a day.
         expired = await self.db.expire_silent_subscriptions(now - SILENT_EXPIRY)
@@ -175,52 +178,20 @@ class Scheduler:
     async def reschedule(self, now: datetime, block_id: int | None = None) -> None:
         """Recompute future unsent reminders of one block (or all) after a change.
 
-        Whoever changed the plan wakes the loop afterwards (schedule/planner.py).
+        Whoever changed the plan wakes the loop afterwards (schedule/planner.py). All
+        blocks take a while with thousands of them; it runs in short slices of the
+        loop, and the old reminders are replaced by the new in one transaction, so the
+        loop keeps sending what falls due meanwhile.
         """
         async with self._lock:
             stored = await self.db.get_state(WATERMARK)
-            # Computed before the old ones go, so the outbox is without them for a moment only.
-            new = await self._window(now, from_iso(stored), block_id) if stored else []
-            await self.db.drop_future_unsent(now, block_id=block_id)
-            await self.db.insert_reminders(new, now)
-
-    async def _insert_window(self, start: datetime, end: datetime, now: datetime) -> int:
-        return await self.db.insert_reminders(await self._window(start, end), now)
-
-    async def _window(
-        self, start: datetime, end: datetime, block_id: int | None = None
-    ) -> list[NewReminder]:
-        """The outbox rows of every reminder due in [start, end), of one block or all.
-
-        Only the blocks that can have a session then are read; with many, the expansion
-        runs in a worker thread so the event loop keeps answering requests and sending.
-        """
-        prefs = await prefs_mod.load(self.db)
-        # A reminder is due up to a day before its session: look that far past the window.
-        later = end + timedelta(minutes=recurrence.MAX_OFFSET_MINUTES)
-        if block_id is None:
-            rows = await self.db.blocks_near(start, later)
-            changes = await self.db.occurrence_changes_near(start, later)
-        else:
-            rows = await self.db.blocks(block_id)
-            changes = await self.db.occurrence_changes([block_id])
-        closed = await self.db.closed_occurrences(start, later, block_id)
-        if len(rows) > 1:
-            new = await asyncio.to_thread(
-                _reminder_rows, rows, by_block(changes), prefs, start, end, closed
+            slicer = Slicer(self.slice_seconds)
+            new = (
+                await window.rows(self.db, now, from_iso(stored), block_id, slicer)
+                if stored
+                else []
             )
-        else:
-            new = _reminder_rows(rows, by_block(changes), prefs, start, end, closed)
-        if block_id is None and prefs.summary_enabled:
-            tz = recurrence.tz_from_name(effective_timezone(prefs))
-            hh, mm = map(int, prefs.summary_time.split(":"))
-            for day, due in recurrence.daily_summary_due(
-                datetime.min.time().replace(hour=hh, minute=mm), tz, start, end
-            ):
-                new.append(
-                    NewReminder(key=f"summary:{day.isoformat()}", kind="summary", due_at=due)
-                )
-        return new
+            await self.db.replace_future_unsent(now, new, block_id, slicer)
 
     # -- sending --------------------------------------------------------------
 
@@ -419,43 +390,6 @@ class Scheduler:
 
     def _still_useful(self, row: Reminder, now: datetime, prefs: Prefs) -> bool:
         return now - row.due_at < timedelta(minutes=max(prefs.late_grace_minutes, 1))
-
-
-def _reminder_rows(
-    rows: list[Block],
-    changes: dict[int, list[OccurrenceChange]],
-    prefs: Prefs,
-    start: datetime,
-    end: datetime,
-    closed: set[tuple[int, datetime]],
-) -> list[NewReminder]:
-    """The outbox rows of the blocks' reminders (and end-of-block questions) due in [start, end).
-
-    Pure: runs in a thread.
-    """
-    plan = [reminded(r, changes.get(r.id, ()), prefs) for r in rows]
-    dues = sessions.due_reminders(plan, start, end, closed=closed)
-    asks = checks.due_checks(plan, start, end, closed=closed) if prefs.end_of_block_check else []
-    return [
-        NewReminder(
-            key=d.key,
-            kind="reminder",
-            block_id=d.block_id,
-            occurrence_start=d.occurrence_utc,
-            offset_minutes=d.offset_minutes,
-            due_at=d.due_utc,
-        )
-        for d in dues
-    ] + [
-        NewReminder(
-            key=c.key,
-            kind="check",
-            block_id=c.block_id,
-            occurrence_start=c.occurrence_utc,
-            due_at=c.due_utc,
-        )
-        for c in asks
-    ]
 
 
 def _ttl(row: Reminder, now: datetime) -> int:
