@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import threading
@@ -129,6 +130,11 @@ async def _serve(
             say("Pair a phone from the dashboard, or with `notifier pair`.")
         say(f"Data and logs: {config.data_dir}")
         ready.set()
+        # What start-up made (modules, the app and its state) lives to the end: frozen, a
+        # full garbage collection no longer walks it each time (with 5,000 blocks one took
+        # ~100 ms of the event loop, in the middle of a reschedule).
+        gc.collect()
+        gc.freeze()
         on_screen = interactive()
         if not (on_screen or open_browser):
             say("Sign a browser in with `notifier login`.")
