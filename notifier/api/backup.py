@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from litestar import Request, Response, get
-from litestar.datastructures import State
 
 from notifier.access.tokens import authenticated
+from notifier.api.injected import Injected
+from notifier.clock import Clock
+from notifier.config import Config
+from notifier.db import Database
 from notifier.db.backup import backup_bytes, default_name
 from notifier.errors import Forbidden
 
@@ -17,17 +20,27 @@ from notifier.errors import Forbidden
 BACKUP_TOKEN_KINDS = frozenset({"browser", "cli"})
 
 
-@get("/api/backup", tags=["backup"])
-async def download_backup(request: Request, state: State) -> Response[bytes]:
+@get(
+    "/api/backup",
+    tags=["backup"],
+    media_type="application/zip",
+    response_description="A .zip of the database and the key files",
+)
+async def download_backup(
+    request: Request,
+    db: Injected[Database],
+    config: Injected[Config],
+    clock: Injected[Clock],
+) -> Response[bytes]:
     """A backup .zip of the database and key files (keep it private: it holds the keys)."""
-    token = await authenticated(request.scope, state.db)  # type: ignore[arg-type]
+    token = await authenticated(request.scope, db)  # type: ignore[arg-type]
     if token is None or token.kind not in BACKUP_TOKEN_KINDS:
         raise Forbidden(
             "Backups hold the server's keys: download one in the browser on the computer "
             "that runs Study Notifier, or run `notifier backup` there."
         )
-    now = state.clock.now()
-    data = await asyncio.to_thread(backup_bytes, state.config.data_dir, now)
+    now = clock.now()
+    data = await asyncio.to_thread(backup_bytes, config.data_dir, now)
     return Response(
         data,
         media_type="application/zip",

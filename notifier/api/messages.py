@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 from litestar import post
-from litestar.datastructures import State
 from litestar.params import JSONBody
+
+from notifier.api.injected import Injected
+from notifier.texts.writer import Composing
 
 
 class PreviewIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -15,14 +17,23 @@ class PreviewIn(msgspec.Struct, forbid_unknown_fields=True):
     kind: Literal["reminder", "summary"] | None = None
 
 
+class PreviewOut(msgspec.Struct):
+    """The text a reminder would get now."""
+
+    title: str
+    body: str
+    source: Literal["llm", "fallback"]
+    error: str | None  # why Claude's text was not used
+
+
 @post("/api/messages/preview", status_code=200, tags=["messages"])
-async def preview_message(state: State, data: JSONBody[PreviewIn]) -> dict[str, Any]:
+async def preview_message(composing: Injected[Composing], data: JSONBody[PreviewIn]) -> PreviewOut:
     """A reminder for `block_id` (minutes until its next occurrence, or now), or today's summary.
 
     `source` is llm or fallback; `error` says why Claude's text was not used.
     """
-    text = await state.composing.preview(data.block_id, data.kind)
-    return {"title": text.title, "body": text.body, "source": text.source, "error": text.error}
+    text = await composing.preview(data.block_id, data.kind)
+    return PreviewOut(title=text.title, body=text.body, source=text.source, error=text.error)
 
 
 class KeyCheckOut(msgspec.Struct):
@@ -31,7 +42,7 @@ class KeyCheckOut(msgspec.Struct):
 
 
 @post("/api/settings/anthropic-key/check", status_code=200, tags=["settings"])
-async def check_anthropic_key(state: State) -> KeyCheckOut:
+async def check_anthropic_key(composing: Injected[Composing]) -> KeyCheckOut:
     """Make one small real call to Claude with the stored key and say what happened."""
-    ok, detail = await state.composing.check_key()
+    ok, detail = await composing.check_key()
     return KeyCheckOut(ok=ok, detail=detail)

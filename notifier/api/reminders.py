@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import get, post
-from litestar.datastructures import State
 from litestar.params import JSONBody, QueryParameter
 
-from notifier.clock import iso
+from notifier.access.action_tokens import ActionTokens
+from notifier.api.blocks import OccurrenceOut, occurrence_out
+from notifier.api.injected import Injected
+from notifier.clock import Clock, iso
+from notifier.db import Database
 from notifier.db.records import Delivery, Reminder
 from notifier.errors import BadRequest, Conflict, Forbidden, NotFound
 from notifier.plan import prefs as prefs_mod
 from notifier.plan import recurrence
 from notifier.plan.blocks import effective_timezone
+from notifier.schedule.planner import Planner
 from notifier.texts.message import span
 
 
@@ -122,12 +126,12 @@ def reminder_out(
 
 @get("/api/reminders", tags=["reminders"])
 async def list_reminders(
-    state: State, limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50
+    db: Injected[Database], limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50
 ) -> list[ReminderOut]:
     """The outbox and delivery log, newest due time first, in words and raw."""
-    rows = await state.db.list_reminders(limit)
-    titles = await state.db.block_titles(sorted({r.block_id for r, _ in rows if r.block_id}))
-    tz = recurrence.tz_from_name(effective_timezone(await prefs_mod.load(state.db)))
+    rows = await db.list_reminders(limit)
+    titles = await db.block_titles(sorted({r.block_id for r, _ in rows if r.block_id}))
+    tz = recurrence.tz_from_name(effective_timezone(await prefs_mod.load(db)))
     return [reminder_out(r, d, titles.get(r.block_id) if r.block_id else None, tz) for r, d in rows]
 
 
@@ -137,21 +141,27 @@ class ActionIn(msgspec.Struct):
 
 
 @post("/api/actions", status_code=200, tags=["reminders"], opt={"public": True})
-async def notification_action(state: State, data: JSONBody[ActionIn]) -> dict[str, Any]:
+async def notification_action(
+    data: JSONBody[ActionIn],
+    db: Injected[Database],
+    planner: Injected[Planner],
+    action_tokens: Injected[ActionTokens],
+    clock: Injected[Clock],
+) -> OccurrenceOut:
     """A notification button. The payload's action token is the credential.
 
     Reminders have Done and Snooze; the end-of-block question has Done, Not done
     (skipped) and More (ask again after the snooze length).
     """
-    now = state.clock.now()
-    grant = state.action_tokens.check(data.action_token, now)
-    if await state.db.subscription(grant.subscription_id) is None:
+    now = clock.now()
+    grant = action_tokens.check(data.action_token, now)
+    if await db.subscription(grant.subscription_id) is None:
         # revoking a device deletes its subscriptions: its buttons stop working
         raise Forbidden(
             "This notification was sent to a device that is no longer paired.",
             code="invalid_action_token",
         )
-    prefs = await prefs_mod.load(state.db)
+    prefs = await prefs_mod.load(db)
     status: str | None = None
     snooze: int | None = None
     if data.action == "done":
@@ -162,18 +172,20 @@ async def notification_action(state: State, data: JSONBody[ActionIn]) -> dict[st
         snooze = prefs.snooze_minutes
     else:
         raise BadRequest("action: must be done, not_done, snooze or more")
-    block = await state.db.block(grant.block_id)
+    block = await db.block(grant.block_id)
     if block is None:
         raise NotFound("that block was deleted")
-    if not await state.db.claim_action(grant.use_key, data.action, now, grant.expires):
+    if not await db.claim_action(grant.use_key, data.action, now, grant.expires):
         raise Conflict(
             "This notification's button was already used; open the app to change it again.",
             code="action_already_used",
         )
     try:
         if data.action == "more":
-            return await state.planner.ask_again(block, grant.occurrence_key, prefs.snooze_minutes)
-        return await state.planner.act(block, grant.occurrence_key, status, snooze)
+            return occurrence_out(
+                await planner.ask_again(block, grant.occurrence_key, prefs.snooze_minutes)
+            )
+        return occurrence_out(await planner.act(block, grant.occurrence_key, status, snooze))
     except BaseException:
-        await state.db.release_action(grant.use_key, data.action)
+        await db.release_action(grant.use_key, data.action)
         raise

@@ -8,9 +8,11 @@ from typing import Annotated
 
 import msgspec
 from litestar import get
-from litestar.datastructures import State
 from litestar.params import QueryParameter
 
+from notifier.api.injected import Injected
+from notifier.clock import Clock
+from notifier.db import Database
 from notifier.errors import BadRequest
 from notifier.plan import prefs as prefs_mod
 from notifier.plan import recurrence, stats
@@ -62,16 +64,17 @@ class StatsOut(msgspec.Struct):
 
 @get("/api/stats", tags=["history"])
 async def get_stats(
-    state: State,
+    db: Injected[Database],
+    clock: Injected[Clock],
     start: Annotated[str | None, QueryParameter(name="from")] = None,
     end: Annotated[str | None, QueryParameter(name="to")] = None,
 ) -> StatsOut:
     """Minutes planned and done per local day in [from, to] (dates; default: the last 7 days)
     and per block title, with the current streak of days on which every session was done."""
-    prefs = await prefs_mod.load(state.db)
+    prefs = await prefs_mod.load(db)
     tz_name = effective_timezone(prefs)
     tz = recurrence.tz_from_name(tz_name)
-    now = state.clock.now()
+    now = clock.now()
     today = now.astimezone(tz).date()
     last = _date(end, "to", today)
     first = _date(start, "from", last - timedelta(days=6))
@@ -83,10 +86,10 @@ async def get_stats(
     def bound(day: date) -> datetime:
         return recurrence.localize(datetime.combine(day, time()), tz)
 
-    items = await agenda(state.db, bound(first), bound(last + timedelta(days=1)))
+    items = await agenda(db, bound(first), bound(last + timedelta(days=1)))
     # the streak looks back from today, whatever range was asked for
     back = await agenda(
-        state.db, bound(today - timedelta(days=stats.STREAK_DAYS)), bound(today + timedelta(days=1))
+        db, bound(today - timedelta(days=stats.STREAK_DAYS)), bound(today + timedelta(days=1))
     )
     answer = {
         "timezone": tz_name,

@@ -6,15 +6,19 @@ from typing import Literal
 
 import msgspec
 from litestar import Response, get
-from litestar.datastructures import CacheControlHeader, State
+from litestar.datastructures import CacheControlHeader
 
 from notifier import __version__
+from notifier.api.injected import Injected
+from notifier.api.settings import PrefsOut, prefs_out
+from notifier.config import Config
+from notifier.db import Database
 from notifier.host.web_shell import shell_script
 from notifier.plan import prefs as prefs_mod
 from notifier.plan.blocks import MAX_DURATION, MAX_NOTES, MAX_TITLE, effective_timezone
 from notifier.plan.prefs import MAX_OFFSETS, Prefs
 from notifier.plan.recurrence import MAX_OFFSET_MINUTES
-from notifier.push.vapid import subject_problem
+from notifier.push.vapid import VapidKeys, subject_problem
 
 
 class Health(msgspec.Struct):
@@ -40,7 +44,7 @@ class Bootstrap(msgspec.Struct):
     public_url: str | None
     timezone: str
     vapid_subject_set: bool
-    settings_defaults: Prefs  # what each setting is until the person changes it
+    settings_defaults: PrefsOut  # what each setting is until the person changes it
     limits: Limits
 
 
@@ -53,6 +57,9 @@ LIMITS = Limits(
 )
 
 
+DEFAULTS = prefs_out(Prefs())
+
+
 @get("/healthz", opt={"public": True}, sync_to_thread=False)
 def healthz() -> Health:
     """Liveness: the server answers and knows its version."""
@@ -60,16 +67,18 @@ def healthz() -> Health:
 
 
 @get("/api/bootstrap", tags=["app"])
-async def bootstrap(state: State) -> Bootstrap:
+async def bootstrap(
+    db: Injected[Database], config: Injected[Config], vapid: Injected[VapidKeys]
+) -> Bootstrap:
     """Everything the app needs at start, in one request."""
-    prefs = await prefs_mod.load(state.db)
+    prefs = await prefs_mod.load(db)
     return Bootstrap(
         version=__version__,
-        vapid_public_key=state.vapid.public_key_b64,
-        public_url=state.config.public_url,
+        vapid_public_key=vapid.public_key_b64,
+        public_url=config.public_url,
         timezone=effective_timezone(prefs),
         vapid_subject_set=bool(prefs.vapid_subject),
-        settings_defaults=Prefs(),
+        settings_defaults=DEFAULTS,
         limits=LIMITS,
     )
 
@@ -99,11 +108,11 @@ class StatusOut(msgspec.Struct):
 
 
 @get("/api/status", tags=["app"])
-async def push_status(state: State) -> StatusOut:
+async def push_status(db: Injected[Database]) -> StatusOut:
     """Whether reminders can reach a phone and why not, for the banner and the first-run checklist."""
-    prefs = await prefs_mod.load(state.db)
-    devices = await state.db.devices()
-    subscriptions = await state.db.subscriptions()
+    prefs = await prefs_mod.load(db)
+    devices = await db.devices()
+    subscriptions = await db.subscriptions()
     problems = []
     contact_problem = subject_problem(prefs.vapid_subject)
     if contact_problem:
