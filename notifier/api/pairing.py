@@ -8,14 +8,18 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Request, Response, delete, get, patch, post
-from litestar.datastructures import Cookie, State
+from litestar import MediaType, Request, Response, delete, get, patch, post
+from litestar.datastructures import Cookie
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Redirect
 
-from notifier.access.pairing import LOGIN, PAIR, pair_url, phone_can_use, qr_svg
+from notifier.access.pairing import LOGIN, PAIR, Pairing, pair_url, phone_can_use, qr_svg
 from notifier.access.tokens import SESSION_COOKIE, credentials_of, hash_token
-from notifier.clock import iso
+from notifier.api.injected import Injected
+from notifier.clock import Clock, iso
+from notifier.config import Config
+from notifier.db import Database
 from notifier.db.records import DeviceStatus
 from notifier.errors import (
     BadRequest,
@@ -25,6 +29,7 @@ from notifier.errors import (
     NotifierError,
     TooManyRequests,
 )
+from notifier.host.lan import LanListener
 
 COOKIE_LIFETIME = timedelta(days=400)  # the longest browsers keep a cookie (RFC 6265bis §5.5)
 CA_FILENAME = "study-notifier-ca.crt"
@@ -133,10 +138,8 @@ class PhoneWay(msgspec.Struct):
     problem: str | None = None  # why it does not work right now
 
 
-def phone_ways(state: State) -> list[PhoneWay]:
+def phone_ways(pairing: Pairing, lan: LanListener | None, config: Config) -> list[PhoneWay]:
     """How this computer could get an https address a phone can use, and what stands in the way."""
-    pairing = state.pairing
-    lan = state.get("lan_https")
     if lan is None:
         lan_problem: str | None = "This server was started without the LAN listener."
     elif lan.running and pairing.lan_origin() is None:
@@ -166,7 +169,7 @@ def phone_ways(state: State) -> list[PhoneWay]:
                 "gives this computer an https address; enter it as the public URL."
             ),
             setting="public_url",
-            available=not state.config.public_url or phone_can_use(public),
+            available=not config.public_url or phone_can_use(public),
             problem=(
                 f"The public URL {public} is not an https address a phone can use."
                 if public and not phone_can_use(public)
@@ -177,20 +180,25 @@ def phone_ways(state: State) -> list[PhoneWay]:
 
 
 @post("/api/pairing", status_code=201, tags=["pairing"])
-async def start_pairing(state: State) -> PairingOut:
+async def start_pairing(
+    db: Injected[Database],
+    pairing: Injected[Pairing],
+    config: Injected[Config],
+    lan: Injected[LanListener | None],
+) -> PairingOut:
     """A single-use pairing code for a new phone, with the link and QR code to scan.
 
     409 `no_phone_origin`, with `ways`, while no https address a phone can reach exists.
     """
-    origin = state.pairing.phone_origin()
+    origin = pairing.phone_origin()
     if origin is None:
-        ways = phone_ways(state)
+        ways = phone_ways(pairing, lan, config)
         raise NoPhoneOrigin(
             "A phone needs an https address to pair and get notifications, and this "
             "computer has none yet: turn on HTTPS for your home network, or use a tunnel.",
             extra={"ways": msgspec.to_builtins(ways)},
         )
-    issued = await state.pairing.issue(state.db, PAIR)
+    issued = await pairing.issue(db, PAIR)
     url = pair_url(origin, issued.code)
     return PairingOut(
         code=issued.code, url=url, qr_svg=qr_svg(url), expires_at=iso(issued.expires_at)
@@ -199,14 +207,17 @@ async def start_pairing(state: State) -> PairingOut:
 
 @post("/api/pairing/exchange", status_code=201, opt={"public": True}, tags=["pairing"])
 async def exchange_code(
-    data: JSONBody[ExchangeIn], state: State, request: Request[Any, Any, Any]
+    data: JSONBody[ExchangeIn],
+    db: Injected[Database],
+    pairing: Injected[Pairing],
+    request: Request[Any, Any, Any],
 ) -> Response[ExchangeOut]:
     """Trade a pairing code for this device's token: set as a cookie, and returned once."""
     label = data.label.strip() or "Phone"
-    token_id, token = await state.pairing.redeem(
-        state.db, PAIR, data.code, client=_client(request), label=label
+    token_id, token = await pairing.redeem(
+        db, PAIR, data.code, client=_client(request), label=label
     )
-    [row] = [r for r in await state.db.devices() if r.id == token_id]
+    [row] = [r for r in await db.devices() if r.id == token_id]
     body = ExchangeOut(token=token, device=device_out(row, token_id))
     return Response(body, status_code=201, cookies=[session_cookie(request, token)])
 
@@ -250,9 +261,19 @@ def login_failed_page(exc: NotifierError) -> Response[str]:
     return Response(page, status_code=exc.status, media_type="text/html", headers=exc.headers)
 
 
-@get("/login", opt={"public": True}, tags=["pairing"], include_in_schema=True)
+@get(
+    "/login",
+    opt={"public": True},
+    tags=["pairing"],
+    media_type=MediaType.HTML,
+    responses={303: ResponseSpec(None, description="Signed in: on to the dashboard")},
+    response_description="A page saying what to do instead (the link was used, expired or wrong)",
+)
 async def login(
-    state: State, request: Request[Any, Any, Any], t: Annotated[str, QueryParameter(max_length=100)]
+    db: Injected[Database],
+    pairing: Injected[Pairing],
+    request: Request[Any, Any, Any],
+    t: Annotated[str, QueryParameter(max_length=100)],
 ) -> Redirect | Response[str]:
     """The launcher's one-time link: swap it for a session cookie, then show the dashboard.
 
@@ -261,76 +282,100 @@ async def login(
     presented = credentials_of(request.scope)  # type: ignore[arg-type]
     previous = presented.token if presented.via == "cookie" else None
     try:
-        token_id, token = await state.pairing.redeem(
-            state.db, LOGIN, t, client=_client(request), label="Desktop browser"
+        token_id, token = await pairing.redeem(
+            db, LOGIN, t, client=_client(request), label="Desktop browser"
         )
     except (InvalidCode, TooManyRequests) as exc:
         return login_failed_page(exc)
     if previous:
         # This browser's old desktop session is replaced, not left lying around.
-        row = await state.db.token_by_hash(hash_token(previous))
+        row = await db.token_by_hash(hash_token(previous))
         if row is not None and row.kind == "browser":
-            await state.db.replace_token(row.id, token_id, state.pairing.now())
+            await db.replace_token(row.id, token_id, pairing.now())
     return Redirect(path="/", status_code=303, cookies=[session_cookie(request, token)])
 
 
 @get("/api/devices", tags=["devices"])
-async def list_devices(state: State, request: Request[Any, Any, Any]) -> list[DeviceOut]:
+async def list_devices(db: Injected[Database], request: Request[Any, Any, Any]) -> list[DeviceOut]:
     """Every device that can sign in (paired phones, desktop browsers, scripts), oldest first."""
     current = request.state.get("token_id")
-    return [device_out(row, current) for row in await state.db.devices()]
+    return [device_out(row, current) for row in await db.devices()]
 
 
 @patch("/api/devices/{device_id:int}", tags=["devices"])
 async def rename_device(
     device_id: FromPath[int],
     data: JSONBody[DevicePatch],
-    state: State,
+    db: Injected[Database],
     request: Request[Any, Any, Any],
 ) -> DeviceOut:
     """Give a device a name a person recognises ("Kim's phone")."""
-    if not await state.db.rename_token(device_id, device_name(data.name)):
+    if not await db.rename_token(device_id, device_name(data.name)):
         raise NotFound(f"no device {device_id}")
-    [row] = [r for r in await state.db.devices() if r.id == device_id]
+    [row] = [r for r in await db.devices() if r.id == device_id]
     return device_out(row, request.state.get("token_id"))
 
 
-@delete("/api/devices/{device_id:int}", status_code=204, tags=["devices"])
+@delete(
+    "/api/devices/{device_id:int}",
+    status_code=204,
+    tags=["devices"],
+    responses={204: ResponseSpec(None, description="Revoked (this device's own cookie cleared)")},
+)
 async def revoke_device(
-    device_id: FromPath[int], state: State, request: Request[Any, Any, Any]
+    device_id: FromPath[int],
+    db: Injected[Database],
+    clock: Injected[Clock],
+    request: Request[Any, Any, Any],
 ) -> Response[None]:
     """Revoke a device's token and drop its push subscriptions."""
-    if not await state.db.revoke_device(device_id, state.pairing.now()):
+    if not await db.revoke_device(device_id, clock.now()):
         raise NotFound(f"no device {device_id}")
     cookies = [session_cookie(request, None)] if device_id == request.state.get("token_id") else []
     return Response(None, status_code=204, cookies=cookies)
 
 
+class TlsOut(msgspec.Struct):
+    """Where phones reach this computer and which certificate they must trust."""
+
+    https: bool  # the LAN HTTPS listener is running
+    phone_origin: str | None
+    ca_page: str | None  # the page that explains installing the certificate
+    ca_fingerprint_sha256: str | None
+
+
 @get("/api/tls", tags=["devices"])
-async def tls_info(state: State) -> dict[str, Any]:
+async def tls_info(
+    config: Injected[Config], pairing: Injected[Pairing], lan: Injected[LanListener | None]
+) -> TlsOut:
     """Where phones reach us and which CA they must trust (for the dashboard to show)."""
     from notifier.host.tls import (
         ca_der,
         fingerprint,
     )  # cryptography.x509 loads on use, not at every start
 
-    der = ca_der(state.config.data_dir)
-    lan = state.get("lan_https")
-    lan_url = state.pairing.lan_origin()
-    return {
-        "https": bool(lan is not None and lan.running),
-        "phone_origin": state.pairing.phone_origin(),
-        "ca_page": f"{lan_url}/ca/" if der and lan_url else None,
-        "ca_fingerprint_sha256": fingerprint(der) if der else None,
-    }
+    der = ca_der(config.data_dir)
+    lan_url = pairing.lan_origin()
+    return TlsOut(
+        https=bool(lan is not None and lan.running),
+        phone_origin=pairing.phone_origin(),
+        ca_page=f"{lan_url}/ca/" if der and lan_url else None,
+        ca_fingerprint_sha256=fingerprint(der) if der else None,
+    )
 
 
-@get("/ca/" + CA_FILENAME, opt={"public": True}, tags=["devices"])
-async def download_ca(state: State) -> Response[bytes]:
+@get(
+    "/ca/" + CA_FILENAME,
+    opt={"public": True},
+    tags=["devices"],
+    media_type="application/x-x509-ca-cert",
+    response_description="The CA certificate (DER)",
+)
+async def download_ca(config: Injected[Config]) -> Response[bytes]:
     """The local CA certificate (public by nature: it holds no secret)."""
     from notifier.host.tls import ca_der
 
-    der = ca_der(state.config.data_dir)
+    der = ca_der(config.data_dir)
     if der is None:
         raise NotFound("HTTPS on the LAN is off, so there is no certificate to install.")
     # No Content-Disposition: iOS Safari offers to install a profile from this
