@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
+from notifier.api.blocks import AgendaOut
+
 # Downloads: not JSON, so they declare their media type instead of a schema.
 DOWNLOADS = {
     ("get", "/api/backup"): "application/zip",
@@ -105,6 +109,19 @@ async def test_every_body_in_the_openapi_document_is_typed(api) -> None:
     assert problems_in(document) == []
     listed = {(m, p) for p, item in document["paths"].items() for m in item if m in METHODS}
     assert set(DOWNLOADS) | set(UPLOADS) | set(PAGES) <= listed  # no stale exception
+
+
+async def test_the_agenda_answers_what_its_schema_says(api) -> None:
+    """The agenda is encoded once and kept as bytes: its documented `AgendaOut` must still fit."""
+    block = {"title": "Chemistry", "start": "2026-12-01T18:00", "duration_minutes": 45}
+    block["rrule"] = "FREQ=WEEKLY;BYDAY=TU,TH"
+    assert (await api.post("/api/blocks", json=block)).status_code == 201
+    response = await api.get(
+        "/api/agenda", params={"from": "2026-11-30T00:00", "to": "2026-12-14T00:00"}
+    )
+    agenda = msgspec.json.decode(response.content, type=AgendaOut)  # strict: no unknown fields
+    assert len(agenda.occurrences) == 4
+    assert msgspec.to_builtins(agenda) == response.json()  # and nothing is left out
 
 
 def test_the_walk_finds_untyped_bodies() -> None:

@@ -114,7 +114,7 @@ class BlockIn(BlockPatch, kw_only=True):
     duration_minutes: int
 
 
-class RepeatOut(msgspec.Struct):
+class RepeatOut(msgspec.Struct, forbid_unknown_fields=True):
     """The picker's shape of a block's rule: every field present, unused ones null."""
 
     every: Literal["day", "week", "month", "year"]
@@ -127,7 +127,7 @@ class RepeatOut(msgspec.Struct):
     until: str | None
 
 
-class BlockOut(msgspec.Struct):
+class BlockOut(msgspec.Struct, forbid_unknown_fields=True):
     """A block as stored, with its rule in the picker's shape and in words."""
 
     id: int
@@ -145,7 +145,7 @@ class BlockOut(msgspec.Struct):
     updated_at: str
 
 
-class OccurrenceOut(msgspec.Struct):
+class OccurrenceOut(msgspec.Struct, forbid_unknown_fields=True):
     """One session of a block with its status (an agenda item)."""
 
     block_id: int
@@ -164,7 +164,7 @@ class OccurrenceOut(msgspec.Struct):
     original_start: str | None  # local; set when the session was moved
 
 
-class AgendaOut(msgspec.Struct):
+class AgendaOut(msgspec.Struct, forbid_unknown_fields=True):
     """Sessions in a range, in the settings' time zone."""
 
     timezone: str
@@ -186,6 +186,8 @@ class SessionChange(msgspec.Struct, forbid_unknown_fields=True):
     status: Literal["cancelled"] | msgspec.UnsetType = msgspec.UNSET
 
 
+# The Out structs built from plan/'s dicts forbid unknown fields: a key added there without a
+# field here fails loudly (every test that reads it) instead of vanishing from the wire.
 def block_out(block: Block) -> BlockOut:
     return msgspec.convert(block_json(block), BlockOut)
 

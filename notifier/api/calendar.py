@@ -44,7 +44,7 @@ async def _body(request: Request[Any, Any, Any]) -> bytes:
     return b"".join(chunks)
 
 
-class SkippedOut(msgspec.Struct):
+class SkippedOut(msgspec.Struct, forbid_unknown_fields=True):
     """An event that did not become a block, and why."""
 
     uid: str
@@ -52,7 +52,7 @@ class SkippedOut(msgspec.Struct):
     reason: str
 
 
-class RemovedOut(msgspec.Struct):
+class RemovedOut(msgspec.Struct, forbid_unknown_fields=True):
     """A block imported before whose event is no longer in the file (kept, not deleted)."""
 
     block_id: int
@@ -60,7 +60,7 @@ class RemovedOut(msgspec.Struct):
     title: str
 
 
-class ImportItem(msgspec.Struct):
+class ImportItem(msgspec.Struct, forbid_unknown_fields=True):
     """One event of the file and what the import does with it."""
 
     uid: str
@@ -73,7 +73,7 @@ class ImportItem(msgspec.Struct):
     action: str  # create, update, unchanged...
 
 
-class ImportOut(msgspec.Struct):
+class ImportOut(msgspec.Struct, forbid_unknown_fields=True):
     """What an import did (or, as a dry run, would do)."""
 
     dry_run: bool

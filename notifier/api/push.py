@@ -85,7 +85,7 @@ class VapidKeyOut(msgspec.Struct):
     key: str  # the application server key, base64url
 
 
-class PushResultOut(msgspec.Struct):
+class PushResultOut(msgspec.Struct, forbid_unknown_fields=True):
     """What one device's push service answered."""
 
     subscription_id: int

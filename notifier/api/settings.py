@@ -40,7 +40,7 @@ class QuietHours(msgspec.Struct, forbid_unknown_fields=True):
     days: list[Weekday] | Unset = UNSET  # the nights they start on; every night when left out
 
 
-class PrefsOut(msgspec.Struct):
+class PrefsOut(msgspec.Struct, forbid_unknown_fields=True):
     """The person's settings (`timezone` "" means this computer's zone)."""
 
     timezone: str
