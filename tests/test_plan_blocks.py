@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
@@ -406,3 +407,44 @@ async def test_too_many_sessions_is_decided_before_any_is_made(app, monkeypatch)
     )
     assert response.status_code == 400
     assert response.json()["error"] == "too_many_occurrences"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.data(),
+    st.sampled_from(ZONES),
+    st.dates(datetime(2000, 1, 1).date(), datetime(2100, 12, 31).date()),
+    st.integers(1, 27),
+)
+def test_kept_words_are_those_of_the_blocks_own_start(data, tz, day, years) -> None:
+    # A block begun on the same weekday and date of the year some years apart, at another
+    # time, asked first: the words kept for it must be this block's own.
+    from notifier.plan.blocks import repeat_text
+
+    start = datetime.combine(day, data.draw(start_times))
+    rule = data.draw(st.none() | any_rules(start))
+    block = Block(
+        id=1,
+        title="Maths",
+        notes="",
+        start_local=start,
+        tz=tz,
+        duration_minutes=30,
+        rrule=rule,
+        reminder_offsets=None,
+        reminders=True,
+        created_at=T0,
+        updated_at=T0,
+    )
+    with contextlib.suppress(ValueError):  # no 29 February that year
+        sibling = start.replace(
+            year=start.year + (1, 28, 56)[years % 3], hour=(start.hour + years) % 24
+        )
+        repeat_text(_replace(block, start_local=sibling))
+    assert repeat_text(block) == repeats_words(rule, start, tz)
+
+
+def repeats_words(rule, start, tz) -> str:
+    from notifier.plan import repeats
+
+    return repeats.block_fields(rule, start, tz)["repeat_text"]

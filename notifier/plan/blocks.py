@@ -6,7 +6,6 @@ import asyncio
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from operator import attrgetter, itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -238,12 +237,25 @@ def occurrence_url(block_id: int, key: str) -> str:
 
 def repeat_text(block: Block) -> str:
     """The block's repeat rule in words ("Every Tue and Thu"), as its JSON shows it."""
-    return _words(block.rrule, block.start_local, block.tz)
+    rule, start = block.rrule, block.start_local
+    # Recognising a rule costs ~0.1 ms and the agenda asks once per block, so the words are
+    # kept by what they depend on: the rule and the start's weekday, day and month (a rule
+    # that leaves them out takes them from the start); the date an UNTIL ends on also
+    # depends on the start's time of day, zone and year. Blocks begun on one weekday and
+    # date of the year share one entry.
+    key: tuple[Any, ...] = (rule, start.weekday(), start.day, start.month)
+    if rule is not None and "UNTIL=" in rule:
+        key += (start, block.tz)
+    words = _WORDS.get(key)
+    if words is None:
+        if len(_WORDS) >= _WORDS_KEPT:
+            _WORDS.clear()
+        words = _WORDS[key] = str(repeats.block_fields(rule, start, block.tz)["repeat_text"])
+    return words
 
 
-@lru_cache(maxsize=4096)  # recognising a rule costs ~0.2 ms; the agenda asks once per block
-def _words(rrule: str | None, start_local: datetime, tz: ZoneInfo) -> str:
-    return str(repeats.block_fields(rrule, start_local, tz)["repeat_text"])
+_WORDS: dict[tuple[Any, ...], str] = {}
+_WORDS_KEPT = 4096
 
 
 def occurrence_json(
