@@ -15,6 +15,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import MissingDependencyException
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp
 
@@ -23,7 +24,7 @@ from notifier.access.action_tokens import ActionTokens
 from notifier.access.pairing import Pairing
 from notifier.access.tokens import require_token
 from notifier.api import ROUTES
-from notifier.api.errors import handle_error
+from notifier.api.errors import BAD_REQUEST, handle_error
 from notifier.api.settings import apply_network
 from notifier.api.web import web_files
 from notifier.clock import Clock
@@ -126,6 +127,7 @@ def create_app(
     with _without_pydantic():
         app = _litestar(config, static, policy, lifespan, app_clock)
     policy.body_types = _body_types(app)
+    _document_errors(app)
     # Around Litestar's whole handler: route middleware would miss its 404s and 405s.
     app.asgi_handler = cast("ASGIApp", SecurityMiddleware(app.asgi_handler, policy))
     return app
@@ -164,6 +166,14 @@ DEPENDENCIES = {
     },
     "lan": Provide(_lan, sync_to_thread=False),
 }
+
+
+def _document_errors(app: Litestar) -> None:
+    """Litestar documents a 400 in its own shape; the app's errors are `{"error", "detail"}`."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if isinstance(handler, HTTPRouteHandler):
+                handler.responses = {400: BAD_REQUEST, **(handler.responses or {})}
 
 
 def _body_types(app: Litestar) -> dict[str, frozenset[str]]:

@@ -108,6 +108,19 @@ async def test_every_body_in_the_openapi_document_is_typed(api) -> None:
     document = response.json()
     assert problems_in(document) == []
     listed = {(m, p) for p, item in document["paths"].items() for m in item if m in METHODS}
+    errors = document["components"]["schemas"]["ErrorOut"]
+    assert set(errors["properties"]) == {"error", "detail"}
+    documented_400 = [
+        (method, path)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in METHODS
+        for code, answer in operation["responses"].items()
+        if code == "400"
+        and answer["content"]["application/json"]["schema"]
+        != {"$ref": "#/components/schemas/ErrorOut"}
+    ]
+    assert documented_400 == []  # the app's error shape, not Litestar's own
     assert set(DOWNLOADS) | set(UPLOADS) | set(PAGES) <= listed  # no stale exception
 
 

@@ -7,12 +7,24 @@ import re
 import sqlite3
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 
 from notifier.errors import BadRequest, NotifierError, rendered
 
 log = logging.getLogger(__name__)
+
+
+class ErrorOut(msgspec.Struct):
+    """Every error's body (a few codes add fields, like `ways` for `no_phone_origin`)."""
+
+    error: str  # a stable code: bad_request, not_found, too_many_blocks...
+    detail: str  # what went wrong and what to do, for a person
+
+
+BAD_REQUEST = ResponseSpec(ErrorOut, description="The request is wrong; `detail` says which field")
 
 _HTTP_CODES = {
     400: "bad_request",
