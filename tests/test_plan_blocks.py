@@ -448,3 +448,29 @@ def repeats_words(rule, start, tz) -> str:
     from notifier.plan import repeats
 
     return repeats.block_fields(rule, start, tz)["repeat_text"]
+
+
+async def test_the_agenda_gives_the_loop_a_turn_between_blocks(app, monkeypatch) -> None:
+    # Expanding thousands of blocks in a worker thread held the GIL against the sends;
+    # on the loop, each block is a step after which other tasks may run.
+    from notifier.plan import blocks as plan_blocks
+    from notifier.slices import Slicer
+
+    for i in range(30):
+        await add(app, title=f"Block {i}", rrule="FREQ=DAILY")
+    monkeypatch.setattr(plan_blocks, "Slicer", lambda: Slicer(0))  # a turn after every step
+    turns = 0
+
+    async def ticker() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    before = turns
+    items = await plan_blocks.agenda(app.app.state.db, T0, T0 + timedelta(days=7))
+    task.cancel()
+    assert len(items) == 30 * 7
+    assert turns - before >= 30

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter, itemgetter
 from typing import Any
@@ -16,6 +15,7 @@ from notifier.db.records import Block, BlockChanges, OccurrenceChange, Occurrenc
 from notifier.errors import BadRequest, TooManyOccurrences
 from notifier.plan import recurrence, repeats, sessions
 from notifier.plan.prefs import Prefs, validate_offsets
+from notifier.slices import Slicer
 
 MAX_TITLE = 200
 MAX_NOTES = 2000
@@ -25,7 +25,6 @@ MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_DURATION = recurrence.MINUTES_PER_DAY  # a block (or one moved session) lasts at most a day
 MAX_BLOCKS = 5000  # what one person can plan; every block costs on each agenda and refill
 MAX_AGENDA_OCCURRENCES = 20_000  # sessions in one agenda answer (5,000 blocks twice a week: 10,000)
-_INLINE_BLOCKS = 50  # fewer blocks than this expand on the loop: a thread would cost more
 
 
 def effective_timezone(prefs: Prefs) -> str:
@@ -326,6 +325,23 @@ def expand(
     More than `limit` sessions is TooManyOccurrences: decided from the rules when they
     surely hold more (recurrence.at_least), else as soon as the sessions made pass it.
     """
+    out: list[dict[str, Any]] = []
+    for _ in _expanding(out, blocks, states, changes, start, end, limit):
+        pass
+    return out
+
+
+def _expanding(
+    out: list[dict[str, Any]],
+    blocks: list[Block],
+    states: list[OccurrenceState],
+    changes: list[OccurrenceChange],
+    start: datetime,
+    end: datetime,
+    limit: int | None,
+) -> Iterator[None]:
+    """expand()'s work into `out`, one block per step: the agenda gives the loop a turn
+    between steps, so thousands of blocks never hold it for long."""
     by_start = {(s.block_id, s.start): s for s in states}
     grouped = by_block(changes)
     ws, we = start.astimezone(UTC), end.astimezone(UTC)
@@ -333,7 +349,6 @@ def expand(
         recurrence.at_least(b.start_local, b.rrule, ws, we) for b in blocks if b.id not in grouped
     ):
         raise _too_many(limit)  # decided from the rules alone, before making any session
-    out: list[dict[str, Any]] = []
     # By id, so that the stable sort by start below leaves sessions at one time in id order.
     for block in sorted(blocks, key=attrgetter("id")):
         words = repeat_text(block)
@@ -349,8 +364,8 @@ def expand(
                 out.append(_item(block, None, local, utc, minutes, None, state, None, words))
         if limit is not None and len(out) > limit:
             raise _too_many(limit)
+        yield
     out.sort(key=itemgetter("start_utc"))
-    return out
 
 
 def _too_many(limit: int) -> TooManyOccurrences:
@@ -364,15 +379,18 @@ async def agenda(
 ) -> list[dict[str, Any]]:
     """The agenda of [start, end): the sessions of the blocks near it, with their state.
 
-    Reads only what can occur in the window (not the plan's history), and expands in a
-    worker thread when many blocks are near, so the event loop keeps answering.
+    Reads only what can occur in the window (not the plan's history), and expands on
+    the loop in short slices (a block at a time), so sends and requests keep their turn:
+    a worker thread would hold the GIL against them (see notifier/slices.py).
     """
-    blocks = await db.blocks_near(start, end)
+    slicer = Slicer()
+    blocks = await db.blocks_near(start, end, slicer)
     states = await db.occurrence_states_between(start, end)
     changes = await db.occurrence_changes_near(start, end)
-    if len(blocks) < _INLINE_BLOCKS:
-        return expand(blocks, states, changes, start, end, limit)
-    return await asyncio.to_thread(expand, blocks, states, changes, start, end, limit)
+    out: list[dict[str, Any]] = []
+    for _ in _expanding(out, blocks, states, changes, start, end, limit):
+        await slicer.pause()
+    return out
 
 
 def session_start(reminder: Reminder) -> datetime | None:
