@@ -24,7 +24,7 @@ from notifier.access.action_tokens import ActionTokens
 from notifier.access.pairing import Pairing
 from notifier.access.tokens import require_token
 from notifier.api import ROUTES
-from notifier.api.errors import BAD_REQUEST, handle_error
+from notifier.api.errors import BAD_REQUEST, check_body_strictly, handle_error
 from notifier.api.settings import apply_network
 from notifier.api.web import web_files
 from notifier.clock import Clock
@@ -200,6 +200,7 @@ def _litestar(
         lifespan=[lifespan],
         dependencies=DEPENDENCIES,
         guards=[require_token],
+        before_request=check_body_strictly,
         exception_handlers={Exception: handle_error},
         openapi_config=OpenAPIConfig(title="Study Notifier", version=__version__, path="/schema"),
         logging_config=None,  # logs.py owns logging

@@ -44,6 +44,27 @@ BLOCK = {"title": "Chemistry", "start": "2026-12-01T10:00", "duration_minutes": 
         ),
         ("post", "/api/blocks", {**BLOCK, "foo": 1}, "foo: unknown field"),
         ("post", "/api/blocks", [1], "must be a JSON object"),
+        # Exact JSON types: nothing is coerced ("30" is not 30, "true" is not true).
+        (
+            "post",
+            "/api/blocks",
+            {**BLOCK, "duration_minutes": "30"},
+            "duration_minutes: must be a whole number",
+        ),
+        ("post", "/api/blocks", {**BLOCK, "reminders": "true"}, "reminders: must be true or false"),
+        (
+            "post",
+            "/api/blocks",
+            {**BLOCK, "repeat": {"every": "week", "days": ["MO"], "interval": "2"}},
+            "repeat.interval: must be a whole number or null",
+        ),
+        ("put", "/api/settings", {"snooze_minutes": "5"}, "snooze_minutes: must be a whole number"),
+        (
+            "put",
+            "/api/settings",
+            {"default_offsets": ["15"]},
+            "default_offsets[0]: must be a whole number",
+        ),
     ],
 )
 async def test_a_body_of_the_wrong_shape_says_which_field_and_why(

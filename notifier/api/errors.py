@@ -90,6 +90,36 @@ def _storage_full(exc: sqlite3.OperationalError) -> bool:
     return "full" in str(exc).lower()
 
 
+_body_types: dict[object, Any] = {}
+
+
+async def check_body_strictly(request: Request[Any, Any, Any]) -> None:
+    """Refuse a JSON body that only fits its Struct after coercion ("30" for 30, "true" for true).
+
+    Litestar converts bodies leniently (as it must for query strings); the API's
+    contract is exact JSON types, as the plan's validators always checked. Runs
+    before the handler (a `before_request` hook); the body is read once either way.
+    """
+    handler = request.route_handler
+    if handler not in _body_types:
+        field = handler.parsed_fn_signature.parameters.get("data")
+        wanted = field.annotation if field is not None else None
+        _body_types[handler] = wanted if wanted not in (None, bytes, str) else None
+    wanted = _body_types[handler]
+    if wanted is None or request.method in ("GET", "HEAD"):
+        return
+    body = await request.body()
+    if not body.strip():
+        return  # an optional body left out; a required one is refused by Litestar
+    try:
+        msgspec.json.decode(body, type=wanted, strict=True)
+    except msgspec.ValidationError as exc:
+        message, _, path = str(exc).partition(" - at `$")
+        raise BadRequest(in_words(message, path.rstrip("`").lstrip("."))) from None
+    except msgspec.DecodeError:
+        return  # not JSON: Litestar's own answer
+
+
 def _validation_detail(exc: ValidationException) -> str:
     """Say which field is wrong and why, from msgspec's validation messages."""
     extra = exc.extra if isinstance(exc.extra, list) else []
