@@ -74,3 +74,15 @@ async def test_a_body_of_the_wrong_shape_says_which_field_and_why(
     assert response.status_code == 400
     assert response.json() == {"error": "bad_request", "detail": detail}
     assert (await api.get("/api/blocks")).json() == []  # nothing was written
+
+
+async def test_null_is_still_taken_where_it_always_was(api) -> None:
+    """Typing the bodies kept what they accepted: null clears these fields."""
+    quiet = {"start": "23:00", "end": "07:00", "days": None}
+    response = await api.put("/api/settings", json={"quiet_hours": quiet})
+    assert response.status_code == 200, response.text
+    assert response.json()["quiet_hours"] == {"start": "23:00", "end": "07:00", "mode": "hold"}
+    nulls = {"notes": None, "repeat": None, "reminder_offsets": None}
+    response = await api.post("/api/blocks", json={**BLOCK, **nulls})
+    assert response.status_code == 201, response.text
+    assert response.json()["notes"] == "" and response.json()["reminder_offsets"] is None

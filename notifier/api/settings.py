@@ -37,7 +37,7 @@ class QuietHours(msgspec.Struct, forbid_unknown_fields=True):
     start: str
     end: str
     mode: Literal["hold", "drop"] | Unset = UNSET  # hold when left out
-    days: list[Weekday] | Unset = UNSET  # the nights they start on; every night when left out
+    days: list[Weekday] | Unset | None = UNSET  # the nights they start on; every night if none
 
 
 class PrefsOut(msgspec.Struct, forbid_unknown_fields=True):
