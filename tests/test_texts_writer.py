@@ -410,7 +410,6 @@ def test_a_preview_is_timed_like_the_first_reminder_still_ahead(ahead, offsets) 
 @pytest.mark.parametrize(
     "body, status, detail",
     [
-        ({"kind": "reminder"}, 400, "block_id: a reminder preview needs a block"),
         (
             {"block_id": 1, "kind": "summary"},
             400,
@@ -428,6 +427,27 @@ async def test_bad_previews_are_refused(app, fake, body, status, detail) -> None
     if detail:
         assert response.json()["detail"] == detail
     assert fake.calls == []
+
+
+async def test_a_reminder_preview_without_a_block_is_about_the_next_block(app, fake, clock) -> None:
+    """Settings' "Preview for: The next block" sends {"kind": "reminder"}: the block whose
+    next session comes first, not the summary (which is what {} asks for)."""
+    body = {"kind": "reminder"}
+    nothing = await app.post("/api/messages/preview", json=body)
+    assert nothing.status_code == 400 and "nothing is planned" in nothing.json()["detail"]
+    await plan(app)  # Linear algebra at 10:00 Berlin, an hour after the clock
+    later = {"title": "Organic chemistry", "start": "2026-11-23T09:30", "duration_minutes": 30}
+    assert (await app.post("/api/blocks", json=later)).status_code == 201
+    fake.queue(reply_json("Chem soon", "Molecules await."))
+    assert (await app.post("/api/messages/preview", json=body)).json()["source"] == "llm"
+    assert "Organic chemistry" in fake.bodies[-1]["messages"][0]["content"]
+    clock.set(T0 + timedelta(minutes=31))  # chemistry has begun: algebra is next
+    fake.queue(reply_json("Algebra soon", "Matrices await."))
+    await app.post("/api/messages/preview", json=body)
+    assert TITLE in fake.bodies[-1]["messages"][0]["content"]
+    summary = await app.post("/api/messages/preview", json={})
+    assert "Today's blocks still ahead" in fake.bodies[-1]["messages"][0]["content"]
+    assert summary.status_code == 200
 
 
 async def test_check_key_makes_one_real_call_and_says_what_happened(

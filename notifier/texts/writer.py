@@ -23,14 +23,14 @@ from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from notifier.clock import Clock, occurrence_key
+from notifier.clock import Clock, from_iso, occurrence_key
 from notifier.config import Config
 from notifier.db import Database
 from notifier.db.records import Block, Reminder
 from notifier.errors import BadRequest, ConfigError, NotFound
 from notifier.plan import prefs as prefs_mod
 from notifier.plan import recurrence
-from notifier.plan.blocks import effective_timezone, reminded
+from notifier.plan.blocks import agenda, effective_timezone, reminded
 from notifier.texts import api_key as llm_key
 from notifier.texts.claude import Composer
 from notifier.texts.context import About, context_for
@@ -42,6 +42,7 @@ LOOKAHEAD = timedelta(minutes=30)  # texts are prepared for reminders due within
 MAX_IDLE = 30.0  # seconds between passes when nothing wakes the task
 BATCH = 20  # reminders fetched per query
 PARALLEL = 4  # LLM calls in flight at once
+NEXT_BLOCK_WITHIN = timedelta(days=14)  # how far ahead "the next block" is looked for
 PREVIEW_HORIZON = timedelta(days=400)  # how far ahead a preview looks for a block's next occurrence
 
 
@@ -234,11 +235,11 @@ class Composing:
     async def preview(self, block_id: int | None, kind: str | None) -> Text:
         """The text a reminder for `block_id` (or today's summary) would get now."""
         kind = kind or ("reminder" if block_id is not None else "summary")
-        if kind == "reminder" and block_id is None:
-            raise BadRequest("block_id: a reminder preview needs a block")
         if kind == "summary" and block_id is not None:
             raise BadRequest("block_id: a summary preview is not about one block")
         now = self.clock.now()
+        if kind == "reminder" and block_id is None:
+            block_id = await self._next_block(now)
         prefs = await prefs_mod.load(self.db)
         if kind == "summary":
             about = About(key=f"preview:summary:{occurrence_key(now)}", kind="summary", due=now)
@@ -257,6 +258,19 @@ class Composing:
                 session_start=start,
             )
         return await self.compose(await context_for(self.db, about, prefs, now))
+
+    async def _next_block(self, now: datetime) -> int:
+        """The block whose next session is the soonest still ahead (within NEXT_BLOCK_WITHIN)."""
+        ahead = [
+            item
+            for item in await agenda(self.db, now, now + NEXT_BLOCK_WITHIN)
+            if item["status"] == "planned" and from_iso(str(item["start_utc"])) >= now
+        ]
+        if not ahead:
+            raise BadRequest(
+                "block_id: nothing is planned in the next two weeks; pick a block to preview"
+            )
+        return int(min(ahead, key=lambda item: from_iso(str(item["start_utc"])))["block_id"])
 
 
 def preview_due(start: datetime | None, offsets: Sequence[int], now: datetime) -> datetime:

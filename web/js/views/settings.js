@@ -231,7 +231,7 @@ function previewBox(persona, getCurrent, setCurrent) {
         setCurrent(await api("PUT", "/api/settings", { persona: persona.value }));
         sync();
       }
-      const body = previewFor.value === "summary" ? { kind: "summary" } : previewFor.value ? { block_id: Number(previewFor.value) } : {};
+      const body = previewFor.value === "summary" ? { kind: "summary" } : previewFor.value ? { block_id: Number(previewFor.value) } : { kind: "reminder" };
       showPreview(out, await api("POST", "/api/messages/preview", body));
     } catch (err) {
       out.replaceChildren(h("p", { class: "error" }, errorText(err)));
