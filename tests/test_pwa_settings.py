@@ -32,6 +32,8 @@ def test_settings_save_and_preview_a_message(phone) -> None:
     assert saved["vapid_subject"] == "mailto:me@example.org"
 
     # the persona is saved on preview, and the preview shows a title and body (Claude or the fallback)
+    # with no blocks yet, "The next block" is not offered (it would have nothing to show)
+    assert page.locator("#s-preview-block option").all_inner_texts() == ["Today's summary"]
     page.fill("#s-persona", "A dry, deadpan tutor who loves puns.")
     assert page.locator("#s-preview-btn").inner_text() == "Save voice & preview"
     page.click("#s-preview-btn")

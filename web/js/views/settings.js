@@ -214,9 +214,15 @@ function buddySection(current, getCurrent, setCurrent) {
 
 /** "Preview message": saves a changed persona first, then shows what a reminder would say. */
 function previewBox(persona, getCurrent, setCurrent) {
-  const previewFor = h("select", { id: "s-preview-block" }, h("option", { value: "" }, "The next block"), h("option", { value: "summary" }, "Today's summary"));
+  // "The next block" is offered once there are blocks (with none, only the summary can be shown)
+  const previewFor = h("select", { id: "s-preview-block" }, h("option", { value: "summary" }, "Today's summary"));
+  let touched = false;
+  previewFor.addEventListener("change", () => { touched = true; });
   loadBlocks().then((blocks) => {
-    for (const b of blocks || []) previewFor.append(h("option", { value: String(b.id) }, b.title));
+    if (!blocks || !blocks.length) return;
+    previewFor.prepend(h("option", { value: "" }, "The next block"));
+    if (!touched) previewFor.value = "";
+    for (const b of blocks) previewFor.append(h("option", { value: String(b.id) }, b.title));
   }).catch(() => {});
   const out = h("div", { class: "preview", hidden: true, "aria-live": "polite", id: "s-preview" });
   const btn = h("button", { type: "button", class: "btn", id: "s-preview-btn" }, "Preview message");
