@@ -294,3 +294,26 @@ print(sorted(m for m in ("pywebpush", "requests", "aiohttp") if m in sys.modules
 """ % (browser_keys()["p256dh"], browser_keys()["auth"])
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_our_bodies_and_pywebpushs_are_the_same_kind_of_message() -> None:
+    """pywebpush stays the reference: what its WebPusher.encode makes and what encrypt()
+    makes open with the same browser keys, with the same RFC 8188 header layout."""
+    import http_ece
+    from pywebpush import WebPusher
+
+    from notifier import base64url
+    from notifier.push.sender import encrypt
+
+    key, sub = _browser()
+    data = payloads.encode(MESSAGE)
+    info = {"endpoint": sub.endpoint, "keys": {"p256dh": sub.p256dh, "auth": sub.auth}}
+    theirs = bytes(WebPusher(info).encode(data, content_encoding="aes128gcm")["body"])
+    ours = encrypt(sub, data)
+    auth = base64url.decode(sub.auth)
+    for body in (theirs, ours):
+        assert (
+            http_ece.decrypt(body, private_key=key, auth_secret=auth, version="aes128gcm") == data
+        )
+    assert theirs[16:21] == ours[16:21]  # record size 4096 and a 65-byte key id, both
+    assert len(theirs) == len(ours)  # the same padding
