@@ -151,25 +151,27 @@ async def test_a_good_reply_is_used(fake: FakeAnthropic, make_composer) -> None:
     assert fake.calls[0].headers["Authorization"] == f"Bearer {fake.api_key}"
 
 
-# (a reply, how many requests it takes with the one retry, the error it leaves);
-# tests/test_texts_writer.py runs the same cases through the app.
+# (a reply, how many requests it takes with the one retry, the error it leaves, the
+# composer's timeout); tests/test_texts_writer.py runs the same cases through the app.
+# Only the slow case is about the timeout: the others get RELAXED, so a loaded machine
+# cannot turn their quick answer into a timeout, an extra request and another error.
 FAILURES = [
-    pytest.param(lambda: rate_limited(retry_after=0), 2, r"rate limited.*429", id="429"),
-    pytest.param(overloaded, 2, r"overloaded \(529\)", id="529"),
-    pytest.param(server_error, 2, r"server error \(500\)", id="500"),
-    pytest.param(lambda: slow(TIMEOUT + 0.5), 2, r"timed out after 0.5 s", id="slow"),
-    pytest.param(empty, 1, r"unusable reply: empty", id="empty"),
-    pytest.param(overlong, 1, r"unusable reply: body .* more than 180", id="overlong"),
-    pytest.param(markdown, 1, r"unusable reply: .*(asterisks|markdown)", id="markdown"),
+    pytest.param(lambda: rate_limited(retry_after=0), 2, r"rate limited.*429", RELAXED, id="429"),
+    pytest.param(overloaded, 2, r"overloaded \(529\)", RELAXED, id="529"),
+    pytest.param(server_error, 2, r"server error \(500\)", RELAXED, id="500"),
+    pytest.param(lambda: slow(TIMEOUT + 0.5), 2, r"timed out after 0.5 s", TIMEOUT, id="slow"),
+    pytest.param(empty, 1, r"unusable reply: empty", RELAXED, id="empty"),
+    pytest.param(overlong, 1, r"unusable reply: body .* more than 180", RELAXED, id="overlong"),
+    pytest.param(markdown, 1, r"unusable reply: .*(asterisks|markdown)", RELAXED, id="markdown"),
 ]
 
 
-@pytest.mark.parametrize("reply, attempts, error", FAILURES)
+@pytest.mark.parametrize("reply, attempts, error, timeout", FAILURES)
 async def test_failures_fall_back_on_time(
-    fake: FakeAnthropic, make_composer, reply, attempts, error
+    fake: FakeAnthropic, make_composer, reply, attempts, error, timeout
 ) -> None:
     fake.queue(*(reply() for _ in range(attempts)))  # the fake answers well after these
-    text, elapsed = await timed_compose(make_composer(timeout=TIMEOUT))
+    text, elapsed = await timed_compose(make_composer(timeout=timeout))
     assert_sensible_fallback(text, error)
     assert elapsed < TIME_LIMIT
     assert len(fake.calls) == attempts  # retried once at most; bad output is not retried
@@ -177,7 +179,7 @@ async def test_failures_fall_back_on_time(
 
 
 async def test_a_wrong_key_falls_back_and_stops_asking(fake: FakeAnthropic, make_composer) -> None:
-    composer = make_composer(api_key="sk-ant-api03-not-the-right-key-0000000000", timeout=TIMEOUT)
+    composer = make_composer(api_key="sk-ant-api03-not-the-right-key-0000000000")
     text, elapsed = await timed_compose(composer)
     assert_sensible_fallback(text, r"key rejected \(401\)")
     assert elapsed < TIME_LIMIT and len(fake.calls) == 1
@@ -202,7 +204,7 @@ async def test_a_long_retry_after_is_not_waited_for_but_respected(
     fake.queue(rate_limited(retry_after=30))
     text, elapsed = await timed_compose(composer)
     assert_sensible_fallback(text, r"rate limited.*retry after 30 s")
-    assert elapsed < TIMEOUT and len(fake.calls) == 1
+    assert elapsed < TIME_LIMIT and len(fake.calls) == 1  # not the 30 s asked for
     later = await composer.compose(CTX)
     assert_sensible_fallback(later, r"rate limited.*trying again in")
     assert len(fake.calls) == 1
