@@ -154,17 +154,19 @@ def test_screens_with_words_zones_and_long_titles(make_phone, scheme, size) -> N
     if desktop:
         # issue 14 item 16: the install banner is as wide as the content under it
         # measured in one step in the page: status checks redraw the notices, so two
-        # separate look-ups can fall between a removal and the new banner
-        page.wait_for_function(
-            "document.querySelector('#install-offer') && document.querySelector('main .view')",
-            timeout=5_000,
+        # separate look-ups (a wait, then a measure) can fall between a removal and the
+        # new banner; the wait's own answer is the measurement
+        measured = page.wait_for_function(
+            """() => {
+                const found = ['#install-offer', 'main .view'].map((s) => document.querySelector(s));
+                return found.every(Boolean) && found.map((el) => {
+                    const r = el.getBoundingClientRect();
+                    return { x: r.x, width: r.width };
+                });
+            }""",
+            timeout=15_000,
         )
-        banner, content = page.evaluate(
-            """() => ['#install-offer', 'main .view'].map((s) => {
-                const r = document.querySelector(s).getBoundingClientRect();
-                return { x: r.x, width: r.width };
-            })"""
-        )
+        banner, content = measured.json_value()
         assert abs(banner["x"] - content["x"]) <= 1
         assert abs(banner["width"] - content["width"]) <= 1
     phone.shot(f"zones-today-{size}-{scheme}", full_page=True)
