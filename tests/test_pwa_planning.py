@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from browser import *  # noqa: F403 - the browser fixtures
@@ -27,6 +28,12 @@ def shots(make_phone: Any, phone: Phone, route: str, name: str, view: str | None
                 other.open(route)
             other.go(route, view)
             other.shot(f"{name}-{size}-{scheme}", full_page=True)
+
+
+def midday_zone() -> str:
+    """A fixed-offset zone where it is 12:xx now (Etc/GMT signs are inverted)."""
+    offset = 12 - datetime.now(UTC).hour  # -11 … +12 hours
+    return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
 
 
 def test_quiet_hours_and_check_in_from_settings(phone: Phone, make_phone: Any) -> None:
@@ -195,9 +202,11 @@ def test_history_lists_reminders_and_shows_planned_against_done(
     phone: Phone, make_phone: Any
 ) -> None:
     server = phone.server
-    # UTC: a test run near midnight in Berlin stays on one day
-    assert server.api("PUT", "/api/settings", json={"timezone": "UTC"}).status_code == 200
-    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    # A zone where it is about noon now: the whole test stays on one day (and one week,
+    # one month) at whatever hour it runs, and "earlier today" is hours of today.
+    zone = midday_zone()
+    assert server.api("PUT", "/api/settings", json={"timezone": zone}).status_code == 200
+    now = datetime.now(ZoneInfo(zone)).replace(tzinfo=None, microsecond=0)
 
     def add(title: str, start: datetime, minutes: int, **extra: Any) -> dict[str, Any]:
         body = {"title": title, "start": start.isoformat(), "duration_minutes": minutes, **extra}
@@ -207,7 +216,9 @@ def test_history_lists_reminders_and_shows_planned_against_done(
 
     physics = add("Physics", earlier_today(now, 180), 60, reminder_offsets=[])
     add("Chemistry", earlier_today(now, 100), 45, reminder_offsets=[])
-    soon = now + timedelta(seconds=5)
+    # A reminder already due when its block is created is never sent: 5 s from this
+    # request, not from the start of the test.
+    soon = datetime.now(ZoneInfo(zone)).replace(tzinfo=None, microsecond=0) + timedelta(seconds=5)
     maths = add("Maths", soon, 30, reminder_offsets=[0])
     [physics_occ] = [o for o in agenda(server, str(now.date())) if o["title"] == "Physics"]
     response = server.api(
