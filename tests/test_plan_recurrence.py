@@ -815,7 +815,14 @@ def test_occurrence_is_a_frozen_value():
 # first start; these compare it with the full walk (_full_local_starts, itself checked against
 # plain dateutil above) for every kind of rule the validator accepts, windows years later.
 
-from notifier.plan.recurrence import _full_local_starts, _local_starts, _parse  # noqa: E402
+from notifier.plan.recurrence import (  # noqa: E402
+    KEPT_SPAN,
+    _full_local_starts,
+    _local_starts,
+    _parse,
+    _walk,
+    utc_starts,
+)
 
 monthdays = st.sampled_from([1, 2, 13, 15, 28, 29, 30, 31, -1, -2, -29, -31])
 
@@ -907,6 +914,31 @@ def test_occurrences_years_later_match_the_full_walk_across_dst(data, tz):
         expected = {u: local for u, local in expected.items() if u <= until}
     want = sorted(u for u in expected if ws <= u < we)
     assert [o.start_utc for o in occurrences(start, tz, rule, ws, we)] == want
+
+
+@settings(props, max_examples=150)
+@given(data=st.data(), tz=zones)
+def test_starts_kept_by_week_equal_the_walk_over_the_whole_window(data, tz):
+    # The agenda's windows (up to KEPT_SPAN) are answered from per-week entries; put
+    # together and cut to the window they must be the walk's answer, in the same order,
+    # across DST changes and whatever weeks the window's ends fall in.
+    marks = transitions(tz)
+    if marks and data.draw(st.booleans()):
+        near = before(data.draw(st.sampled_from(marks)), tz)
+        start = near.replace(second=0) + data.draw(minutes)
+        start -= timedelta(days=data.draw(st.integers(0, 3 * 366)))
+    else:
+        start = datetime.combine(
+            data.draw(st.dates(date(2015, 1, 1), date(2034, 12, 31))), data.draw(start_times)
+        )
+    rule = data.draw(any_rules(start))
+    ws = localize(start, tz) + data.draw(st.integers(-10 * 24, 3 * 366 * 24)) * H
+    ws += data.draw(minutes)
+    we = ws + data.draw(st.integers(0, KEPT_SPAN // H)) * H + abs(data.draw(minutes))
+    we = min(we, ws + KEPT_SPAN)
+    kept = utc_starts(start, tz, rule, ws, we)
+    assert list(kept.items()) == list(_walk(start, tz, rule, ws, we, None).items())
+    assert kept == utc_starts(start, tz, rule, ws, we)  # asked again: the entries kept
 
 
 @pytest.mark.parametrize(

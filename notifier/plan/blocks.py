@@ -270,7 +270,8 @@ def occurrence_json(
     return _item(
         block,
         session.key,
-        session.local,
+        iso(session.start_utc),
+        local_text(session.local),
         session.start_utc,
         session.duration_minutes,
         "cancelled" if session.cancelled else None,
@@ -283,7 +284,8 @@ def occurrence_json(
 def _item(
     block: Block,
     key: str | None,
-    local: datetime,
+    start_text: str,
+    local_start: str,
     start_utc: datetime,
     minutes: int,
     status: str | None,
@@ -291,15 +293,17 @@ def _item(
     original_start: str | None,
     words: str,
 ) -> dict[str, Any]:
-    """One agenda item (the agenda's hot loop: thousands per answer); `key` None: the start's."""
-    start_text = iso(start_utc)
+    """One agenda item (the agenda's hot loop: thousands per answer); `key` None: the start's.
+
+    `start_text` and `local_start` are the start as clock.iso and clock.local_text show it.
+    """
     key = key or iso_key(start_text)
     return {
         "block_id": block.id,
         "title": block.title,
         "notes": block.notes,
         "key": key,
-        "start": local_text(local),
+        "start": local_start,
         "start_utc": start_text,
         "end_utc": iso(start_utc + timedelta(minutes=minutes)),
         "duration_minutes": minutes,
@@ -310,6 +314,31 @@ def _item(
         "url": occurrence_url(block.id, key),
         "original_start": original_start,
     }
+
+
+def _plain_items(
+    block: Block,
+    shown: Iterable[recurrence.Shown],
+    by_start: dict[tuple[int, datetime], OccurrenceState],
+    words: str,
+) -> list[dict[str, Any]]:
+    """The agenda items of a block's rule starts, from the texts recurrence kept with them."""
+    block_id, minutes = block.id, block.duration_minutes
+    return [
+        _item(
+            block,
+            None,
+            start_text,
+            local_start,
+            utc,
+            minutes,
+            None,
+            by_start.get((block_id, utc)) if by_start else None,
+            None,
+            words,
+        )
+        for utc, _, start_text, local_start in shown
+    ]
 
 
 def expand(
@@ -345,8 +374,17 @@ def _expanding(
     by_start = {(s.block_id, s.start): s for s in states}
     grouped = by_block(changes)
     ws, we = start.astimezone(UTC), end.astimezone(UTC)
-    if limit is not None and limit < sum(
-        recurrence.at_least(b.start_local, b.rrule, ws, we) for b in blocks if b.id not in grouped
+    # A rule gives a block at most one start a local date, and a UTC window touches at most
+    # two dates more than it spans days: when even that many fit, nothing needs reckoning.
+    if (
+        limit is not None
+        and len(blocks) * ((we - ws).days + 3) > limit
+        and limit
+        < sum(
+            recurrence.at_least(b.start_local, b.rrule, ws, we)
+            for b in blocks
+            if b.id not in grouped
+        )
     ):
         raise _too_many(limit)  # decided from the rules alone, before making any session
     # By id, so that the stable sort by start below leaves sessions at one time in id order.
@@ -357,11 +395,8 @@ def _expanding(
                 state = by_start.get((block.id, session.original.start_utc))
                 out.append(occurrence_json(block, session, state, words))
         else:  # no session changed by hand: its sessions are the rule's starts
-            found = recurrence.utc_starts(block.start_local, block.tz, block.rrule, ws, we)
-            minutes = block.duration_minutes
-            for utc, local in found.items():
-                state = by_start.get((block.id, utc)) if by_start else None
-                out.append(_item(block, None, local, utc, minutes, None, state, None, words))
+            shown = recurrence.shown_starts(block.start_local, block.tz, block.rrule, ws, we)
+            out += _plain_items(block, shown, by_start, words)
         if limit is not None and len(out) > limit:
             raise _too_many(limit)
         yield

@@ -12,9 +12,12 @@ from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
+
+from notifier.clock import iso, local_text
 
 MAX_RRULE_LENGTH = 500
 MINUTES_PER_DAY = 24 * 60
@@ -456,12 +459,94 @@ def utc_starts(
     """`occurrences()` as {start in UTC: local wall time}, in order; the window's bounds in UTC.
 
     For the paths that expand thousands (the agenda, the outbox): no object per occurrence.
+    A repeating block's starts in windows of up to ten weeks are kept by UTC week (see
+    `_week_starts`), so an agenda asked again after some other change costs look-ups.
     """
+    start = _checked(start_local, ws, we)
+    if rrule is not None and limit is None and we - ws <= KEPT_SPAN:
+        with suppress(OverflowError):  # weeks at the calendar's ends: walked below instead
+            return {start.utc: start.local for start in _by_weeks(start, tz, rrule, ws, we)}
+    return _walk(start, tz, rrule, ws, we, limit)
+
+
+class Shown(NamedTuple):
+    """One start with the texts an agenda item shows of it (clock.iso and clock.local_text)."""
+
+    utc: datetime
+    local: datetime
+    utc_text: str
+    local_text: str
+
+
+def shown_starts(
+    start_local: datetime, tz: ZoneInfo, rrule: str | None, ws: datetime, we: datetime
+) -> Iterable[Shown]:
+    """utc_starts() in order, each with its texts: what the agenda lists, thousands at a time.
+
+    For windows up to KEPT_SPAN the starts and their texts are kept by week (formatting an
+    instant costs a few microseconds, and the agenda of a week shows two thousand).
+    """
+    start = _checked(start_local, ws, we)
+    if rrule is not None and we - ws <= KEPT_SPAN:
+        with suppress(OverflowError):
+            return _by_weeks(start, tz, rrule, ws, we)
+    return [_shown(utc, local) for utc, local in utc_starts(start, tz, rrule, ws, we).items()]
+
+
+def _checked(start_local: datetime, ws: datetime, we: datetime) -> datetime:
     if ws.tzinfo is not UTC or we.tzinfo is not UTC:
         raise ValueError("utc_starts() takes a window in UTC")
     start = start_local.replace(microsecond=0)  # dateutil drops them too; keys are whole seconds
     if start.tzinfo is not None:
         raise ValueError("a block's start must be a naive local time")
+    return start
+
+
+def _shown(utc: datetime, local: datetime) -> Shown:
+    return Shown(utc, local, iso(utc), local_text(local))
+
+
+# Starts are kept for windows up to this long (the agenda's longest, two months, and the
+# weeks the planner prepares ahead), one entry per block rule and UTC week.
+KEPT_SPAN = timedelta(days=77)
+_WEEK = timedelta(days=7)
+_MONDAY_ONE = datetime(1, 1, 1, tzinfo=UTC)  # 0001-01-01 was a Monday
+
+
+def _by_weeks(start: datetime, tz: ZoneInfo, rrule: str, ws: datetime, we: datetime) -> list[Shown]:
+    found: list[Shown] = []
+    first = (ws.toordinal() - 1) // 7
+    last = ((we - timedelta(microseconds=1)).toordinal() - 1) // 7
+    for week in range(first, last + 1):
+        kept = _week_starts(start, tz, rrule, week)
+        if kept and ws <= kept[0].utc and kept[-1].utc < we:
+            found += kept  # a week inside the window: all of it
+        else:
+            found += (shown for shown in kept if ws <= shown.utc < we)
+    return found
+
+
+@lru_cache(maxsize=65536)
+def _week_starts(start: datetime, tz: ZoneInfo, rrule: str, week: int) -> tuple[Shown, ...]:
+    """The starts in one UTC week (Monday to Monday, counted from 0001-01-01), with texts.
+
+    A pure function of its arguments, so it is kept: the agenda of a week is then two
+    look-ups a block, and an answer made again after one session is marked done is cheap.
+    """
+    monday = _MONDAY_ONE + week * _WEEK
+    found = _walk(start, tz, rrule, monday, monday + _WEEK, None)
+    return tuple(_shown(utc, local) for utc, local in found.items())
+
+
+def _walk(
+    start: datetime,
+    tz: ZoneInfo,
+    rrule: str | None,
+    ws: datetime,
+    we: datetime,
+    limit: int | None,
+) -> dict[datetime, datetime]:
+    """utc_starts() worked out from the rule, walking only near the window."""
     if rrule is None:
         walk: Iterable[datetime] = [start]
     else:
@@ -475,13 +560,39 @@ def utc_starts(
     # at most a day at once, so UTC instants come in order too: `limit` can stop the walk.
     found: dict[datetime, datetime] = {}
     for local in walk:
-        utc = local.replace(tzinfo=tz, fold=0).astimezone(UTC)  # localize(), inlined: hot
+        offset = _day_offset(tz, local.toordinal())
+        if offset is not None:  # the common day: one offset all day, plain arithmetic
+            utc, shown = (local - offset).replace(tzinfo=UTC), local
+        else:  # a day the offset changes on: localize(), inlined, and the wall time it shows
+            utc = local.replace(tzinfo=tz, fold=0).astimezone(UTC)
+            shown = utc.astimezone(tz).replace(tzinfo=None)
         # Around a gap two local times can be the same instant: keep the first only.
         if ws <= utc < we and utc not in found:
-            found[utc] = utc.astimezone(tz).replace(tzinfo=None)
+            found[utc] = shown
             if len(found) == limit:
                 break
     return found
+
+
+@lru_cache(maxsize=16384)
+def _day_offset(tz: ZoneInfo, ordinal: int) -> timedelta | None:
+    """The UTC offset of every wall time on this local date, or None if it is not one offset
+    all day (a DST change, a zone's new rules) or the date is at the calendar's ends.
+
+    Converting through zoneinfo costs a few microseconds a time, and the agenda converts
+    thousands; on a day with one offset, UTC is the wall time minus it. Probed hourly with
+    both folds: no zone changes its offset and back within an hour.
+    """
+    if not 2 < ordinal < _LAST_ORDINAL - 2:
+        return None
+    midnight = datetime.fromordinal(ordinal)
+    probes = [midnight + timedelta(hours=h) for h in range(24)]
+    probes.append(midnight + timedelta(hours=23, minutes=59, seconds=59))
+    offsets = {tz.utcoffset(t.replace(fold=fold)) for t in probes for fold in (0, 1)}
+    return offsets.pop() if len(offsets) == 1 else None
+
+
+_LAST_ORDINAL = date.max.toordinal()
 
 
 def at_least(start_local: datetime, rrule: str | None, ws: datetime, we: datetime) -> int:

@@ -14,13 +14,14 @@ otherwise have its cancelled reminder put back by that recomputing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from datetime import UTC, timedelta
 from typing import Any
 
 from notifier.clock import Clock
 from notifier.db import Database
 from notifier.db.records import Block, BlockChanges
-from notifier.plan import occurrences
+from notifier.plan import occurrences, recurrence
 from notifier.plan import prefs as prefs_mod
 from notifier.plan.prefs import Prefs
 from notifier.schedule.scheduler import Scheduler
@@ -57,12 +58,24 @@ class Planner:
                 await self.scheduler.reschedule(now, block_id)
         self.scheduler.wake()
 
+    def _prepare(self, blocks: Iterable[Block]) -> None:
+        """Work out the coming weeks' sessions of blocks just written, while they are at hand
+        (well under a millisecond a block): recurrence keeps them by week, so the agenda
+        asked next reads them instead of expanding every rule of the plan at once."""
+        ws = (self.clock.now() - timedelta(days=7)).astimezone(UTC)
+        for block in blocks:
+            if block.rrule is not None:
+                recurrence.utc_starts(
+                    block.start_local, block.tz, block.rrule, ws, ws + recurrence.KEPT_SPAN
+                )
+
     # -- blocks ---------------------------------------------------------------
 
     async def add_block(self, fields: BlockChanges, *, max_blocks: int) -> Block:
         async with self._lock:
             block = await self.db.add_block(fields, self.clock.now(), max_blocks=max_blocks)
             await self._follow([block.id])
+            self._prepare([block])
         return block
 
     async def update_block(self, block_id: int, fields: BlockChanges) -> Block | None:
@@ -70,6 +83,7 @@ class Planner:
             block = await self.db.update_block(block_id, fields, self.clock.now())
             if block is not None:
                 await self._follow([block_id])
+                self._prepare([block])
         return block
 
     async def delete_block(self, block_id: int) -> bool:
