@@ -49,7 +49,10 @@ class _Answers:
 
 
 _answers: weakref.WeakKeyDictionary[Database, _Answers] = weakref.WeakKeyDictionary()
-_ANSWER_BYTES = 8_000_000  # kept in all (two months of 1,000 weekly blocks are ~8 MB)
+# Kept in all: a week of 5,000 weekly blocks is ~3.5 MB. Two months of 1,000 (~6 MB) are
+# not kept: made again from the starts recurrence keeps by week, they cost less than the
+# memory they would hold.
+_ANSWER_BYTES = 4_000_000
 
 
 async def _agenda_answer(db: Database, tz_name: str, lo: datetime, hi: datetime) -> bytes:

@@ -337,7 +337,7 @@ def _plain_items(
             None,
             words,
         )
-        for utc, _, start_text, local_start in shown
+        for utc, start_text, local_start in shown
     ]
 
 

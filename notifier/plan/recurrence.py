@@ -459,21 +459,15 @@ def utc_starts(
     """`occurrences()` as {start in UTC: local wall time}, in order; the window's bounds in UTC.
 
     For the paths that expand thousands (the agenda, the outbox): no object per occurrence.
-    A repeating block's starts in windows of up to ten weeks are kept by UTC week (see
-    `_week_starts`), so an agenda asked again after some other change costs look-ups.
     """
-    start = _checked(start_local, ws, we)
-    if rrule is not None and limit is None and we - ws <= KEPT_SPAN:
-        with suppress(OverflowError):  # weeks at the calendar's ends: walked below instead
-            return {start.utc: start.local for start in _by_weeks(start, tz, rrule, ws, we)}
-    return _walk(start, tz, rrule, ws, we, limit)
+    return _walk(_checked(start_local, ws, we), tz, rrule, ws, we, limit)
 
 
 class Shown(NamedTuple):
-    """One start with the texts an agenda item shows of it (clock.iso and clock.local_text)."""
+    """One start, in UTC, with the texts an agenda item shows of it: clock.iso of the
+    instant and clock.local_text of its wall time."""
 
     utc: datetime
-    local: datetime
     utc_text: str
     local_text: str
 
@@ -483,14 +477,15 @@ def shown_starts(
 ) -> Iterable[Shown]:
     """utc_starts() in order, each with its texts: what the agenda lists, thousands at a time.
 
-    For windows up to KEPT_SPAN the starts and their texts are kept by week (formatting an
-    instant costs a few microseconds, and the agenda of a week shows two thousand).
+    For windows up to KEPT_SPAN the starts and their texts are kept by UTC week (see
+    `_week_starts`): formatting an instant costs a few microseconds, the agenda of a week
+    shows two thousand, and it is asked for again after every change to the plan.
     """
     start = _checked(start_local, ws, we)
     if rrule is not None and we - ws <= KEPT_SPAN:
         with suppress(OverflowError):
             return _by_weeks(start, tz, rrule, ws, we)
-    return [_shown(utc, local) for utc, local in utc_starts(start, tz, rrule, ws, we).items()]
+    return [_shown(utc, local) for utc, local in _walk(start, tz, rrule, ws, we, None).items()]
 
 
 def _checked(start_local: datetime, ws: datetime, we: datetime) -> datetime:
@@ -503,7 +498,7 @@ def _checked(start_local: datetime, ws: datetime, we: datetime) -> datetime:
 
 
 def _shown(utc: datetime, local: datetime) -> Shown:
-    return Shown(utc, local, iso(utc), local_text(local))
+    return Shown(utc, iso(utc), local_text(local))
 
 
 # Starts are kept for windows up to this long (the agenda's longest, two months, and the

@@ -65,7 +65,7 @@ class Planner:
         ws = (self.clock.now() - timedelta(days=7)).astimezone(UTC)
         for block in blocks:
             if block.rrule is not None:
-                recurrence.utc_starts(
+                recurrence.shown_starts(
                     block.start_local, block.tz, block.rrule, ws, ws + recurrence.KEPT_SPAN
                 )
 
