@@ -936,10 +936,14 @@ def test_starts_kept_by_week_equal_the_walk_over_the_whole_window(data, tz):
     ws += data.draw(minutes)
     we = ws + data.draw(st.integers(0, KEPT_SPAN // H)) * H + abs(data.draw(minutes))
     we = min(we, ws + KEPT_SPAN)
+    length = data.draw(st.sampled_from([1, 45, 600, 1440]))
     walked = utc_starts(start, tz, rule, ws, we)
-    want = [(utc, iso(utc), local_text(local)) for utc, local in walked.items()]
-    assert list(shown_starts(start, tz, rule, ws, we)) == want
-    assert list(shown_starts(start, tz, rule, ws, we)) == want  # asked again: the entries kept
+    want = [
+        iso(utc) + iso(utc + timedelta(minutes=length)) + local_text(local)
+        for utc, local in walked.items()
+    ]
+    assert list(shown_starts(start, tz, rule, length, ws, we)) == want
+    assert list(shown_starts(start, tz, rule, length, ws, we)) == want  # kept: the same
 
 
 @pytest.mark.parametrize(

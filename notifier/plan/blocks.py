@@ -15,6 +15,7 @@ from notifier.db.records import Block, BlockChanges, OccurrenceChange, Occurrenc
 from notifier.errors import BadRequest, TooManyOccurrences
 from notifier.plan import recurrence, repeats, sessions
 from notifier.plan.prefs import Prefs, validate_offsets
+from notifier.plan.recurrence import SHOWN_END, SHOWN_LOCAL
 from notifier.slices import Slicer
 
 MAX_TITLE = 200
@@ -293,52 +294,92 @@ def _item(
     original_start: str | None,
     words: str,
 ) -> dict[str, Any]:
-    """One agenda item (the agenda's hot loop: thousands per answer); `key` None: the start's.
-
-    `start_text` and `local_start` are the start as clock.iso and clock.local_text show it.
-    """
+    """One agenda item; `key` None: the start's. `start_text` and `local_start` are the
+    start as clock.iso and clock.local_text show it."""
     key = key or iso_key(start_text)
+    return _fields(
+        block.id,
+        block.title,
+        block.notes,
+        key,
+        local_start,
+        start_text,
+        iso(start_utc + timedelta(minutes=minutes)),
+        minutes,
+        block.timezone,
+        words,
+        status or (state.status if state else "planned"),
+        iso(state.snoozed_until) if state and state.snoozed_until else None,
+        original_start,
+    )
+
+
+def _fields(
+    block_id: int,
+    title: str,
+    notes: str,
+    key: str,
+    local_start: str,
+    start_text: str,
+    end_text: str,
+    minutes: int,
+    zone: str,
+    words: str,
+    status: str,
+    snoozed_until: str | None,
+    original_start: str | None,
+) -> dict[str, Any]:
+    """An agenda item's fields, in the order of its JSON (the agenda's hot loop)."""
     return {
-        "block_id": block.id,
-        "title": block.title,
-        "notes": block.notes,
+        "block_id": block_id,
+        "title": title,
+        "notes": notes,
         "key": key,
         "start": local_start,
         "start_utc": start_text,
-        "end_utc": iso(start_utc + timedelta(minutes=minutes)),
+        "end_utc": end_text,
         "duration_minutes": minutes,
-        "timezone": block.timezone,
+        "timezone": zone,
         "repeat_text": words,
-        "status": status or (state.status if state else "planned"),
-        "snoozed_until": iso(state.snoozed_until) if state and state.snoozed_until else None,
-        "url": occurrence_url(block.id, key),
+        "status": status,
+        "snoozed_until": snoozed_until,
+        "url": occurrence_url(block_id, key),
         "original_start": original_start,
     }
 
 
 def _plain_items(
     block: Block,
-    shown: Iterable[recurrence.Shown],
-    by_start: dict[tuple[int, datetime], OccurrenceState],
+    shown: Iterable[str],
+    by_key: dict[tuple[int, str], OccurrenceState],
     words: str,
 ) -> list[dict[str, Any]]:
-    """The agenda items of a block's rule starts, from the texts recurrence kept with them."""
-    block_id, minutes = block.id, block.duration_minutes
-    return [
-        _item(
-            block,
-            None,
-            start_text,
-            local_start,
-            utc,
-            minutes,
-            None,
-            by_start.get((block_id, utc)) if by_start else None,
-            None,
-            words,
+    """The agenda items of a block's rule starts, from the texts recurrence keeps of them."""
+    block_id, title, notes, zone = block.id, block.title, block.notes, block.timezone
+    minutes = block.duration_minutes
+    items = []
+    for text in shown:
+        start_text, local_start = text[:SHOWN_END], text[SHOWN_LOCAL:]
+        key = iso_key(start_text)
+        state = by_key.get((block_id, key)) if by_key else None
+        items.append(
+            _fields(
+                block_id,
+                title,
+                notes,
+                key,
+                local_start,
+                start_text,
+                text[SHOWN_END:SHOWN_LOCAL],
+                minutes,
+                zone,
+                words,
+                state.status if state else "planned",
+                iso(state.snoozed_until) if state and state.snoozed_until else None,
+                None,
+            )
         )
-        for utc, start_text, local_start in shown
-    ]
+    return items
 
 
 def expand(
@@ -372,6 +413,7 @@ def _expanding(
     """expand()'s work into `out`, one block per step: the agenda gives the loop a turn
     between steps, so thousands of blocks never hold it for long."""
     by_start = {(s.block_id, s.start): s for s in states}
+    by_key = {(s.block_id, s.key): s for s in states}
     grouped = by_block(changes)
     ws, we = start.astimezone(UTC), end.astimezone(UTC)
     # A rule gives a block at most one start a local date, and a UTC window touches at most
@@ -395,8 +437,10 @@ def _expanding(
                 state = by_start.get((block.id, session.original.start_utc))
                 out.append(occurrence_json(block, session, state, words))
         else:  # no session changed by hand: its sessions are the rule's starts
-            shown = recurrence.shown_starts(block.start_local, block.tz, block.rrule, ws, we)
-            out += _plain_items(block, shown, by_start, words)
+            shown = recurrence.shown_starts(
+                block.start_local, block.tz, block.rrule, block.duration_minutes, ws, we
+            )
+            out += _plain_items(block, shown, by_key, words)
         if limit is not None and len(out) > limit:
             raise _too_many(limit)
         yield

@@ -12,7 +12,6 @@ from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
@@ -463,29 +462,34 @@ def utc_starts(
     return _walk(_checked(start_local, ws, we), tz, rrule, ws, we, limit)
 
 
-class Shown(NamedTuple):
-    """One start, in UTC, with the texts an agenda item shows of it: clock.iso of the
-    instant and clock.local_text of its wall time."""
-
-    utc: datetime
-    utc_text: str
-    local_text: str
-
-
 def shown_starts(
-    start_local: datetime, tz: ZoneInfo, rrule: str | None, ws: datetime, we: datetime
-) -> Iterable[Shown]:
-    """utc_starts() in order, each with its texts: what the agenda lists, thousands at a time.
+    start_local: datetime,
+    tz: ZoneInfo,
+    rrule: str | None,
+    minutes: int,
+    ws: datetime,
+    we: datetime,
+) -> Iterable[str]:
+    """utc_starts() in order, as the agenda shows each session: one text of its start and
+    its end `minutes` later as clock.iso writes them, then its wall time as clock.local_text
+    does (split at SHOWN_END and SHOWN_LOCAL).
 
-    For windows up to KEPT_SPAN the starts and their texts are kept by UTC week (see
-    `_week_starts`): formatting an instant costs a few microseconds, the agenda of a week
-    shows two thousand, and it is asked for again after every change to the plan.
+    Windows up to KEPT_SPAN are answered from texts kept by four-week period (see
+    `_period_texts`): formatting an instant costs microseconds, the agenda of a week shows
+    thousands, and it is asked for again after every change to the plan.
     """
     start = _checked(start_local, ws, we)
     if rrule is not None and we - ws <= KEPT_SPAN:
-        with suppress(OverflowError):
-            return _by_weeks(start, tz, rrule, ws, we)
-    return [_shown(utc, local) for utc, local in _walk(start, tz, rrule, ws, we, None).items()]
+        with suppress(OverflowError):  # periods at the calendar's ends: walked below instead
+            return _by_periods(start, tz, rrule, minutes, ws, we)
+    length = timedelta(minutes=minutes)
+    return [
+        _shown(utc, local, length) for utc, local in _walk(start, tz, rrule, ws, we, None).items()
+    ]
+
+
+SHOWN_END = len(iso(datetime(2000, 1, 1, tzinfo=UTC)))  # every iso() text is this long
+SHOWN_LOCAL = 2 * SHOWN_END
 
 
 def _checked(start_local: datetime, ws: datetime, we: datetime) -> datetime:
@@ -497,40 +501,45 @@ def _checked(start_local: datetime, ws: datetime, we: datetime) -> datetime:
     return start
 
 
-def _shown(utc: datetime, local: datetime) -> Shown:
-    return Shown(utc, iso(utc), local_text(local))
+def _shown(utc: datetime, local: datetime, length: timedelta) -> str:
+    return iso(utc) + iso(utc + length) + local_text(local)
 
 
-# Starts are kept for windows up to this long (the agenda's longest, two months, and the
-# weeks the planner prepares ahead), one entry per block rule and UTC week.
+# Texts are kept for windows up to this long (the agenda's longest, two months, and the
+# weeks the planner prepares ahead), one entry per block rule and four-week period.
 KEPT_SPAN = timedelta(days=77)
-_WEEK = timedelta(days=7)
+_PERIOD = timedelta(days=28)
 _MONDAY_ONE = datetime(1, 1, 1, tzinfo=UTC)  # 0001-01-01 was a Monday
 
 
-def _by_weeks(start: datetime, tz: ZoneInfo, rrule: str, ws: datetime, we: datetime) -> list[Shown]:
-    found: list[Shown] = []
-    first = (ws.toordinal() - 1) // 7
-    last = ((we - timedelta(microseconds=1)).toordinal() - 1) // 7
-    for week in range(first, last + 1):
-        kept = _week_starts(start, tz, rrule, week)
-        if kept and ws <= kept[0].utc and kept[-1].utc < we:
-            found += kept  # a week inside the window: all of it
+def _by_periods(
+    start: datetime, tz: ZoneInfo, rrule: str, minutes: int, ws: datetime, we: datetime
+) -> list[str]:
+    found: list[str] = []
+    # iso() texts sort as their instants do, and a shown text begins with its start's.
+    lo, hi = iso(ws), iso(we)
+    first = (ws.toordinal() - 1) // 28
+    last = ((we - timedelta(microseconds=1)).toordinal() - 1) // 28
+    for period in range(first, last + 1):
+        kept = _period_texts(start, tz, rrule, minutes, period)
+        if kept and lo <= kept[0] and kept[-1] < hi:
+            found += kept  # a period inside the window: all of it
         else:
-            found += (shown for shown in kept if ws <= shown.utc < we)
+            found += (text for text in kept if lo <= text < hi)
     return found
 
 
-@lru_cache(maxsize=65536)
-def _week_starts(start: datetime, tz: ZoneInfo, rrule: str, week: int) -> tuple[Shown, ...]:
-    """The starts in one UTC week (Monday to Monday, counted from 0001-01-01), with texts.
-
-    A pure function of its arguments, so it is kept: the agenda of a week is then two
-    look-ups a block, and an answer made again after one session is marked done is cheap.
-    """
-    monday = _MONDAY_ONE + week * _WEEK
-    found = _walk(start, tz, rrule, monday, monday + _WEEK, None)
-    return tuple(_shown(utc, local) for utc, local in found.items())
+@lru_cache(maxsize=16384)
+def _period_texts(
+    start: datetime, tz: ZoneInfo, rrule: str, minutes: int, period: int
+) -> tuple[str, ...]:
+    """The shown texts of the starts in one four-week UTC period (from a Monday; periods
+    counted from 0001-01-01). A pure function of its arguments, so it is kept: ~120 bytes a
+    session, and the agenda of a week is then one or two look-ups a block."""
+    monday = _MONDAY_ONE + period * _PERIOD
+    found = _walk(start, tz, rrule, monday, monday + _PERIOD, None)
+    length = timedelta(minutes=minutes)
+    return tuple(_shown(utc, local, length) for utc, local in found.items())
 
 
 def _walk(

@@ -66,7 +66,12 @@ class Planner:
         for block in blocks:
             if block.rrule is not None:
                 recurrence.shown_starts(
-                    block.start_local, block.tz, block.rrule, ws, ws + recurrence.KEPT_SPAN
+                    block.start_local,
+                    block.tz,
+                    block.rrule,
+                    block.duration_minutes,
+                    ws,
+                    ws + recurrence.KEPT_SPAN,
                 )
 
     # -- blocks ---------------------------------------------------------------
