@@ -312,6 +312,8 @@ async def test_bytes_after_the_answer_change_nothing_and_the_connection_is_dropp
 
 
 async def test_a_stray_answer_on_an_idle_connection_does_not_answer_the_next_request() -> None:
+    strayed = asyncio.Event()
+
     async def stray(
         request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
@@ -321,13 +323,18 @@ async def test_a_stray_answer_on_an_idle_connection_does_not_answer_the_next_req
             await asyncio.sleep(0.05)
             writer.write(b"HTTP/1.1 410 Gone\r\nContent-Length: 0\r\n")
             await writer.drain()
+            strayed.set()
         return True
 
     async with serving(stray) as server:
         client = PushHttpClient(timeout=2)
         url = f"http://127.0.0.1:{server.port}/p"
         assert (await client.post(url, b"x", HEADERS)).status == 201
-        await asyncio.sleep(0.2)
+        # Until the stray bytes are sent, then a moment for the loop to read them: a fixed
+        # 0.2 s, on a stalled loop, could end in the same turn as the server's 0.05 s and
+        # send the next request before the stray bytes were written at all.
+        await strayed.wait()
+        await asyncio.sleep(0.05)
         assert (await client.post(url, b"x", HEADERS)).status == 201
         await client.close()
     assert (len(server.requests), server.connections) == (2, 2)
