@@ -407,9 +407,14 @@ def never_asked_script() -> str:
 
 
 def wait_until(
-    predicate: Any, timeout: float = 10.0, interval: float = 0.1, message: str = "condition"
+    predicate: Any, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"
 ) -> Any:
-    """Poll a Python predicate (e.g. the server's state) until it is truthy."""
+    """Poll a Python predicate (e.g. the server's state) until it is truthy.
+
+    Returns as soon as it holds, so the timeout costs only a failing test: it is the
+    patience of a loaded 2-core CI machine (a browser, a server and the suite on it),
+    never a claim about speed.
+    """
     import time
 
     deadline = time.monotonic() + timeout
