@@ -406,6 +406,18 @@ def never_asked_script() -> str:
 """
 
 
+def midday_zone() -> str:
+    """A fixed-offset zone where it is 12:xx now (Etc/GMT signs are inverted).
+
+    A test that plans "today" in it stays on one local day (and week, and month) for
+    hours, whatever the hour CI runs it at: no midnight falls between its steps.
+    """
+    from datetime import UTC, datetime
+
+    offset = 12 - datetime.now(UTC).hour  # -11 … +12 hours
+    return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
 def wait_until(
     predicate: Any, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"
 ) -> Any:
@@ -427,4 +439,11 @@ def wait_until(
         time.sleep(interval)
 
 
-__all__ += ["fake_push_script", "mint_token", "never_asked_script", "set_prefs", "wait_until"]
+__all__ += [
+    "fake_push_script",
+    "midday_zone",
+    "mint_token",
+    "never_asked_script",
+    "set_prefs",
+    "wait_until",
+]

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from browser import *  # noqa: F403 - the browser fixtures
-from browser import LiveServer, Phone, wait_until
+from browser import LiveServer, Phone, midday_zone, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -27,6 +27,17 @@ def server_now(server: LiveServer) -> datetime:
     settings = server.api("GET", "/api/settings").json()
     zone = settings.get("timezone") or settings.get("timezone_effective") or "UTC"
     return datetime.now(ZoneInfo(zone)).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def plan_at_midday(server: LiveServer) -> datetime:
+    """Plan in a zone where it is about noon (browser.midday_zone); now there, naive.
+
+    For tests whose steps must fall on one "today": run in the machine's zone near
+    midnight, the day could change between planning a block and finding it on Today.
+    """
+    response = server.api("PUT", "/api/settings", json={"timezone": midday_zone()})
+    assert response.status_code == 200, response.text
+    return server_now(server)
 
 
 def earlier_today(now: datetime, minutes: int) -> datetime:
@@ -66,7 +77,7 @@ def fill_block_form(
 
 def test_add_edit_complete_and_delete_a_block_through_the_ui(phone) -> None:
     server = phone.server
-    now = server_now(server)
+    now = plan_at_midday(server)
     today = now.strftime("%Y-%m-%d")
     phone.open("#/block/new")
     page = phone.page
@@ -175,7 +186,7 @@ def test_a_one_off_block_that_is_already_over_is_refused_on_the_form(phone) -> N
 
 def test_changes_made_offline_are_queued_shown_and_synced_exactly_once(phone) -> None:
     server = phone.server
-    now = server_now(server)
+    now = plan_at_midday(server)
     today = now.strftime("%Y-%m-%d")
     start_a = earlier_today(now, 10)
     response = server.api(
@@ -284,7 +295,7 @@ def test_a_lost_answer_is_retried_with_the_same_key_and_never_duplicates(phone) 
     server = phone.server
     if not server_honours_idempotency_keys(server):
         pytest.skip("needs the server to honour Idempotency-Key on POST /api/blocks")
-    now = server_now(server)
+    now = plan_at_midday(server)
     phone.open()
     phone.wait_for_service_worker()
     page = phone.page

@@ -3,13 +3,13 @@ changed from its screen, and History (reminders, planned against done, streak)."
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from browser import *  # noqa: F403 - the browser fixtures
-from browser import Phone, wait_until
+from browser import Phone, midday_zone, wait_until
 from test_pwa_blocks import agenda, blocks, earlier_today, server_now
 
 pytestmark = pytest.mark.slow
@@ -28,12 +28,6 @@ def shots(make_phone: Any, phone: Phone, route: str, name: str, view: str | None
                 other.open(route)
             other.go(route, view)
             other.shot(f"{name}-{size}-{scheme}", full_page=True)
-
-
-def midday_zone() -> str:
-    """A fixed-offset zone where it is 12:xx now (Etc/GMT signs are inverted)."""
-    offset = 12 - datetime.now(UTC).hour  # -11 … +12 hours
-    return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
 
 
 def test_quiet_hours_and_check_in_from_settings(phone: Phone, make_phone: Any) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from browser import *  # noqa: F403 - the browser fixtures
 from browser import LiveServer, Phone
-from test_pwa_blocks import agenda, server_now
+from test_pwa_blocks import agenda, plan_at_midday, server_now
 
 pytestmark = pytest.mark.slow
 
@@ -53,6 +53,7 @@ def row_text(phone: Phone, block_id: int) -> str:
 
 def test_the_rule_in_words_shows_wherever_a_block_does(phone) -> None:
     server = phone.server
+    plan_at_midday(server)  # Today has these sessions until the test ends, at any hour
     today, weekly, custom, once = plan_today(server)
     assert weekly["repeat_text"].startswith("Every ") and custom["repeat_text"] == (
         "Repeats by a custom rule"
