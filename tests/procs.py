@@ -45,7 +45,10 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> ServerProcess:
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        """Start and wait until /healthz answers. The timeout is patience, not a speed claim:
+        it costs only a failing start, and on a loaded 2-core CI machine the imports alone
+        can take several seconds (bench/ measures start-up time)."""
         out = open(self.log, "w")
         if self.double_click:
             argv = list(self.command)
