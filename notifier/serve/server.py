@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 import signal
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,8 @@ from notifier.serve.startup import StartupFailed, explain, refuse_if_listening
 
 if TYPE_CHECKING:
     from notifier.serve.lan_listener import LanHttps
+
+SWITCH_SECONDS = 0.0005  # how long a thread waiting for the GIL waits at most
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +138,10 @@ async def _serve(
         # ~100 ms of the event loop, in the middle of a reschedule).
         gc.collect()
         gc.freeze()
+        # granian's I/O threads need the GIL to hand each request to this loop, and while
+        # long work runs here in slices (a reschedule) they got it only when Python forced
+        # a switch, every 5 ms by default: a request waited that long several times over.
+        sys.setswitchinterval(SWITCH_SECONDS)
         on_screen = interactive()
         if not (on_screen or open_browser):
             say("Sign a browser in with `notifier login`.")
