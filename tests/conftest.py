@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, settings
 
 from notifier.access.tokens import mint_token
 from notifier.app import create_app
@@ -18,6 +19,12 @@ from notifier.config import Config, load_config
 from notifier.plan import prefs
 
 TEST_SUBJECT = "mailto:tests@study-notifier.example"
+
+# Hypothesis's wall-clock checks (200 ms an example, and how long data takes to make) fail
+# property tests on CI's loaded 2-core machine, or call them flaky, over speed alone; speed
+# is what bench/ measures. Every property still runs all its examples.
+settings.register_profile("notifier", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("notifier")
 
 
 @pytest.fixture(autouse=True)
