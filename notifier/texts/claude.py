@@ -234,8 +234,10 @@ class Composer:
         max_retries: int = 1,
         enabled: bool = True,
         clock: Callable[[], datetime],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        """`count_call(day)` records one API call on the user's local `day`, returns the day's total."""
+        """`count_call(day)` records one API call on the user's local `day`, returns the day's total;
+        `sleep` is the wait before the retry (tests record it instead of timing it)."""
         if max_retries not in (0, 1):
             raise ValueError("max_retries must be 0 or 1: at most one retry per call")
         self.api_key = api_key or None
@@ -247,6 +249,7 @@ class Composer:
         self.enabled = enabled
         self._count_call = count_call
         self._clock = clock
+        self._sleep = sleep
         self._client: Any = None
         self._key_rejected = False
         self._paused_until = 0.0  # time.monotonic(); set by a long Retry-After
@@ -306,7 +309,7 @@ class Composer:
             failure = result
             if failure.retry_after is None or attempt == self.max_retries:
                 break
-            await asyncio.sleep(failure.retry_after)
+            await self._sleep(failure.retry_after)
         log.warning("LLM text not used for %s: %s", ctx.seed, failure.error)
         return self._fallback(ctx, failure.error)
 
