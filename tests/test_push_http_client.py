@@ -390,7 +390,11 @@ async def test_closing_the_client_mid_request_closes_that_connection_too() -> No
         request = asyncio.create_task(
             client.post(f"http://127.0.0.1:{server.port}/p", b"x", HEADERS)
         )
-        await asyncio.sleep(0.05)
+        # In flight once the server has it (a fixed 0.05 s could end, on a stalled loop,
+        # before the request was even sent, and then it is refused, not answered).
+        async with asyncio.timeout(10):
+            while not server.requests:
+                await asyncio.sleep(0.001)
         await client.close()
         assert (await request).status == 201  # the request in flight still gets its answer
         await asyncio.wait_for(hung_up.wait(), 2)
