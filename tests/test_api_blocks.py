@@ -7,6 +7,7 @@ push peer (web-push-testing) receiving what the scheduler sends.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fakeclock import FakeClock
@@ -185,3 +186,74 @@ async def test_bad_session_changes_are_400_and_change_nothing(sched, path, body,
     assert (await sched.get(f"/api/blocks/{block['id']}")).json()["rrule"] == "FREQ=DAILY"
     missing = await sched.patch("/api/blocks/999/occurrences/20260327T080000Z", json={})
     assert missing.status_code in (400, 404)
+
+
+@pytest.mark.parametrize("count", [0, 1, 499, 500, 501, 1234])
+async def test_the_agenda_encoded_a_page_at_a_time_is_the_whole_answer_encoded_at_once(
+    count: int,
+) -> None:
+    # The API writes rule starts' items as text straight from the block's parts; they must
+    # be exactly what msgspec writes of the items' dicts, with states, moved sessions and
+    # titles that need escaping.
+    import msgspec
+
+    from notifier.api.blocks import _encoded
+    from notifier.db.records import Block, OccurrenceChange, OccurrenceState
+    from notifier.plan.blocks import Listing, _expanding
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    zones = ("Europe/Berlin", "America/New_York", "Asia/Kolkata")
+    blocks = [
+        Block(
+            id=i + 1,
+            title=f'Block "{i}" é\\ \u2028 \x01',
+            notes="line\nbreak" if i % 2 else "",
+            start_local=datetime(2026, 11, 2, 6, 0) + timedelta(minutes=7 * i),
+            tz=ZoneInfo(zones[i % 3]),
+            duration_minutes=15 + i % 200,
+            rrule=None if i % 4 == 0 else "FREQ=WEEKLY;BYDAY=MO,TH",
+            reminder_offsets=None,
+            reminders=True,
+            created_at=now,
+            updated_at=now,
+        )
+        for i in range(count // 2)
+    ]
+    window = (now - timedelta(days=2), now + timedelta(days=9))
+    plain = Listing(blocks, [])
+    for _ in _expanding(plain, [], [], *window, None):
+        pass
+    starts = [(item["block_id"], item["key"], item["start"]) for item in plain][:count]
+    states = [
+        OccurrenceState(
+            block_id=block_id,
+            key=key,
+            start=datetime.strptime(key, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC),
+            status="snoozed" if n % 2 else "done",
+            snoozed_until=now + timedelta(minutes=n) if n % 2 else None,
+            updated_at=now,
+        )
+        for n, (block_id, key, _) in enumerate(starts[::3])
+    ]
+    changes = [
+        OccurrenceChange(
+            block_id=block_id,
+            key=key,
+            original_local=datetime.fromisoformat(local),
+            added=False,
+            cancelled=n % 2 == 1,
+            start_local=None if n % 2 else datetime.fromisoformat(local) + timedelta(hours=1),
+            duration_minutes=None if n % 2 else 30,
+        )
+        for n, (block_id, key, local) in enumerate(starts[1::5])
+    ]
+    found = Listing(blocks, states)
+    for _ in _expanding(found, states, changes, *window, None):
+        pass
+    items = list(found)
+    assert len(items) >= len(starts)
+    if len(items) > 6:
+        assert {"done", "snoozed", "planned"} <= {i["status"] for i in items}
+        assert any(i["original_start"] for i in items)
+    whole = msgspec.json.encode({"timezone": "Europe/Berlin", "occurrences": items})
+    assert await _encoded("Europe/Berlin", found) == whole

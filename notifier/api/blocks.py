@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -24,16 +23,18 @@ from notifier.plan import prefs as prefs_mod
 from notifier.plan.blocks import (
     MAX_AGENDA_OCCURRENCES,
     MAX_BLOCKS,
-    agenda,
+    Listing,
     block_json,
     check_repeats,
     effective_timezone,
     find_occurrence,
+    listing,
     parse_start,
     validate_block,
 )
 from notifier.plan.repeats import DAYS
 from notifier.schedule.planner import Planner
+from notifier.slices import Slicer
 
 MAX_AGENDA_DAYS = 62
 
@@ -66,16 +67,33 @@ async def _agenda_answer(db: Database, tz_name: str, lo: datetime, hi: datetime)
     if (body := kept.by_window.get(key)) is not None:
         kept.by_window.move_to_end(key)
         return body
-    answer = {"timezone": tz_name, "occurrences": await agenda(db, lo, hi, MAX_AGENDA_OCCURRENCES)}
-    if len(answer["occurrences"]) > 1000:  # encoding thousands of items takes a while too
-        body = await asyncio.to_thread(msgspec.json.encode, answer)
-    else:
-        body = msgspec.json.encode(answer)
+    body = await _encoded(tz_name, await listing(db, lo, hi, MAX_AGENDA_OCCURRENCES))
     if len(body) <= _ANSWER_BYTES:
         kept.by_window[key] = body
         while sum(map(len, kept.by_window.values())) > _ANSWER_BYTES:
             kept.by_window.popitem(last=False)
     return body
+
+
+async def _encoded(tz_name: str, sessions: Listing) -> bytes:
+    """The AgendaOut JSON of `sessions`, a page of items at a time: the texts of a long
+    window are never all held at once, and the loop gets a turn between pages."""
+    slicer = Slicer()
+    pages: list[bytes] = []
+    page: list[str] = []
+    for item in sessions.json_items():
+        page.append(item)
+        if len(page) == _PAGE:
+            pages.append(",".join(page).encode())
+            page.clear()
+            await slicer.pause()
+    if page:
+        pages.append(",".join(page).encode())
+    head = b'{"timezone":' + msgspec.json.encode(tz_name) + b',"occurrences":['
+    return b"".join((head, b",".join(pages), b"]}"))
+
+
+_PAGE = 500
 
 
 Weekday = Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]

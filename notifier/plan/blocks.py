@@ -9,6 +9,8 @@ from operator import attrgetter, itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from notifier.clock import iso, iso_key, local_text, parse_occurrence_key
 from notifier.db import Database
 from notifier.db.records import Block, BlockChanges, OccurrenceChange, OccurrenceState, Reminder
@@ -348,38 +350,87 @@ def _fields(
     }
 
 
-def _plain_items(
-    block: Block,
-    shown: Iterable[str],
-    by_key: dict[tuple[int, str], OccurrenceState],
-    words: str,
-) -> list[dict[str, Any]]:
-    """The agenda items of a block's rule starts, from the texts recurrence keeps of them."""
-    block_id, title, notes, zone = block.id, block.title, block.notes, block.timezone
-    minutes = block.duration_minutes
-    items = []
-    for text in shown:
-        start_text, local_start = text[:SHOWN_END], text[SHOWN_LOCAL:]
-        key = iso_key(start_text)
-        state = by_key.get((block_id, key)) if by_key else None
-        items.append(
-            _fields(
-                block_id,
-                title,
-                notes,
-                key,
-                local_start,
-                start_text,
-                text[SHOWN_END:SHOWN_LOCAL],
-                minutes,
-                zone,
-                words,
-                state.status if state else "planned",
-                iso(state.snoozed_until) if state and state.snoozed_until else None,
-                None,
+def _json_parts(block: Block, words: str) -> tuple[int, str, str]:
+    """The JSON of an item of `block` around its session's texts (see Listing.json_items)."""
+    fields = (block.id, block.title, block.notes, block.duration_minutes, block.timezone, words)
+    pieces = [msgspec.json.encode(value).decode() for value in fields]
+    head = f'{{"block_id":{pieces[0]},"title":{pieces[1]},"notes":{pieces[2]},"key":"'
+    middle = (
+        f',"duration_minutes":{pieces[3]},"timezone":{pieces[4]},'
+        f'"repeat_text":{pieces[5]},"status":"'
+    )
+    return block.id, head, middle
+
+
+class Listing:
+    """The sessions of an agenda in time order, each made into an item only when asked for.
+
+    Sorting needs only each session's start text and its block, so the thousands of items
+    of a long window are never all in memory at once: the API encodes them a page at a
+    time (a two-month agenda of 1,000 blocks is 17,000 items, ~17 MB as dicts).
+    """
+
+    def __init__(self, blocks: list[Block], states: list[OccurrenceState]) -> None:
+        # By id, so that the stable sort by start leaves sessions at one time in id order.
+        self.blocks = sorted(blocks, key=attrgetter("id"))
+        self.words = [repeat_text(block) for block in self.blocks]
+        self.by_key = {(s.block_id, s.key): s for s in states}
+        # (start as clock.iso, block position, the item or recurrence's shown text)
+        self.entries: list[tuple[str, int, dict[str, Any] | str]] = []
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for start_text, pos, made in self.entries:
+            yield made if isinstance(made, dict) else self._item(start_text, pos, made)
+
+    def json_items(self) -> Iterator[str]:
+        """Each item as its JSON text, as msgspec writes the dict `iter` gives (the API's
+        hot loop: a rule start's text is written straight from the block's parts)."""
+        parts = [
+            _json_parts(block, words) for block, words in zip(self.blocks, self.words, strict=True)
+        ]
+        by_key = self.by_key
+        for start_text, pos, made in self.entries:
+            if isinstance(made, dict):
+                yield msgspec.json.encode(made).decode()
+                continue
+            block_id, head, middle = parts[pos]
+            key = iso_key(start_text)
+            state = by_key.get((block_id, key)) if by_key else None
+            if state is None:
+                status, snoozed = "planned", "null"
+            else:
+                until = state.snoozed_until
+                status, snoozed = state.status, f'"{iso(until)}"' if until else "null"
+            yield (
+                f'{head}{key}","start":"{made[SHOWN_LOCAL:]}","start_utc":"{start_text}",'
+                f'"end_utc":"{made[SHOWN_END:SHOWN_LOCAL]}"{middle}{status}",'
+                f'"snoozed_until":{snoozed},"url":"/#/occurrence/{block_id}/{key}",'
+                f'"original_start":null}}'
             )
+
+    def _item(self, start_text: str, pos: int, text: str) -> dict[str, Any]:
+        """A rule start's item, from the texts recurrence keeps of it."""
+        block = self.blocks[pos]
+        key = iso_key(start_text)
+        state = self.by_key.get((block.id, key)) if self.by_key else None
+        return _fields(
+            block.id,
+            block.title,
+            block.notes,
+            key,
+            text[SHOWN_LOCAL:],
+            start_text,
+            text[SHOWN_END:SHOWN_LOCAL],
+            block.duration_minutes,
+            block.timezone,
+            self.words[pos],
+            state.status if state else "planned",
+            iso(state.snoozed_until) if state and state.snoozed_until else None,
+            None,
         )
-    return items
 
 
 def expand(
@@ -395,27 +446,26 @@ def expand(
     More than `limit` sessions is TooManyOccurrences: decided from the rules when they
     surely hold more (recurrence.at_least), else as soon as the sessions made pass it.
     """
-    out: list[dict[str, Any]] = []
-    for _ in _expanding(out, blocks, states, changes, start, end, limit):
+    listing = Listing(blocks, states)
+    for _ in _expanding(listing, states, changes, start, end, limit):
         pass
-    return out
+    return list(listing)
 
 
 def _expanding(
-    out: list[dict[str, Any]],
-    blocks: list[Block],
+    listing: Listing,
     states: list[OccurrenceState],
     changes: list[OccurrenceChange],
     start: datetime,
     end: datetime,
     limit: int | None,
 ) -> Iterator[None]:
-    """expand()'s work into `out`, one block per step: the agenda gives the loop a turn
+    """expand()'s work into `listing`, one block per step: the agenda gives the loop a turn
     between steps, so thousands of blocks never hold it for long."""
     by_start = {(s.block_id, s.start): s for s in states}
-    by_key = {(s.block_id, s.key): s for s in states}
     grouped = by_block(changes)
     ws, we = start.astimezone(UTC), end.astimezone(UTC)
+    blocks, entries = listing.blocks, listing.entries
     # A rule gives a block at most one start a local date, and a UTC window touches at most
     # two dates more than it spans days: when even that many fit, nothing needs reckoning.
     if (
@@ -429,22 +479,21 @@ def _expanding(
         )
     ):
         raise _too_many(limit)  # decided from the rules alone, before making any session
-    # By id, so that the stable sort by start below leaves sessions at one time in id order.
-    for block in sorted(blocks, key=attrgetter("id")):
-        words = repeat_text(block)
+    for pos, block in enumerate(blocks):
         if rows := grouped.get(block.id):
             for session in sessions.sessions(series(block, rows), start, end):
                 state = by_start.get((block.id, session.original.start_utc))
-                out.append(occurrence_json(block, session, state, words))
+                item = occurrence_json(block, session, state, listing.words[pos])
+                entries.append((item["start_utc"], pos, item))
         else:  # no session changed by hand: its sessions are the rule's starts
             shown = recurrence.shown_starts(
                 block.start_local, block.tz, block.rrule, block.duration_minutes, ws, we
             )
-            out += _plain_items(block, shown, by_key, words)
-        if limit is not None and len(out) > limit:
+            entries += [(text[:SHOWN_END], pos, text) for text in shown]
+        if limit is not None and len(entries) > limit:
             raise _too_many(limit)
         yield
-    out.sort(key=itemgetter("start_utc"))
+    entries.sort(key=itemgetter(0, 1))
 
 
 def _too_many(limit: int) -> TooManyOccurrences:
@@ -453,10 +502,10 @@ def _too_many(limit: int) -> TooManyOccurrences:
     )
 
 
-async def agenda(
+async def listing(
     db: Database, start: datetime, end: datetime, limit: int | None = None
-) -> list[dict[str, Any]]:
-    """The agenda of [start, end): the sessions of the blocks near it, with their state.
+) -> Listing:
+    """The sessions of [start, end) with their state, in time order (see Listing).
 
     Reads only what can occur in the window (not the plan's history), and expands on
     the loop in short slices (a block at a time), so sends and requests keep their turn:
@@ -466,10 +515,17 @@ async def agenda(
     blocks = await db.blocks_near(start, end, slicer)
     states = await db.occurrence_states_between(start, end)
     changes = await db.occurrence_changes_near(start, end)
-    out: list[dict[str, Any]] = []
-    for _ in _expanding(out, blocks, states, changes, start, end, limit):
+    found = Listing(blocks, states)
+    for _ in _expanding(found, states, changes, start, end, limit):
         await slicer.pause()
-    return out
+    return found
+
+
+async def agenda(
+    db: Database, start: datetime, end: datetime, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """The agenda of [start, end): its sessions' items, with their state, in time order."""
+    return list(await listing(db, start, end, limit))
 
 
 def session_start(reminder: Reminder) -> datetime | None:

@@ -506,7 +506,7 @@ def _shown(utc: datetime, local: datetime, length: timedelta) -> str:
 
 
 # Texts are kept for windows up to this long (the agenda's longest, two months, and the
-# weeks the planner prepares ahead), one entry per block rule and four-week period.
+# days the planner prepares ahead), one entry per block rule and four-week period.
 KEPT_SPAN = timedelta(days=77)
 _PERIOD = timedelta(days=28)
 _MONDAY_ONE = datetime(1, 1, 1, tzinfo=UTC)  # 0001-01-01 was a Monday
@@ -516,8 +516,7 @@ def _by_periods(
     start: datetime, tz: ZoneInfo, rrule: str, minutes: int, ws: datetime, we: datetime
 ) -> list[str]:
     found: list[str] = []
-    # iso() texts sort as their instants do, and a shown text begins with its start's.
-    lo, hi = iso(ws), iso(we)
+    lo, hi = _window_texts(ws, we)
     first = (ws.toordinal() - 1) // 28
     last = ((we - timedelta(microseconds=1)).toordinal() - 1) // 28
     for period in range(first, last + 1):
@@ -529,7 +528,18 @@ def _by_periods(
     return found
 
 
-@lru_cache(maxsize=16384)
+# More than the most a plan may hold (5,000 blocks, each over the planner's 63 days: 3 or 4
+# periods): an LRU smaller than what an agenda walks through evicts each entry just
+# before it is asked for, and nothing is ever found.
+@lru_cache(maxsize=16)
+def _window_texts(ws: datetime, we: datetime) -> tuple[str, str]:
+    """The window's ends as iso() texts, which sort as their instants do: a shown text
+    begins with its start's, so it is compared with them as it is (once per window, not
+    per block)."""
+    return iso(ws), iso(we)
+
+
+@lru_cache(maxsize=24576)
 def _period_texts(
     start: datetime, tz: ZoneInfo, rrule: str, minutes: int, period: int
 ) -> tuple[str, ...]:
@@ -607,11 +617,10 @@ def at_least(start_local: datetime, rrule: str | None, ws: datetime, we: datetim
     Only whole local dates well inside the window count: any UTC offset (under a day)
     keeps a start on those dates inside it.
     """
-    try:
-        first = max(_utc(ws).date() + timedelta(days=2), start_local.date())
-        last = _utc(we).date() - timedelta(days=3)
-    except OverflowError:
+    inner = _inner_dates(ws, we)
+    if inner is None:
         return 0
+    first, last = max(inner[0], start_local.date()), inner[1]
     if first > last:
         return 0
     if rrule is None:
@@ -630,6 +639,15 @@ def at_least(start_local: datetime, rrule: str | None, ws: datetime, we: datetim
         chosen = len({d for d, _ in rule.weekdays}) or 1
         return days // (7 * rule.interval) * chosen
     return 0
+
+
+@lru_cache(maxsize=16)
+def _inner_dates(ws: datetime, we: datetime) -> tuple[date, date] | None:
+    """at_least()'s dates of a window (worked out once for the thousands of blocks asked)."""
+    try:
+        return _utc(ws).date() + timedelta(days=2), _utc(we).date() - timedelta(days=3)
+    except OverflowError:
+        return None
 
 
 def first_occurrence_within(

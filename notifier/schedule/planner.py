@@ -38,6 +38,9 @@ SCHEDULING = frozenset(
     }
 )
 
+# What _prepare works out: the agenda's longest window, two months, from today.
+AHEAD = timedelta(days=63)
+
 
 class Planner:
     """The one writer of the plan (blocks, sessions, settings) that keeps the outbox in step."""
@@ -62,7 +65,7 @@ class Planner:
         """Work out the coming weeks' sessions of blocks just written, while they are at hand
         (well under a millisecond a block): recurrence keeps them by week, so the agenda
         asked next reads them instead of expanding every rule of the plan at once."""
-        ws = (self.clock.now() - timedelta(days=7)).astimezone(UTC)
+        ws = (self.clock.now() - timedelta(days=1)).astimezone(UTC)  # all of today, anywhere
         for block in blocks:
             if block.rrule is not None:
                 recurrence.shown_starts(
@@ -71,7 +74,7 @@ class Planner:
                     block.rrule,
                     block.duration_minutes,
                     ws,
-                    ws + recurrence.KEPT_SPAN,
+                    ws + AHEAD,
                 )
 
     # -- blocks ---------------------------------------------------------------
