@@ -468,8 +468,11 @@ def _expanding(
     blocks, entries = listing.blocks, listing.entries
     # A rule gives a block at most one start a local date, and a UTC window touches at most
     # two dates more than it spans days: when even that many fit, nothing needs reckoning.
+    # Nor in a window of two weeks or less: its sessions are cheap to make (see
+    # recurrence.shown_starts), and the count below stops them at the limit anyway.
     if (
         limit is not None
+        and we - ws > _RECKONED
         and len(blocks) * ((we - ws).days + 3) > limit
         and limit
         < sum(
@@ -494,6 +497,9 @@ def _expanding(
             raise _too_many(limit)
         yield
     entries.sort(key=itemgetter(0, 1))
+
+
+_RECKONED = timedelta(days=14)
 
 
 def _too_many(limit: int) -> TooManyOccurrences:
