@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from operator import attrgetter, itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -350,6 +351,7 @@ def _fields(
     }
 
 
+@lru_cache(maxsize=8192)  # a block's are the same in every answer until it changes
 def _json_parts(block: Block, words: str) -> tuple[int, str, str]:
     """The JSON of an item of `block` around its session's texts (see Listing.json_items)."""
     fields = (block.id, block.title, block.notes, block.duration_minutes, block.timezone, words)
@@ -465,6 +467,7 @@ def _expanding(
     by_start = {(s.block_id, s.start): s for s in states}
     grouped = by_block(changes)
     ws, we = start.astimezone(UTC), end.astimezone(UTC)
+    window = recurrence.Window(ws, we)
     blocks, entries = listing.blocks, listing.entries
     # A rule gives a block at most one start a local date, and a UTC window touches at most
     # two dates more than it spans days: when even that many fit, nothing needs reckoning.
@@ -489,9 +492,7 @@ def _expanding(
                 item = occurrence_json(block, session, state, listing.words[pos])
                 entries.append((item["start_utc"], pos, item))
         else:  # no session changed by hand: its sessions are the rule's starts
-            shown = recurrence.shown_starts(
-                block.start_local, block.tz, block.rrule, block.duration_minutes, ws, we
-            )
+            shown = window.shown(block.start_local, block.tz, block.rrule, block.duration_minutes)
             entries += [(text[:SHOWN_END], pos, text) for text in shown]
         if limit is not None and len(entries) > limit:
             raise _too_many(limit)

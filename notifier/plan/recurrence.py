@@ -469,23 +469,56 @@ def shown_starts(
     minutes: int,
     ws: datetime,
     we: datetime,
-) -> Iterable[str]:
+) -> list[str]:
     """utc_starts() in order, as the agenda shows each session: one text of its start and
     its end `minutes` later as clock.iso writes them, then its wall time as clock.local_text
-    does (split at SHOWN_END and SHOWN_LOCAL).
+    does (split at SHOWN_END and SHOWN_LOCAL). Window(ws, we).shown() for one block."""
+    return Window(ws, we).shown(start_local, tz, rrule, minutes)
+
+
+class Window:
+    """A UTC window [ws, we) whose sessions are asked for block after block (the agenda):
+    what depends on the window alone is worked out once.
 
     Windows up to KEPT_SPAN are answered from texts kept by four-week period (see
     `_period_texts`): formatting an instant costs microseconds, the agenda of a week shows
     thousands, and it is asked for again after every change to the plan.
     """
-    start = _checked(start_local, ws, we)
-    if rrule is not None and we - ws <= KEPT_SPAN:
-        with suppress(OverflowError):  # periods at the calendar's ends: walked below instead
-            return _by_periods(start, tz, rrule, minutes, ws, we)
-    length = timedelta(minutes=minutes)
-    return [
-        _shown(utc, local, length) for utc, local in _walk(start, tz, rrule, ws, we, None).items()
-    ]
+
+    def __init__(self, ws: datetime, we: datetime) -> None:
+        _checked(datetime.min, ws, we)
+        self.ws, self.we = ws, we
+        self.periods: range | None = None
+        if we - ws <= KEPT_SPAN:
+            # iso() texts sort as their instants do, and a shown text begins with its
+            # start's: texts are compared with these as they are.
+            self.lo, self.hi = iso(ws), iso(we)
+            last = ((we - timedelta(microseconds=1)).toordinal() - 1) // 28
+            self.periods = range((ws.toordinal() - 1) // 28, last + 1)
+
+    def shown(
+        self, start_local: datetime, tz: ZoneInfo, rrule: str | None, minutes: int
+    ) -> list[str]:
+        """shown_starts() of one block in this window."""
+        start = _checked(start_local, self.ws, self.we)
+        if rrule is not None and self.periods is not None:
+            with suppress(OverflowError):  # periods at the calendar's ends: walked below
+                return self._kept(start, tz, rrule, minutes)
+        length = timedelta(minutes=minutes)
+        found = _walk(start, tz, rrule, self.ws, self.we, None)
+        return [_shown(utc, local, length) for utc, local in found.items()]
+
+    def _kept(self, start: datetime, tz: ZoneInfo, rrule: str, minutes: int) -> list[str]:
+        assert self.periods is not None
+        shown: list[str] = []
+        lo, hi = self.lo, self.hi
+        for period in self.periods:
+            kept = _period_texts(start, tz, rrule, minutes, period)
+            if kept and lo <= kept[0] and kept[-1] < hi:
+                shown += kept  # a period inside the window: all of it
+            else:
+                shown += [text for text in kept if lo <= text < hi]
+        return shown
 
 
 SHOWN_END = len(iso(datetime(2000, 1, 1, tzinfo=UTC)))  # every iso() text is this long
@@ -495,10 +528,10 @@ SHOWN_LOCAL = 2 * SHOWN_END
 def _checked(start_local: datetime, ws: datetime, we: datetime) -> datetime:
     if ws.tzinfo is not UTC or we.tzinfo is not UTC:
         raise ValueError("utc_starts() takes a window in UTC")
-    start = start_local.replace(microsecond=0)  # dateutil drops them too; keys are whole seconds
-    if start.tzinfo is not None:
+    if start_local.tzinfo is not None:
         raise ValueError("a block's start must be a naive local time")
-    return start
+    # dateutil drops microseconds too; keys are whole seconds (stored starts have none)
+    return start_local.replace(microsecond=0) if start_local.microsecond else start_local
 
 
 def _shown(utc: datetime, local: datetime, length: timedelta) -> str:
@@ -512,33 +545,9 @@ _PERIOD = timedelta(days=28)
 _MONDAY_ONE = datetime(1, 1, 1, tzinfo=UTC)  # 0001-01-01 was a Monday
 
 
-def _by_periods(
-    start: datetime, tz: ZoneInfo, rrule: str, minutes: int, ws: datetime, we: datetime
-) -> list[str]:
-    found: list[str] = []
-    lo, hi = _window_texts(ws, we)
-    first = (ws.toordinal() - 1) // 28
-    last = ((we - timedelta(microseconds=1)).toordinal() - 1) // 28
-    for period in range(first, last + 1):
-        kept = _period_texts(start, tz, rrule, minutes, period)
-        if kept and lo <= kept[0] and kept[-1] < hi:
-            found += kept  # a period inside the window: all of it
-        else:
-            found += (text for text in kept if lo <= text < hi)
-    return found
-
-
 # More than the most a plan may hold (5,000 blocks, each over the planner's 63 days: 3 or 4
 # periods): an LRU smaller than what an agenda walks through evicts each entry just
 # before it is asked for, and nothing is ever found.
-@lru_cache(maxsize=16)
-def _window_texts(ws: datetime, we: datetime) -> tuple[str, str]:
-    """The window's ends as iso() texts, which sort as their instants do: a shown text
-    begins with its start's, so it is compared with them as it is (once per window, not
-    per block)."""
-    return iso(ws), iso(we)
-
-
 @lru_cache(maxsize=24576)
 def _period_texts(
     start: datetime, tz: ZoneInfo, rrule: str, minutes: int, period: int
