@@ -21,6 +21,7 @@ from notifier.errors import BadRequest, NotFound
 from notifier.plan import occurrences, recurrence
 from notifier.plan import prefs as prefs_mod
 from notifier.plan.blocks import (
+    AGENDA_SLICE,
     MAX_AGENDA_OCCURRENCES,
     MAX_BLOCKS,
     Listing,
@@ -78,7 +79,7 @@ async def _agenda_answer(db: Database, tz_name: str, lo: datetime, hi: datetime)
 async def _encoded(tz_name: str, sessions: Listing) -> bytes:
     """The AgendaOut JSON of `sessions`, a page of items at a time: the texts of a long
     window are never all held at once, and the loop gets a turn between pages."""
-    slicer = Slicer()
+    slicer = Slicer(AGENDA_SLICE)
     pages: list[bytes] = []
     page: list[str] = []
     for item in sessions.json_items():

@@ -501,6 +501,10 @@ def _expanding(
 
 
 _RECKONED = timedelta(days=14)
+# The agenda's slices are longer than background work's (slices.SLICE_SECONDS): a person
+# waits for it, and each turn it gives away can cost them another task's whole slice.
+# A due reminder waits at most this long for it, well inside its lateness budget of 50 ms.
+AGENDA_SLICE = 0.015
 
 
 def _too_many(limit: int) -> TooManyOccurrences:
@@ -518,7 +522,7 @@ async def listing(
     the loop in short slices (a block at a time), so sends and requests keep their turn:
     a worker thread would hold the GIL against them (see notifier/slices.py).
     """
-    slicer = Slicer()
+    slicer = Slicer(AGENDA_SLICE)
     blocks = await db.blocks_near(start, end, slicer)
     states = await db.occurrence_states_between(start, end)
     changes = await db.occurrence_changes_near(start, end)

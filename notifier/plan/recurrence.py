@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import os
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -516,8 +517,8 @@ class Window:
             kept = _period_texts(start, tz, rrule, minutes, period)
             if kept and lo <= kept[0] and kept[-1] < hi:
                 shown += kept  # a period inside the window: all of it
-            else:
-                shown += [text for text in kept if lo <= text < hi]
+            else:  # the texts are in time order
+                shown += kept[bisect_left(kept, lo) : bisect_left(kept, hi)]
         return shown
 
 
