@@ -459,7 +459,8 @@ async def test_the_agenda_gives_the_loop_a_turn_between_blocks(app, monkeypatch)
 
     for i in range(30):
         await add(app, title=f"Block {i}", rrule="FREQ=DAILY")
-    monkeypatch.setattr(plan_blocks, "Slicer", lambda: Slicer(0))  # a turn after every step
+    # A turn after every step, whatever budget the agenda asks for.
+    monkeypatch.setattr(plan_blocks, "Slicer", lambda budget=0: Slicer(0))
     turns = 0
 
     async def ticker() -> None:
