@@ -351,6 +351,17 @@ def _fields(
     }
 
 
+def prepare(block: Block, start: datetime, end: datetime) -> None:
+    """Work out what an agenda of [start, end) will show of `block` and keep it: its
+    sessions' texts (recurrence keeps them by period), its repeat words and JSON parts.
+    The planner calls this for each block it writes, so the agenda asked next reads kept
+    texts instead of expanding every rule of the plan at once."""
+    if block.rrule is not None:  # a one-off block's one session is not kept: it is cheap
+        window = recurrence.Window(start.astimezone(UTC), end.astimezone(UTC))
+        window.shown(block.start_local, block.tz, block.rrule, block.duration_minutes)
+    _json_parts(block, repeat_text(block))
+
+
 @lru_cache(maxsize=8192)  # a block's are the same in every answer until it changes
 def _json_parts(block: Block, words: str) -> tuple[int, str, str]:
     """The JSON of an item of `block` around its session's texts (see Listing.json_items)."""

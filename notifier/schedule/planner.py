@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection, Iterable, Mapping
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import Any
 
 from notifier.clock import Clock
 from notifier.db import Database
 from notifier.db.records import Block, BlockChanges
-from notifier.plan import occurrences, recurrence
+from notifier.plan import occurrences
 from notifier.plan import prefs as prefs_mod
+from notifier.plan.blocks import prepare
 from notifier.plan.prefs import Prefs
 from notifier.schedule.scheduler import Scheduler
 
@@ -62,20 +63,11 @@ class Planner:
         self.scheduler.wake()
 
     def _prepare(self, blocks: Iterable[Block]) -> None:
-        """Work out the coming weeks' sessions of blocks just written, while they are at hand
-        (well under a millisecond a block): recurrence keeps them by week, so the agenda
-        asked next reads them instead of expanding every rule of the plan at once."""
-        ws = (self.clock.now() - timedelta(days=1)).astimezone(UTC)  # all of today, anywhere
+        """Work out now what the next agenda shows of blocks just written, while they are
+        at hand (well under a millisecond a block): see plan.blocks.prepare."""
+        since = self.clock.now() - timedelta(days=1)  # all of today, anywhere
         for block in blocks:
-            if block.rrule is not None:
-                recurrence.shown_starts(
-                    block.start_local,
-                    block.tz,
-                    block.rrule,
-                    block.duration_minutes,
-                    ws,
-                    ws + AHEAD,
-                )
+            prepare(block, since, since + AHEAD)
 
     # -- blocks ---------------------------------------------------------------
 
