@@ -199,7 +199,7 @@ async def test_the_agenda_encoded_a_page_at_a_time_is_the_whole_answer_encoded_a
 
     from notifier.api.blocks import _encoded
     from notifier.db.records import Block, OccurrenceChange, OccurrenceState
-    from notifier.plan.blocks import Listing, _expanding
+    from notifier.plan.agenda import Listing, _expanding
 
     now = datetime(2026, 12, 1, tzinfo=UTC)
     zones = ("Europe/Berlin", "America/New_York", "Asia/Kolkata")

@@ -13,7 +13,7 @@ from fakeclock import FakeClock
 
 from notifier.api import blocks as blocks_api
 from notifier.errors import BadRequest
-from notifier.plan import recurrence, sessions
+from notifier.plan import agenda, recurrence, sessions
 from notifier.plan.blocks import validate_block
 from notifier.texts import context
 
@@ -306,7 +306,8 @@ from test_plan_recurrence import ZONES, any_rules, minutes, start_times  # noqa:
 
 from notifier.clock import iso, iso_key, occurrence_key  # noqa: E402
 from notifier.db.records import Block, OccurrenceChange, OccurrenceState  # noqa: E402
-from notifier.plan.blocks import by_block, expand, occurrence_json, series  # noqa: E402
+from notifier.plan.agenda import expand, occurrence_json  # noqa: E402
+from notifier.plan.blocks import by_block, series  # noqa: E402
 
 
 def agenda_by_sessions(blocks, states, changes, start, end) -> list[dict]:
@@ -401,7 +402,7 @@ async def test_too_many_sessions_is_decided_before_any_is_made(app, monkeypatch)
         raise AssertionError("expanded a rule")
 
     monkeypatch.setattr(recurrence, "utc_starts", expanded)
-    monkeypatch.setattr(recurrence.Window, "shown", expanded)
+    monkeypatch.setattr(agenda.Window, "shown", expanded)
     monkeypatch.setattr(sessions, "sessions", expanded)
     response = await app.get(
         "/api/agenda", params={"from": "2026-11-23T00:00", "to": "2026-12-23T00:00"}
@@ -454,13 +455,13 @@ def repeats_words(rule, start, tz) -> str:
 async def test_the_agenda_gives_the_loop_a_turn_between_blocks(app, monkeypatch) -> None:
     # Expanding thousands of blocks in a worker thread held the GIL against the sends;
     # on the loop, each block is a step after which other tasks may run.
-    from notifier.plan import blocks as plan_blocks
+    from notifier.plan import agenda as plan_agenda
     from notifier.slices import Slicer
 
     for i in range(30):
         await add(app, title=f"Block {i}", rrule="FREQ=DAILY")
     # A turn after every step, whatever budget the agenda asks for.
-    monkeypatch.setattr(plan_blocks, "Slicer", lambda budget=0: Slicer(0))
+    monkeypatch.setattr(plan_agenda, "Slicer", lambda budget=0: Slicer(0))
     turns = 0
 
     async def ticker() -> None:
@@ -472,7 +473,7 @@ async def test_the_agenda_gives_the_loop_a_turn_between_blocks(app, monkeypatch)
     task = asyncio.create_task(ticker())
     await asyncio.sleep(0)
     before = turns
-    items = await plan_blocks.agenda(app.app.state.db, T0, T0 + timedelta(days=7))
+    items = await plan_agenda.agenda(app.app.state.db, T0, T0 + timedelta(days=7))
     task.cancel()
     assert len(items) == 30 * 7
     assert turns - before >= 30

@@ -125,17 +125,17 @@ async def test_a_session_marked_done_during_a_full_reschedule_stays_without_remi
 async def test_blocks_written_have_their_next_two_months_kept_for_the_agenda(sched) -> None:
     # The planner works out what the agenda will show of each block it writes, so the
     # agenda asked next, for a week or for two months, expands no rule at all.
-    from notifier.plan import recurrence
+    from notifier.plan import agenda
 
     await many_blocks(sched, 12)
     edited = await add_block(sched, title="Edited", rrule="FREQ=DAILY")
     response = await sched.patch(f"/api/blocks/{edited['id']}", json={"duration_minutes": 50})
     assert response.status_code == 200, response.text
-    kept = recurrence._period_texts.cache_info()
+    kept = agenda._period_texts.cache_info()
     for days in (7, 61):
         end = (T0 + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M")
         response = await sched.get("/api/agenda", params={"from": "2026-11-23T00:00", "to": end})
         assert response.status_code == 200, response.text
         assert any(o["duration_minutes"] == 50 for o in response.json()["occurrences"])
-    assert recurrence._period_texts.cache_info().misses == kept.misses
-    assert recurrence._period_texts.cache_info().hits > kept.hits
+    assert agenda._period_texts.cache_info().misses == kept.misses
+    assert agenda._period_texts.cache_info().hits > kept.hits

@@ -20,16 +20,14 @@ from notifier.db.records import Block
 from notifier.errors import BadRequest, NotFound
 from notifier.plan import occurrences, recurrence
 from notifier.plan import prefs as prefs_mod
+from notifier.plan.agenda import AGENDA_SLICE, Listing, listing
 from notifier.plan.blocks import (
-    AGENDA_SLICE,
     MAX_AGENDA_OCCURRENCES,
     MAX_BLOCKS,
-    Listing,
     block_json,
     check_repeats,
     effective_timezone,
     find_occurrence,
-    listing,
     parse_start,
     validate_block,
 )
@@ -52,8 +50,8 @@ class _Answers:
 
 _answers: weakref.WeakKeyDictionary[Database, _Answers] = weakref.WeakKeyDictionary()
 # Kept in all: a week of 5,000 weekly blocks is ~3.5 MB. Two months of 1,000 (~6 MB) are
-# not kept: made again from the starts recurrence keeps by week, they cost less than the
-# memory they would hold.
+# not kept: made again from the session texts plan.agenda keeps by period, they cost less
+# than the memory they would hold.
 _ANSWER_BYTES = 4_000_000
 
 

@@ -16,7 +16,8 @@ from notifier.db import Database
 from notifier.errors import BadRequest
 from notifier.plan import prefs as prefs_mod
 from notifier.plan import recurrence, stats
-from notifier.plan.blocks import agenda, effective_timezone
+from notifier.plan.agenda import agenda
+from notifier.plan.blocks import effective_timezone
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 

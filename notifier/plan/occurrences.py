@@ -10,11 +10,11 @@ from notifier.clock import local_text, occurrence_key
 from notifier.db.records import Block, BlockChanges, NewReminder, OccurrenceChange
 from notifier.errors import BadRequest
 from notifier.plan import blocks, recurrence, sessions
+from notifier.plan.agenda import occurrence_json
 from notifier.plan.blocks import (
     STATUSES,
     check_duration,
     find_occurrence,
-    occurrence_json,
     parse_start,
 )
 

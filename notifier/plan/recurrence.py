@@ -5,7 +5,6 @@ from __future__ import annotations
 import calendar
 import os
 import re
-from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -16,8 +15,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
-
-from notifier.clock import iso, local_text
 
 MAX_RRULE_LENGTH = 500
 MINUTES_PER_DAY = 24 * 60
@@ -458,72 +455,9 @@ def utc_starts(
 ) -> dict[datetime, datetime]:
     """`occurrences()` as {start in UTC: local wall time}, in order; the window's bounds in UTC.
 
-    For the paths that expand thousands (the agenda, the outbox): no object per occurrence.
+    For the paths that expand thousands (the outbox, plan.agenda): no object per occurrence.
     """
     return _walk(_checked(start_local, ws, we), tz, rrule, ws, we, limit)
-
-
-def shown_starts(
-    start_local: datetime,
-    tz: ZoneInfo,
-    rrule: str | None,
-    minutes: int,
-    ws: datetime,
-    we: datetime,
-) -> list[str]:
-    """utc_starts() in order, as the agenda shows each session: one text of its start and
-    its end `minutes` later as clock.iso writes them, then its wall time as clock.local_text
-    does (split at SHOWN_END and SHOWN_LOCAL). Window(ws, we).shown() for one block."""
-    return Window(ws, we).shown(start_local, tz, rrule, minutes)
-
-
-class Window:
-    """A UTC window [ws, we) whose sessions are asked for block after block (the agenda):
-    what depends on the window alone is worked out once.
-
-    Windows up to KEPT_SPAN are answered from texts kept by four-week period (see
-    `_period_texts`): formatting an instant costs microseconds, the agenda of a week shows
-    thousands, and it is asked for again after every change to the plan.
-    """
-
-    def __init__(self, ws: datetime, we: datetime) -> None:
-        _checked(datetime.min, ws, we)
-        self.ws, self.we = ws, we
-        self.periods: range | None = None
-        if we - ws <= KEPT_SPAN:
-            # iso() texts sort as their instants do, and a shown text begins with its
-            # start's: texts are compared with these as they are.
-            self.lo, self.hi = iso(ws), iso(we)
-            last = ((we - timedelta(microseconds=1)).toordinal() - 1) // 28
-            self.periods = range((ws.toordinal() - 1) // 28, last + 1)
-
-    def shown(
-        self, start_local: datetime, tz: ZoneInfo, rrule: str | None, minutes: int
-    ) -> list[str]:
-        """shown_starts() of one block in this window."""
-        start = _checked(start_local, self.ws, self.we)
-        if rrule is not None and self.periods is not None:
-            with suppress(OverflowError):  # periods at the calendar's ends: walked below
-                return self._kept(start, tz, rrule, minutes)
-        length = timedelta(minutes=minutes)
-        found = _walk(start, tz, rrule, self.ws, self.we, None)
-        return [_shown(utc, local, length) for utc, local in found.items()]
-
-    def _kept(self, start: datetime, tz: ZoneInfo, rrule: str, minutes: int) -> list[str]:
-        assert self.periods is not None
-        shown: list[str] = []
-        lo, hi = self.lo, self.hi
-        for period in self.periods:
-            kept = _period_texts(start, tz, rrule, minutes, period)
-            if kept and lo <= kept[0] and kept[-1] < hi:
-                shown += kept  # a period inside the window: all of it
-            else:  # the texts are in time order
-                shown += kept[bisect_left(kept, lo) : bisect_left(kept, hi)]
-        return shown
-
-
-SHOWN_END = len(iso(datetime(2000, 1, 1, tzinfo=UTC)))  # every iso() text is this long
-SHOWN_LOCAL = 2 * SHOWN_END
 
 
 def _checked(start_local: datetime, ws: datetime, we: datetime) -> datetime:
@@ -533,33 +467,6 @@ def _checked(start_local: datetime, ws: datetime, we: datetime) -> datetime:
         raise ValueError("a block's start must be a naive local time")
     # dateutil drops microseconds too; keys are whole seconds (stored starts have none)
     return start_local.replace(microsecond=0) if start_local.microsecond else start_local
-
-
-def _shown(utc: datetime, local: datetime, length: timedelta) -> str:
-    return iso(utc) + iso(utc + length) + local_text(local)
-
-
-# Texts are kept for windows up to this long (the agenda's longest, two months, and the
-# days the planner prepares ahead), one entry per block rule and four-week period.
-KEPT_SPAN = timedelta(days=77)
-_PERIOD = timedelta(days=28)
-_MONDAY_ONE = datetime(1, 1, 1, tzinfo=UTC)  # 0001-01-01 was a Monday
-
-
-# More than the most a plan may hold (5,000 blocks, each over the planner's 63 days: 3 or 4
-# periods): an LRU smaller than what an agenda walks through evicts each entry just
-# before it is asked for, and nothing is ever found.
-@lru_cache(maxsize=24576)
-def _period_texts(
-    start: datetime, tz: ZoneInfo, rrule: str, minutes: int, period: int
-) -> tuple[str, ...]:
-    """The shown texts of the starts in one four-week UTC period (from a Monday; periods
-    counted from 0001-01-01). A pure function of its arguments, so it is kept: ~120 bytes a
-    session, and the agenda of a week is then one or two look-ups a block."""
-    monday = _MONDAY_ONE + period * _PERIOD
-    found = _walk(start, tz, rrule, monday, monday + _PERIOD, None)
-    length = timedelta(minutes=minutes)
-    return tuple(_shown(utc, local, length) for utc, local in found.items())
 
 
 def _walk(

@@ -14,7 +14,7 @@ otherwise have its cancelled reminder put back by that recomputing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +23,7 @@ from notifier.db import Database
 from notifier.db.records import Block, BlockChanges
 from notifier.plan import occurrences
 from notifier.plan import prefs as prefs_mod
-from notifier.plan.blocks import prepare
+from notifier.plan.agenda import prepare
 from notifier.plan.prefs import Prefs
 from notifier.schedule.scheduler import Scheduler
 
@@ -62,12 +62,11 @@ class Planner:
                 await self.scheduler.reschedule(now, block_id)
         self.scheduler.wake()
 
-    def _prepare(self, blocks: Iterable[Block]) -> None:
-        """Work out now what the next agenda shows of blocks just written, while they are
-        at hand (well under a millisecond a block): see plan.blocks.prepare."""
+    def _prepare(self, block: Block) -> None:
+        """Work out now what the next agenda shows of a block just written, while it is at
+        hand (well under a millisecond): see plan.agenda.prepare."""
         since = self.clock.now() - timedelta(days=1)  # all of today, anywhere
-        for block in blocks:
-            prepare(block, since, since + AHEAD)
+        prepare(block, since, since + AHEAD)
 
     # -- blocks ---------------------------------------------------------------
 
@@ -75,7 +74,7 @@ class Planner:
         async with self._lock:
             block = await self.db.add_block(fields, self.clock.now(), max_blocks=max_blocks)
             await self._follow([block.id])
-            self._prepare([block])
+            self._prepare(block)
         return block
 
     async def update_block(self, block_id: int, fields: BlockChanges) -> Block | None:
@@ -83,7 +82,7 @@ class Planner:
             block = await self.db.update_block(block_id, fields, self.clock.now())
             if block is not None:
                 await self._follow([block_id])
-                self._prepare([block])
+                self._prepare(block)
         return block
 
     async def delete_block(self, block_id: int) -> bool:

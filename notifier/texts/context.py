@@ -11,7 +11,8 @@ from notifier.clock import from_iso, occurrence_key
 from notifier.db import Database
 from notifier.db.records import Block, Reminder
 from notifier.plan import recurrence
-from notifier.plan.blocks import agenda, effective_timezone, session_start
+from notifier.plan.agenda import agenda
+from notifier.plan.blocks import effective_timezone, session_start
 from notifier.plan.prefs import Prefs
 from notifier.texts.fallback import fallback_text
 from notifier.texts.message import BODY_MAX, MessageContext, Source, Text, clip

@@ -30,7 +30,8 @@ from notifier.db.records import Block, Reminder
 from notifier.errors import BadRequest, ConfigError, NotFound
 from notifier.plan import prefs as prefs_mod
 from notifier.plan import recurrence
-from notifier.plan.blocks import agenda, effective_timezone, reminded
+from notifier.plan.agenda import agenda
+from notifier.plan.blocks import effective_timezone, reminded
 from notifier.texts import api_key as llm_key
 from notifier.texts.claude import Composer
 from notifier.texts.context import About, context_for
