@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import logging
 import signal
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from notifier.serve.lan_listener import LanHttps
 
 SWITCH_SECONDS = 0.0005  # how long a thread waiting for the GIL waits at most
+MAPPED_BYTES = 256 * 1024  # buffers this big or bigger get memory of their own (glibc)
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,24 @@ EXIT_OK = 0
 EXIT_ERROR = 1  # failed while running
 EXIT_STARTUP = 2  # could not start: the reason is on stderr (and in the log if there is one)
 EXIT_ALREADY_RUNNING = 3
+
+
+def _map_big_buffers() -> None:
+    """With glibc, give every buffer of MAPPED_BYTES or more its own mapping, returned to
+    the system when freed. An agenda of two months is a 6 MB text, copied a few times on
+    its way out; glibc otherwise raises this threshold after the first such buffer is
+    freed, and later ones stay in the heap as free memory it keeps (server RSS rose by
+    ~13 MB after a few two-month agendas of 1,000 blocks, ~6 MB with this)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, MAPPED_BYTES)
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt): nothing to tune
+        return
+
+
+_M_MMAP_THRESHOLD = -3  # glibc's malloc.h
 
 
 def serve(config: Config, *, open_browser: bool = True) -> int:
@@ -142,6 +162,7 @@ async def _serve(
         # long work runs here in slices (a reschedule) they got it only when Python forced
         # a switch, every 5 ms by default: a request waited that long several times over.
         sys.setswitchinterval(SWITCH_SECONDS)
+        _map_big_buffers()
         on_screen = interactive()
         if not (on_screen or open_browser):
             say("Sign a browser in with `notifier login`.")
