@@ -9,8 +9,8 @@ only device, and through the HTTP API:
     prints the create latency p50/p99 (the 20 one-off blocks below make N; 5,000 is the cap,
     and at N=5,000 one more block is refused with 409);
   - asks the agenda for one week and for two months: the first call after the blocks were
-    made is the one the targets are for (no answer kept yet; what it reads is what the
-    planner worked out of each block's coming weeks as the block was written); the
+    made is the one the targets are for (no answer kept yet: it is joined from the items
+    the database keeps of each block's coming weeks, made as the block was written); the
     repeats (p50, max) are answered from the kept answer and printed beside it;
   - plans 20 one-off reminders due amid them and prints their lateness (due -> the push
     service accepted the push) p50/p99;
@@ -274,7 +274,7 @@ def run_history(n: int, stub: StubPushService) -> None:
         print(
             f"  {'create a block p50 / p99':<46} {statistics.median(took):.1f} / {percentile(took, 0.99):.1f} ms"
         )
-        # The first call makes the answer from each block's kept starts (see the docstring);
+        # The first call joins the answer from each block's kept items (see the docstring);
         # the repeats are answered from the kept answer until the plan changes. The target
         # is for the first one.
         first, *week = agenda(server, today, 7, 11)

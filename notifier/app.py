@@ -81,6 +81,8 @@ def create_app(
         await composing.start()
         stack.push_async_callback(composing.close)
         scheduler.on_wake.append(composing.wake)
+        planner = Planner(db, scheduler, app_clock)
+        stack.push_async_callback(planner.stop)
         app.state.update(
             config=config,
             db=db,
@@ -88,7 +90,7 @@ def create_app(
             sender=sender,
             action_tokens=tokens,
             scheduler=scheduler,
-            planner=Planner(db, scheduler, app_clock),
+            planner=planner,
             clock=app_clock,
             composing=composing,
         )

@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -76,6 +77,9 @@ async def test_backup_while_sending_then_restore_keeps_blocks_settings_devices_a
         before_settings = (await api.get("/api/settings")).json()
         before_devices = (await api.get("/api/devices")).json()
         before_changes = await api.db.occurrence_changes()
+        week = {"from": "2026-11-23T00:00", "to": "2026-11-30T00:00"}
+        before_agenda = (await api.get("/api/agenda", params=week)).json()
+        assert len(before_agenda["occurrences"]) == 6
 
         sending = asyncio.Event()
 
@@ -111,6 +115,12 @@ async def test_backup_while_sending_then_restore_keeps_blocks_settings_devices_a
         names = set(zf.namelist())
     assert {DB_NAME, MANIFEST, "files/vapid_private.pem", "files/action_secret"} <= names
     assert not any("lock" in n or "instance.json" in n or n.startswith("files/logs") for n in names)
+    with zipfile.ZipFile(archive) as zf:  # the agenda's kept items are left out: made again
+        (tmp_path / "archived.sqlite3").write_bytes(zf.read(DB_NAME))
+    archived = sqlite3.connect(tmp_path / "archived.sqlite3")
+    assert archived.execute("SELECT count(*) FROM agenda_items").fetchone() == (0,)
+    assert archived.execute("SELECT count(*) FROM blocks").fetchone() == (6,)
+    archived.close()
     # The API hands out the same kind of archive.
     async with make_api(run_scheduler=False) as api:
         # A paired phone's token may not carry the keys away; the computer's own may.
@@ -147,6 +157,7 @@ async def test_backup_while_sending_then_restore_keeps_blocks_settings_devices_a
         devices = {same(d) for d in (await api.get("/api/devices")).json()}
         assert {same(d) for d in before_devices} < devices  # plus this test's own token
         assert await api.db.occurrence_changes() == before_changes
+        assert (await api.get("/api/agenda", params=week)).json() == before_agenda
         assert (await api.client.get("/api/push/vapid-public-key")).json()["key"] == vapid_key
         # The phone's subscription still works: the push service checks the same VAPID key.
         count = len(wpt.messages(phone))

@@ -122,20 +122,33 @@ async def test_a_session_marked_done_during_a_full_reschedule_stays_without_remi
     assert [log[k]["status"] for k in keys] == ["cancelled", "cancelled"]
 
 
-async def test_blocks_written_have_their_next_two_months_kept_for_the_agenda(sched) -> None:
-    # The planner works out what the agenda will show of each block it writes, so the
-    # agenda asked next, for a week or for two months, expands no rule at all.
+async def test_blocks_written_have_their_items_kept_for_the_agenda(sched, monkeypatch) -> None:
+    # The planner makes the kept items of each block it writes (plan.agenda.keep), so the
+    # agenda asked next, for a week or for two months, is joined from them: no rule is
+    # expanded, and it is what the rules make.
+    from notifier.api import blocks as api_blocks
     from notifier.plan import agenda
 
     await many_blocks(sched, 12)
     edited = await add_block(sched, title="Edited", rrule="FREQ=DAILY")
     response = await sched.patch(f"/api/blocks/{edited['id']}", json={"duration_minutes": 50})
     assert response.status_code == 200, response.text
-    kept = agenda._period_texts.cache_info()
-    for days in (7, 61):
-        end = (T0 + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M")
-        response = await sched.get("/api/agenda", params={"from": "2026-11-23T00:00", "to": end})
+    windows = [(T0, T0 + timedelta(days=days)) for days in (7, 61)]
+    made = [",".join((await agenda.listing(sched.db, *w)).json_items()) for w in windows]
+
+    async def expanding(*args, **kwargs):
+        raise AssertionError("the agenda expanded the rules")
+
+    monkeypatch.setattr(api_blocks, "listing", expanding)
+    for (_, hi), text in zip(windows, made, strict=True):
+        params = {
+            "from": "2026-11-23T09:00",
+            "to": (hi + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        }
+        response = await sched.get("/api/agenda", params=params)
         assert response.status_code == 200, response.text
+        assert (
+            response.content
+            == b'{"timezone":"Europe/Berlin","occurrences":[' + text.encode() + b"]}"
+        )
         assert any(o["duration_minutes"] == 50 for o in response.json()["occurrences"])
-    assert agenda._period_texts.cache_info().misses == kept.misses
-    assert agenda._period_texts.cache_info().hits > kept.hits

@@ -20,7 +20,7 @@ from notifier.db.records import Block
 from notifier.errors import BadRequest, NotFound
 from notifier.plan import occurrences, recurrence
 from notifier.plan import prefs as prefs_mod
-from notifier.plan.agenda import AGENDA_SLICE, Listing, listing
+from notifier.plan.agenda import AGENDA_SLICE, Listing, kept_json, listing
 from notifier.plan.blocks import (
     MAX_AGENDA_OCCURRENCES,
     MAX_BLOCKS,
@@ -55,9 +55,14 @@ _answers: weakref.WeakKeyDictionary[Database, _Answers] = weakref.WeakKeyDiction
 _ANSWER_BYTES = 4_000_000
 
 
-async def _agenda_answer(db: Database, tz_name: str, lo: datetime, hi: datetime) -> bytes:
+async def _agenda_answer(planner: Planner, tz_name: str, lo: datetime, hi: datetime) -> bytes:
     """The agenda's JSON, kept until the plan changes: the PWA asks for the same weeks
-    again and again, and a kept answer costs one query instead of expanding every block."""
+    again and again, and a kept answer costs one query instead of expanding every block.
+
+    A window of the weeks around now is joined from the items the database keeps (see
+    plan.agenda.kept_json); any other is made from the rules.
+    """
+    db = planner.db
     version = await db.plan_version()  # read first: a change meanwhile is never kept as new
     kept = _answers.setdefault(db, _Answers())
     if kept.version != version:
@@ -66,7 +71,12 @@ async def _agenda_answer(db: Database, tz_name: str, lo: datetime, hi: datetime)
     if (body := kept.by_window.get(key)) is not None:
         kept.by_window.move_to_end(key)
         return body
-    body = await _encoded(tz_name, await listing(db, lo, hi, MAX_AGENDA_OCCURRENCES))
+    await planner.keep_agenda()
+    items = await kept_json(db, lo, hi, MAX_AGENDA_OCCURRENCES)
+    if items is not None:
+        body = b"".join((_head(tz_name), items, b"]}"))
+    else:
+        body = await _encoded(tz_name, await listing(db, lo, hi, MAX_AGENDA_OCCURRENCES))
     if len(body) <= _ANSWER_BYTES:
         kept.by_window[key] = body
         while sum(map(len, kept.by_window.values())) > _ANSWER_BYTES:
@@ -88,8 +98,11 @@ async def _encoded(tz_name: str, sessions: Listing) -> bytes:
             await slicer.pause()
     if page:
         pages.append(",".join(page).encode())
-    head = b'{"timezone":' + msgspec.json.encode(tz_name) + b',"occurrences":['
-    return b"".join((head, b",".join(pages), b"]}"))
+    return b"".join((_head(tz_name), b",".join(pages), b"]}"))
+
+
+def _head(tz_name: str) -> bytes:
+    return b'{"timezone":' + msgspec.json.encode(tz_name) + b',"occurrences":['
 
 
 _PAGE = 500
@@ -281,6 +294,7 @@ class BlocksController(Controller):
         self,
         db: Injected[Database],
         clock: Injected[Clock],
+        planner: Injected[Planner],
         start: Annotated[str | None, QueryParameter(name="from")] = None,
         end: Annotated[str | None, QueryParameter(name="to")] = None,
     ) -> Response[bytes]:
@@ -298,7 +312,7 @@ class BlocksController(Controller):
             raise BadRequest("to: must be after from")
         if hi - lo > timedelta(days=MAX_AGENDA_DAYS):
             raise BadRequest(f"to: the range may span at most {MAX_AGENDA_DAYS} days")
-        return Response(await _agenda_answer(db, tz_name, lo, hi), media_type=MediaType.JSON)
+        return Response(await _agenda_answer(planner, tz_name, lo, hi), media_type=MediaType.JSON)
 
     @post("/blocks/{block_id:int}/occurrences/{key:str}", status_code=200)
     async def act(

@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from notifier.config import Config
 from notifier.db.actions import ActionUseQueries
+from notifier.db.agenda import AgendaItemQueries
 from notifier.db.blocks import BlockQueries
 from notifier.db.core import CoreDB
 from notifier.db.idempotency import IdempotencyQueries
@@ -22,6 +23,7 @@ class Database(
     SettingsQueries,
     IdempotencyQueries,
     BlockQueries,
+    AgendaItemQueries,
     ReminderQueries,
     PairingQueries,
     ActionUseQueries,

@@ -133,6 +133,7 @@ def _snapshot(db_path: Path, target: Path) -> int:
             dst = sqlite3.connect(target)
             try:
                 src.backup(dst)
+                _drop_kept_agenda(dst)
                 # One self-contained file: no -wal beside it in the archive.
                 dst.execute("PRAGMA journal_mode = DELETE")
                 version = int(dst.execute("PRAGMA user_version").fetchone()[0])
@@ -144,6 +145,20 @@ def _snapshot(db_path: Path, target: Path) -> int:
         raise BackupError(f"Cannot read the database {db_path}: {exc}.") from None
     os.chmod(target, 0o600)
     return version
+
+
+def _drop_kept_agenda(conn: sqlite3.Connection) -> None:
+    """Leave out the agenda's kept items (tens of MB with thousands of blocks): they are
+    made from the blocks again after a restore (see plan.agenda.keep)."""
+    kept = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'agenda_items'"
+    ).fetchone()
+    if kept is not None:
+        with conn:
+            conn.execute("DELETE FROM agenda_items")
+            conn.execute("DELETE FROM agenda_span")
+            conn.execute("DELETE FROM agenda_stale")
+        conn.execute("VACUUM")
 
 
 def _data_files(data_dir: Path) -> Iterator[tuple[str, Path]]:

@@ -32,7 +32,7 @@ def _naive(dt: datetime, delta: timedelta) -> str:
     return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
 
 
-def _block(row: sqlite3.Row) -> Block:
+def block_record(row: sqlite3.Row) -> Block:
     """The record of a row, made once per version of the row: the agenda reads every block
     it shows each time it is asked, and a Block is immutable, so one made on insert or an
     earlier read is as good as new (~20 microseconds a block saved)."""
@@ -79,7 +79,7 @@ def _state(row: sqlite3.Row) -> OccurrenceState:
     )
 
 
-def _change(row: sqlite3.Row) -> OccurrenceChange:
+def change_record(row: sqlite3.Row) -> OccurrenceChange:
     return OccurrenceChange(
         block_id=row["block_id"],
         key=row["occurrence_key"],
@@ -117,7 +117,7 @@ class BlockQueries(CoreDB):
 
     async def block(self, block_id: int) -> Block | None:
         row = await self._fetchone("SELECT * FROM blocks WHERE id = ?", (block_id,))
-        return _block(row) if row is not None else None
+        return block_record(row) if row is not None else None
 
     async def block_titles(self, block_ids: list[int]) -> dict[int, str]:
         """Titles of these blocks (deleted ones are absent)."""
@@ -133,7 +133,8 @@ class BlockQueries(CoreDB):
             found = await self.block(block_id)
             return [found] if found is not None else []
         return [
-            _block(r) for r in await self._fetchall("SELECT * FROM blocks ORDER BY start_local, id")
+            block_record(r)
+            for r in await self._fetchall("SELECT * FROM blocks ORDER BY start_local, id")
         ]
 
     async def blocks_near(
@@ -151,10 +152,10 @@ class BlockQueries(CoreDB):
             (hi, lo, lo, hi, lo, hi),
         )
         if slicer is None:
-            return [_block(r) for r in rows]
+            return [block_record(r) for r in rows]
         blocks = []
         for r in rows:
-            blocks.append(_block(r))
+            blocks.append(block_record(r))
             await slicer.pause()
         return blocks
 
@@ -208,7 +209,7 @@ class BlockQueries(CoreDB):
             "OR (added AND original_local BETWEEN ? AND ?))",
             (hi, lo, lo, hi, lo, hi),
         )
-        return [_change(r) for r in rows]
+        return [change_record(r) for r in rows]
 
     async def occurrence_state(self, block_id: int, start: datetime) -> OccurrenceState | None:
         row = await self._fetchone(
@@ -266,7 +267,7 @@ class BlockQueries(CoreDB):
             rows = await self._fetchall(
                 f"SELECT * FROM occurrence_changes WHERE block_id IN ({marks})", block_ids
             )
-        return [_change(r) for r in rows]
+        return [change_record(r) for r in rows]
 
     async def set_occurrence_change(
         self, block_id: int, occurrence_key: str, change: Mapping[str, Any] | None, now: datetime
@@ -357,7 +358,7 @@ async def _insert_block(conn: aiosqlite.Connection, fields: BlockChanges, now: d
     )
     row = await cur.fetchone()
     assert row is not None
-    return _block(row)
+    return block_record(row)
 
 
 async def _update_block(
@@ -369,7 +370,7 @@ async def _update_block(
         (*cols.values(), iso(now), block_id),
     )
     row = await cur.fetchone()
-    return _block(row) if row is not None else None
+    return block_record(row) if row is not None else None
 
 
 async def _insert_changes(

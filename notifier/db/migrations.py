@@ -230,6 +230,59 @@ async def m008_missed_count(db: aiosqlite.Connection) -> None:
     )
 
 
+async def m009_agenda_items(db: aiosqlite.Connection) -> None:
+    """The agenda's items kept as JSON text for the weeks around now (plan/agenda.py).
+
+    An item depends on its block and the block's one-session changes only (its state is
+    joined when it is read), so triggers drop a block's items and mark it stale whenever
+    either changes, from this process or another: kept items are never out of date.
+    """
+    await db.execute(
+        """CREATE TABLE agenda_items (
+            start_utc TEXT NOT NULL,          -- as clock.iso writes it: sorts as the instants do
+            block_id INTEGER NOT NULL REFERENCES blocks(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,             -- the item's place among its block's at one start
+            occurrence_key TEXT NOT NULL,     -- whose occurrence_state the item shows
+            item TEXT NOT NULL,               -- the item's JSON, without state
+            state_at INTEGER NOT NULL,        -- where its status text begins
+            state_end INTEGER NOT NULL,       -- where the text after its snoozed_until begins
+            fixed_status TEXT,                -- a status no state changes (cancelled)
+            PRIMARY KEY (start_utc, block_id, seq)
+        ) WITHOUT ROWID"""
+    )
+    await db.execute("CREATE INDEX agenda_items_by_block ON agenda_items (block_id)")
+    await db.execute(
+        """CREATE TABLE agenda_span (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            start_utc TEXT NOT NULL,          -- the items of every block starting in
+            end_utc TEXT NOT NULL             -- [start_utc, end_utc) are kept, but the stale's
+        )"""
+    )
+    await db.execute("CREATE TABLE agenda_stale (block_id INTEGER PRIMARY KEY)")
+    stale = (
+        "DELETE FROM agenda_items WHERE block_id = {row}.block_id; "
+        "INSERT OR IGNORE INTO agenda_stale (block_id) VALUES ({row}.block_id);"
+    )
+    await db.execute(
+        "CREATE TRIGGER blocks_insert_agenda AFTER INSERT ON blocks BEGIN "
+        "INSERT OR IGNORE INTO agenda_stale (block_id) VALUES (NEW.id); END"
+    )
+    await db.execute(
+        "CREATE TRIGGER blocks_update_agenda AFTER UPDATE ON blocks BEGIN "
+        "DELETE FROM agenda_items WHERE block_id = OLD.id; "
+        "INSERT OR IGNORE INTO agenda_stale (block_id) VALUES (NEW.id); END"
+    )
+    await db.execute(
+        "CREATE TRIGGER blocks_delete_agenda AFTER DELETE ON blocks BEGIN "
+        "DELETE FROM agenda_stale WHERE block_id = OLD.id; END"
+    )
+    for event, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+        await db.execute(
+            f"CREATE TRIGGER occurrence_changes_{event.lower()}_agenda AFTER {event} "
+            f"ON occurrence_changes BEGIN {stale.format(row=row)} END"
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_scheduling,
@@ -239,6 +292,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m006_quiet_hours,
     m007_action_uses,
     m008_missed_count,
+    m009_agenda_items,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

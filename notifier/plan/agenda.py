@@ -1,10 +1,12 @@
 """The agenda: the sessions of a window with their state, as items and as JSON text.
 
-Making an answer costs look-ups, not expansion: each repeating block's sessions are kept
-by four-week UTC period as ready texts (`Window`, `_period_texts`); the planner works out
-what the next agenda shows of every block it writes (`prepare`); sessions are sorted as
+The agenda of the weeks around now is joined from items kept in the database as JSON
+text (`keep`, `kept_json`; see the end of this module). Any other window is made from the
+rules at the cost of look-ups, not expansion: each repeating block's sessions are kept by
+four-week UTC period as ready texts (`Window`, `_period_texts`); sessions are sorted as
 (start text, block) and become items only when asked (`Listing`), and the API writes a
-rule start's item as JSON text straight from the block's parts.
+rule start's item as JSON text straight from the block's parts (the kept items are made
+by the same code).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import msgspec
 
 from notifier.clock import iso, iso_key, local_text
 from notifier.db import Database
+from notifier.db.agenda import ItemRow
 from notifier.db.records import Block, OccurrenceChange, OccurrenceState
 from notifier.errors import TooManyOccurrences
 from notifier.plan import recurrence, sessions
@@ -34,16 +37,16 @@ class Window:
     what depends on the window alone is worked out once.
 
     Windows up to KEPT_SPAN are answered from texts kept by four-week period (see
-    `_period_texts`): formatting an instant costs microseconds, the agenda of a week shows
-    thousands, and it is asked for again after every change to the plan.
+    `_period_texts`) unless `keep` is false: the agenda of a window the kept items do not
+    cover (the past, further ahead) is often asked again, page after page.
     """
 
-    def __init__(self, ws: datetime, we: datetime) -> None:
+    def __init__(self, ws: datetime, we: datetime, *, keep: bool = True) -> None:
         if ws.tzinfo is not UTC or we.tzinfo is not UTC:
             raise ValueError("a Window is in UTC")
         self.ws, self.we = ws, we
         self.periods: range | None = None
-        if we - ws <= KEPT_SPAN:
+        if keep and we - ws <= KEPT_SPAN:
             # iso() texts sort as their instants do, and a shown text begins with its
             # start's: texts are compared with these as they are.
             self.lo, self.hi = iso(ws), iso(we)
@@ -89,14 +92,14 @@ def _texts(
     return [iso(utc) + iso(utc + length) + local_text(local) for utc, local in found.items()]
 
 
-# Texts are kept for windows up to this long (the agenda's longest, two months, and the
-# days the planner prepares ahead), one entry per block rule and four-week period.
+# Texts are kept for windows up to this long (the agenda's longest, two months, with
+# margins), one entry per block rule and four-week period.
 KEPT_SPAN = timedelta(days=77)
 _PERIOD = timedelta(days=28)
 _MONDAY_ONE = datetime(1, 1, 1, tzinfo=UTC)  # 0001-01-01 was a Monday
 
 
-# More than the most a plan may hold (5,000 blocks, each over the planner's 63 days: 3 or 4
+# More than the most a plan may hold (5,000 blocks, each over a two-month window: 3 or 4
 # periods): an LRU smaller than what an agenda walks through evicts each entry just
 # before it is asked for, and nothing is ever found.
 @lru_cache(maxsize=24576)
@@ -209,17 +212,6 @@ def _fields(
     }
 
 
-def prepare(block: Block, start: datetime, end: datetime) -> None:
-    """Work out what an agenda of [start, end) will show of `block` and keep it: its
-    sessions' texts (kept by period, see Window), its repeat words and JSON parts.
-    The planner calls this for each block it writes, so the agenda asked next reads kept
-    texts instead of expanding every rule of the plan at once."""
-    if block.rrule is not None:  # a one-off block's one session is not kept: it is cheap
-        window = Window(start.astimezone(UTC), end.astimezone(UTC))
-        window.shown(block.start_local, block.tz, block.rrule, block.duration_minutes)
-    _json_parts(block, repeat_text(block))
-
-
 @lru_cache(maxsize=8192)  # a block's are the same in every answer until it changes
 def _json_parts(block: Block, words: str) -> tuple[int, str, str]:
     """The JSON of an item of `block` around its session's texts (see Listing.json_items)."""
@@ -322,13 +314,15 @@ def _expanding(
     start: datetime,
     end: datetime,
     limit: int | None,
+    *,
+    keep: bool = True,
 ) -> Iterator[None]:
     """expand()'s work into `listing`, one block per step: the agenda gives the loop a turn
     between steps, so thousands of blocks never hold it for long."""
     by_start = {(s.block_id, s.start): s for s in states}
     grouped = by_block(changes)
     ws, we = start.astimezone(UTC), end.astimezone(UTC)
-    window = Window(ws, we)
+    window = Window(ws, we, keep=keep)
     blocks, entries = listing.blocks, listing.entries
     # A rule gives a block at most one start a local date, and a UTC window touches at most
     # two dates more than it spans days: when even that many fit, nothing needs reckoning.
@@ -396,5 +390,95 @@ async def listing(
 async def agenda(
     db: Database, start: datetime, end: datetime, limit: int | None = None
 ) -> list[dict[str, Any]]:
-    """The agenda of [start, end): its sessions' items, with their state, in time order."""
+    """The agenda of [start, end): its sessions' items, with their state, in time order
+    (from the kept items when they cover it: a reminder's day for its text, the next block)."""
+    kept = await kept_json(db, start, end, _NO_LIMIT if limit is None else limit)
+    if kept is not None:
+        items: list[dict[str, Any]] = msgspec.json.decode(b"[" + kept + b"]")
+        return items
     return list(await listing(db, start, end, limit))
+
+
+_NO_LIMIT = 10**9
+
+
+# -- kept items ------------------------------------------------------------------------
+# The agenda of the weeks around now, asked after every change to the plan, is read from
+# items kept in the database as JSON text (db/agenda.py): a week of 5,000 blocks is then
+# one query that joins 10,000 kept texts, instead of Python work for each session. A
+# block's items are made when it is written (triggers mark it stale) and the span moves
+# on once a week, when every block's are made again in the background.
+
+KEPT_WEEKS = 11  # from the Monday before yesterday: always more than two months ahead
+_STATUS = ',"status":"'
+_AFTER_SNOOZED = ',"url":"'
+
+
+def kept_span(now: datetime) -> tuple[datetime, datetime]:
+    """The UTC window whose items are kept at `now`: from the Monday (UTC) of the week of
+    two days ago, KEPT_WEEKS weeks; every agenda from yesterday on up to two months is in it."""
+    day = (now.astimezone(UTC) - timedelta(days=2)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    monday = day - timedelta(days=day.weekday())
+    return monday, monday + timedelta(weeks=KEPT_WEEKS)
+
+
+def item_rows(
+    block: Block, changes: list[OccurrenceChange], start: datetime, end: datetime
+) -> list[ItemRow]:
+    """The kept items of `block` in [start, end): each session's item as the agenda's JSON
+    text with no state, and where its state goes (see db.agenda)."""
+    listing = Listing([block], [])
+    for _ in _expanding(listing, [], changes, start, end, None, keep=False):
+        pass
+    rows: list[ItemRow] = []
+    for seq, ((start_text, _, made), text) in enumerate(
+        zip(listing.entries, listing.json_items(), strict=True)
+    ):
+        if isinstance(made, dict):
+            key, fixed = made["key"], made["status"] if made["status"] != "planned" else None
+        else:
+            key, fixed = iso_key(start_text), None
+        at = text.rindex(_STATUS) + len(_STATUS)
+        rows.append((start_text, seq, key, text, at, text.rindex(_AFTER_SNOOZED), fixed))
+    return rows
+
+
+KEEP_BATCH = 25  # blocks made and kept in one transaction (a few milliseconds)
+KEEP_AT_ONCE = 64  # more stale blocks than this are made in the background
+
+
+async def keep(db: Database, now: datetime, most: int | None = None) -> bool:
+    """Make the kept items of the stale blocks (of every block when the span moves on).
+    With `most`, nothing is made when more than that many are stale; True when none is
+    stale any more."""
+    span = kept_span(now)
+    if await db.agenda_span() != span:
+        if most is not None:
+            return False
+        await db.start_agenda_span(*span)
+    if most is not None and len(await db.stale_agenda_blocks(most + 1)) > most:
+        return False
+    slicer = Slicer()
+
+    def make(block: Block, changes: list[OccurrenceChange]) -> list[ItemRow]:
+        return item_rows(block, changes, *span)
+
+    while stale := await db.stale_agenda_blocks(KEEP_BATCH):
+        await db.keep_agenda_items(stale, make)
+        await slicer.pause()
+    return True
+
+
+async def kept_json(db: Database, start: datetime, end: datetime, limit: int) -> bytes | None:
+    """The items of the agenda of [start, end) as JSON texts joined by commas (UTF-8), from the
+    kept items; None when they do not cover it (the caller makes it from the rules).
+    More than `limit` sessions is TooManyOccurrences."""
+    found = await db.kept_agenda_json(start, end, limit)
+    if found is None:
+        return None
+    count, text = found
+    if count > limit:
+        raise _too_many(limit)
+    return text

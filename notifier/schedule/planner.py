@@ -14,16 +14,16 @@ otherwise have its cancelled reminder put back by that recomputing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Collection, Mapping
-from datetime import timedelta
 from typing import Any
 
 from notifier.clock import Clock
 from notifier.db import Database
 from notifier.db.records import Block, BlockChanges
-from notifier.plan import occurrences
+from notifier.plan import agenda, occurrences
 from notifier.plan import prefs as prefs_mod
-from notifier.plan.agenda import prepare
 from notifier.plan.prefs import Prefs
 from notifier.schedule.scheduler import Scheduler
 
@@ -39,8 +39,7 @@ SCHEDULING = frozenset(
     }
 )
 
-# What _prepare works out: the agenda's longest window, two months, from today.
-AHEAD = timedelta(days=63)
+log = logging.getLogger(__name__)
 
 
 class Planner:
@@ -51,6 +50,7 @@ class Planner:
         self.scheduler = scheduler
         self.clock = clock
         self._lock = asyncio.Lock()  # one change (write and recompute) at a time
+        self._keeping: asyncio.Task[None] | None = None
 
     async def _follow(self, block_ids: Collection[int] | None) -> None:
         """Recompute the reminders of `block_ids` (None: of every block), then wake the loop."""
@@ -61,12 +61,31 @@ class Planner:
             for block_id in block_ids:
                 await self.scheduler.reschedule(now, block_id)
         self.scheduler.wake()
+        await self.keep_agenda()
 
-    def _prepare(self, block: Block) -> None:
-        """Work out now what the next agenda shows of a block just written, while it is at
-        hand (well under a millisecond): see plan.agenda.prepare."""
-        since = self.clock.now() - timedelta(days=1)  # all of today, anywhere
-        prepare(block, since, since + AHEAD)
+    # -- the agenda's kept items ----------------------------------------------
+
+    async def keep_agenda(self) -> None:
+        """Make the agenda's kept items of what changed (plan.agenda.keep): at once when a
+        write left a few blocks stale (well under a millisecond each), in the background
+        when many are (a time zone change, the span's weekly move, a first start)."""
+        if self._keeping is not None and not self._keeping.done():
+            return  # it takes the new ones too: it stops only when none is stale
+        if not await agenda.keep(self.db, self.clock.now(), agenda.KEEP_AT_ONCE):
+            self._keeping = asyncio.create_task(self._keep_all(), name="agenda items")
+
+    async def _keep_all(self) -> None:
+        try:
+            await agenda.keep(self.db, self.clock.now())
+        except Exception:  # the agenda is then made from the rules; the next write retries
+            log.exception("could not keep the agenda's items")
+
+    async def stop(self) -> None:
+        """Stop the background keeping, if any (the app is closing)."""
+        if self._keeping is not None:
+            self._keeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeping
 
     # -- blocks ---------------------------------------------------------------
 
@@ -74,7 +93,6 @@ class Planner:
         async with self._lock:
             block = await self.db.add_block(fields, self.clock.now(), max_blocks=max_blocks)
             await self._follow([block.id])
-            self._prepare(block)
         return block
 
     async def update_block(self, block_id: int, fields: BlockChanges) -> Block | None:
@@ -82,7 +100,6 @@ class Planner:
             block = await self.db.update_block(block_id, fields, self.clock.now())
             if block is not None:
                 await self._follow([block_id])
-                self._prepare(block)
         return block
 
     async def delete_block(self, block_id: int) -> bool:
