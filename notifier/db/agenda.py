@@ -89,9 +89,7 @@ class AgendaItemQueries(CoreDB):
         [start, end), in time order, from the kept items; None unless the kept span covers
         the window and no block is stale. Past `limit` sessions the text is not made."""
         lo, hi = iso(start), iso(end)
-        # One snapshot for all three reads; the write lock only keeps this process's
-        # writers from running statements inside it.
-        async with self.transaction() as conn:
+        async with self.snapshot() as conn:  # one state of the database for both reads
             async with conn.execute(
                 "SELECT EXISTS (SELECT 1 FROM agenda_span WHERE start_utc <= ? AND ? <= end_utc) "
                 "AND NOT EXISTS (SELECT 1 FROM agenda_stale), "

@@ -105,6 +105,19 @@ class CoreDB:
                 raise
             await self.conn.execute("COMMIT")
 
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Reads that must see one state of the database, in a read transaction (it takes
+        no write lock in SQLite, so writers in other processes neither wait for it nor it
+        for them). The lock keeps this process's writers from running statements inside."""
+        async with self._write_lock:
+            await self.conn.execute("BEGIN")
+            try:
+                yield self.conn
+            finally:
+                if self.conn.in_transaction:
+                    await self.conn.execute("COMMIT")
+
     async def write(self, sql: str, params: Iterable[Any] = ()) -> int:
         """One statement in its own write transaction; returns the number of rows it changed."""
         async with self.transaction() as conn:

@@ -2,18 +2,15 @@
 
 The agenda of the weeks around now is joined from items kept in the database as JSON
 text (`keep`, `kept_json`; see the end of this module). Any other window is made from the
-rules at the cost of look-ups, not expansion: each repeating block's sessions are kept by
-four-week UTC period as ready texts (`Window`, `_period_texts`); sessions are sorted as
-(start text, block) and become items only when asked (`Listing`), and the API writes a
-rule start's item as JSON text straight from the block's parts (the kept items are made
-by the same code).
+rules (`Window`, expanding near the window only): sessions are sorted as (start text,
+block) and become items only when asked (`Listing`), and the API writes a rule start's
+item as JSON text straight from the block's parts (the kept items are made by the same
+code).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Iterator
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from operator import attrgetter, itemgetter
@@ -33,25 +30,12 @@ from notifier.slices import Slicer
 
 
 class Window:
-    """A UTC window [ws, we) whose sessions are asked for block after block (the agenda):
-    what depends on the window alone is worked out once.
+    """A UTC window [ws, we) whose sessions are asked for block after block (the agenda)."""
 
-    Windows up to KEPT_SPAN are answered from texts kept by four-week period (see
-    `_period_texts`) unless `keep` is false: the agenda of a window the kept items do not
-    cover (the past, further ahead) is often asked again, page after page.
-    """
-
-    def __init__(self, ws: datetime, we: datetime, *, keep: bool = True) -> None:
+    def __init__(self, ws: datetime, we: datetime) -> None:
         if ws.tzinfo is not UTC or we.tzinfo is not UTC:
             raise ValueError("a Window is in UTC")
         self.ws, self.we = ws, we
-        self.periods: range | None = None
-        if keep and we - ws <= KEPT_SPAN:
-            # iso() texts sort as their instants do, and a shown text begins with its
-            # start's: texts are compared with these as they are.
-            self.lo, self.hi = iso(ws), iso(we)
-            last = ((we - timedelta(microseconds=1)).toordinal() - 1) // 28
-            self.periods = range((ws.toordinal() - 1) // 28, last + 1)
 
     def shown(
         self, start_local: datetime, tz: ZoneInfo, rrule: str | None, minutes: int
@@ -62,55 +46,13 @@ class Window:
         SHOWN_LOCAL)."""
         # keys are whole seconds (utc_starts drops microseconds too; stored starts have none)
         start = start_local.replace(microsecond=0) if start_local.microsecond else start_local
-        if rrule is not None and self.periods is not None:
-            with suppress(OverflowError):  # periods at the calendar's ends: walked below
-                return self._kept(start, tz, rrule, minutes)
-        return _texts(start, tz, rrule, minutes, self.ws, self.we)
-
-    def _kept(self, start: datetime, tz: ZoneInfo, rrule: str, minutes: int) -> list[str]:
-        assert self.periods is not None
-        shown: list[str] = []
-        lo, hi = self.lo, self.hi
-        for period in self.periods:
-            kept = _period_texts(start, tz, rrule, minutes, period)
-            if kept and lo <= kept[0] and kept[-1] < hi:
-                shown += kept  # a period inside the window: all of it
-            else:  # the texts are in time order
-                shown += kept[bisect_left(kept, lo) : bisect_left(kept, hi)]
-        return shown
+        length = timedelta(minutes=minutes)
+        found = recurrence.utc_starts(start, tz, rrule, self.ws, self.we)
+        return [iso(utc) + iso(utc + length) + local_text(local) for utc, local in found.items()]
 
 
 SHOWN_END = len(iso(datetime(2000, 1, 1, tzinfo=UTC)))  # every iso() text is this long
 SHOWN_LOCAL = 2 * SHOWN_END
-
-
-def _texts(
-    start: datetime, tz: ZoneInfo, rrule: str | None, minutes: int, ws: datetime, we: datetime
-) -> list[str]:
-    length = timedelta(minutes=minutes)
-    found = recurrence.utc_starts(start, tz, rrule, ws, we)
-    return [iso(utc) + iso(utc + length) + local_text(local) for utc, local in found.items()]
-
-
-# Texts are kept for windows up to this long (the agenda's longest, two months, with
-# margins), one entry per block rule and four-week period.
-KEPT_SPAN = timedelta(days=77)
-_PERIOD = timedelta(days=28)
-_MONDAY_ONE = datetime(1, 1, 1, tzinfo=UTC)  # 0001-01-01 was a Monday
-
-
-# More than the most a plan may hold (5,000 blocks, each over a two-month window: 3 or 4
-# periods): an LRU smaller than what an agenda walks through evicts each entry just
-# before it is asked for, and nothing is ever found.
-@lru_cache(maxsize=24576)
-def _period_texts(
-    start: datetime, tz: ZoneInfo, rrule: str, minutes: int, period: int
-) -> tuple[str, ...]:
-    """The shown texts of the starts in one four-week UTC period (from a Monday; periods
-    counted from 0001-01-01). A pure function of its arguments, so it is kept: ~120 bytes a
-    session, and the agenda of a week is then one or two look-ups a block."""
-    monday = _MONDAY_ONE + period * _PERIOD
-    return tuple(_texts(start, tz, rrule, minutes, monday, monday + _PERIOD))
 
 
 def occurrence_json(
@@ -314,15 +256,13 @@ def _expanding(
     start: datetime,
     end: datetime,
     limit: int | None,
-    *,
-    keep: bool = True,
 ) -> Iterator[None]:
     """expand()'s work into `listing`, one block per step: the agenda gives the loop a turn
     between steps, so thousands of blocks never hold it for long."""
     by_start = {(s.block_id, s.start): s for s in states}
     grouped = by_block(changes)
     ws, we = start.astimezone(UTC), end.astimezone(UTC)
-    window = Window(ws, we, keep=keep)
+    window = Window(ws, we)
     blocks, entries = listing.blocks, listing.entries
     # A rule gives a block at most one start a local date, and a UTC window touches at most
     # two dates more than it spans days: when even that many fit, nothing needs reckoning.
@@ -430,7 +370,7 @@ def item_rows(
     """The kept items of `block` in [start, end): each session's item as the agenda's JSON
     text with no state, and where its state goes (see db.agenda)."""
     listing = Listing([block], [])
-    for _ in _expanding(listing, [], changes, start, end, None, keep=False):
+    for _ in _expanding(listing, [], changes, start, end, None):
         pass
     rows: list[ItemRow] = []
     for seq, ((start_text, _, made), text) in enumerate(
