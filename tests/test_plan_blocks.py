@@ -402,7 +402,7 @@ async def test_too_many_sessions_is_decided_before_any_is_made(app, monkeypatch)
         raise AssertionError("expanded a rule")
 
     monkeypatch.setattr(recurrence, "utc_starts", expanded)
-    monkeypatch.setattr(agenda.Window, "shown", expanded)
+    monkeypatch.setattr(agenda, "shown", expanded)
     monkeypatch.setattr(sessions, "sessions", expanded)
     response = await app.get(
         "/api/agenda", params={"from": "2026-11-23T00:00", "to": "2026-12-23T00:00"}

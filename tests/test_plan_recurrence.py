@@ -815,7 +815,7 @@ def test_occurrence_is_a_frozen_value():
 # first start; these compare it with the full walk (_full_local_starts, itself checked against
 # plain dateutil above) for every kind of rule the validator accepts, windows years later.
 
-from notifier.plan.agenda import Window  # noqa: E402
+from notifier.plan.agenda import shown  # noqa: E402
 
 LONGEST = timedelta(days=77)  # longer than the agenda's longest window, two months
 from notifier.plan.recurrence import (  # noqa: E402
@@ -942,7 +942,7 @@ def test_the_agendas_texts_of_a_window_are_the_walks_starts(data, tz):
         iso(utc) + iso(utc + timedelta(minutes=length)) + local_text(local)
         for utc, local in walked.items()
     ]
-    assert Window(ws, we).shown(start, tz, rule, length) == want
+    assert shown(start, tz, rule, length, ws, we) == want
 
 
 @pytest.mark.parametrize(

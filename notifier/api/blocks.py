@@ -50,8 +50,8 @@ class _Answers:
 
 _answers: weakref.WeakKeyDictionary[Database, _Answers] = weakref.WeakKeyDictionary()
 # Kept in all: a week of 5,000 weekly blocks is ~3.5 MB. Two months of 1,000 (~6 MB) are
-# not kept: made again from the session texts plan.agenda keeps by period, they cost less
-# than the memory they would hold.
+# not kept: joined again from the items the database keeps, they cost less than the
+# memory they would hold.
 _ANSWER_BYTES = 4_000_000
 
 

@@ -83,7 +83,7 @@ class AgendaItemQueries(CoreDB):
             await conn.execute(f"DELETE FROM agenda_stale WHERE block_id IN ({marks})", block_ids)
 
     async def kept_agenda_json(
-        self, start: datetime, end: datetime, limit: int
+        self, start: datetime, end: datetime, limit: int | None
     ) -> tuple[int, bytes] | None:
         """(count, the items' JSON joined by commas, UTF-8) of the sessions starting in
         [start, end), in time order, from the kept items; None unless the kept span covers
@@ -101,7 +101,7 @@ class AgendaItemQueries(CoreDB):
             kept, count = row
             if not kept:
                 return None
-            if count > limit:
+            if limit is not None and count > limit:
                 return count, b""
             # The ordered subquery is not flattened into an aggregate (SQLite's rule), so
             # group_concat sees the items in its order. As a BLOB, the megabytes of a long

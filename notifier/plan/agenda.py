@@ -2,7 +2,7 @@
 
 The agenda of the weeks around now is joined from items kept in the database as JSON
 text (`keep`, `kept_json`; see the end of this module). Any other window is made from the
-rules (`Window`, expanding near the window only): sessions are sorted as (start text,
+rules (`shown`, expanding near the window only): sessions are sorted as (start text,
 block) and become items only when asked (`Listing`), and the API writes a rule start's
 item as JSON text straight from the block's parts (the kept items are made by the same
 code).
@@ -29,26 +29,16 @@ from notifier.plan.blocks import by_block, occurrence_url, repeat_text, series
 from notifier.slices import Slicer
 
 
-class Window:
-    """A UTC window [ws, we) whose sessions are asked for block after block (the agenda)."""
-
-    def __init__(self, ws: datetime, we: datetime) -> None:
-        if ws.tzinfo is not UTC or we.tzinfo is not UTC:
-            raise ValueError("a Window is in UTC")
-        self.ws, self.we = ws, we
-
-    def shown(
-        self, start_local: datetime, tz: ZoneInfo, rrule: str | None, minutes: int
-    ) -> list[str]:
-        """recurrence.utc_starts() of one block in this window, in order, as the agenda shows
-        each session: one text of its start and of its end `minutes` later as clock.iso
-        writes them, then its wall time as clock.local_text does (split at SHOWN_END and
-        SHOWN_LOCAL)."""
-        # keys are whole seconds (utc_starts drops microseconds too; stored starts have none)
-        start = start_local.replace(microsecond=0) if start_local.microsecond else start_local
-        length = timedelta(minutes=minutes)
-        found = recurrence.utc_starts(start, tz, rrule, self.ws, self.we)
-        return [iso(utc) + iso(utc + length) + local_text(local) for utc, local in found.items()]
+def shown(
+    start_local: datetime, tz: ZoneInfo, rrule: str | None, minutes: int, ws: datetime, we: datetime
+) -> list[str]:
+    """recurrence.utc_starts() of one block in the UTC window [ws, we), in order, as the
+    agenda shows each session: one text of its start and of its end `minutes` later as
+    clock.iso writes them, then its wall time as clock.local_text does (split at SHOWN_END
+    and SHOWN_LOCAL)."""
+    length = timedelta(minutes=minutes)
+    found = recurrence.utc_starts(start_local, tz, rrule, ws, we)
+    return [iso(utc) + iso(utc + length) + local_text(local) for utc, local in found.items()]
 
 
 SHOWN_END = len(iso(datetime(2000, 1, 1, tzinfo=UTC)))  # every iso() text is this long
@@ -262,12 +252,11 @@ def _expanding(
     by_start = {(s.block_id, s.start): s for s in states}
     grouped = by_block(changes)
     ws, we = start.astimezone(UTC), end.astimezone(UTC)
-    window = Window(ws, we)
     blocks, entries = listing.blocks, listing.entries
     # A rule gives a block at most one start a local date, and a UTC window touches at most
     # two dates more than it spans days: when even that many fit, nothing needs reckoning.
     # Nor in a window of two weeks or less: its sessions are cheap to make (see
-    # Window.shown), and the count below stops them at the limit anyway.
+    # `shown`), and the count below stops them at the limit anyway.
     if (
         limit is not None
         and we - ws > _RECKONED
@@ -287,8 +276,8 @@ def _expanding(
                 item = occurrence_json(block, session, state, listing.words[pos])
                 entries.append((item["start_utc"], pos, item))
         else:  # no session changed by hand: its sessions are the rule's starts
-            shown = window.shown(block.start_local, block.tz, block.rrule, block.duration_minutes)
-            entries += [(text[:SHOWN_END], pos, text) for text in shown]
+            texts = shown(block.start_local, block.tz, block.rrule, block.duration_minutes, ws, we)
+            entries += [(text[:SHOWN_END], pos, text) for text in texts]
         if limit is not None and len(entries) > limit:
             raise _too_many(limit)
         yield
@@ -332,14 +321,11 @@ async def agenda(
 ) -> list[dict[str, Any]]:
     """The agenda of [start, end): its sessions' items, with their state, in time order
     (from the kept items when they cover it: a reminder's day for its text, the next block)."""
-    kept = await kept_json(db, start, end, _NO_LIMIT if limit is None else limit)
+    kept = await kept_json(db, start, end, limit)
     if kept is not None:
         items: list[dict[str, Any]] = msgspec.json.decode(b"[" + kept + b"]")
         return items
     return list(await listing(db, start, end, limit))
-
-
-_NO_LIMIT = 10**9
 
 
 # -- kept items ------------------------------------------------------------------------
@@ -398,20 +384,27 @@ async def keep(db: Database, now: datetime, most: int | None = None) -> bool:
         if most is not None:
             return False
         await db.start_agenda_span(*span)
-    if most is not None and len(await db.stale_agenda_blocks(most + 1)) > most:
-        return False
-    slicer = Slicer()
 
     def make(block: Block, changes: list[OccurrenceChange]) -> list[ItemRow]:
         return item_rows(block, changes, *span)
 
+    if most is not None:  # the few a write left stale, in one go
+        stale = await db.stale_agenda_blocks(most + 1)
+        if len(stale) > most:
+            return False
+        if stale:
+            await db.keep_agenda_items(stale, make)
+        return True
+    slicer = Slicer()
     while stale := await db.stale_agenda_blocks(KEEP_BATCH):
         await db.keep_agenda_items(stale, make)
         await slicer.pause()
     return True
 
 
-async def kept_json(db: Database, start: datetime, end: datetime, limit: int) -> bytes | None:
+async def kept_json(
+    db: Database, start: datetime, end: datetime, limit: int | None = None
+) -> bytes | None:
     """The items of the agenda of [start, end) as JSON texts joined by commas (UTF-8), from the
     kept items; None when they do not cover it (the caller makes it from the rules).
     More than `limit` sessions is TooManyOccurrences."""
@@ -419,6 +412,6 @@ async def kept_json(db: Database, start: datetime, end: datetime, limit: int) ->
     if found is None:
         return None
     count, text = found
-    if count > limit:
+    if limit is not None and count > limit:
         raise _too_many(limit)
     return text
